@@ -1,0 +1,160 @@
+/**
+ * `createPubSub`: typed publish and subscribe over any {@linkcode TypedEventTarget}.
+ *
+ * @module
+ */
+
+import { PubSubClosedError } from "./errors.ts";
+import { InProcessEventTarget } from "./in_process_event_target.ts";
+import { Subscription, type SubscriptionOptions, type SubscriptionStop } from "./subscription.ts";
+import { topicFor } from "./topic.ts";
+import type { EnvelopeEvent, EventEnvelope, PubSubEventMap, SubscriptionReadiness, TypedEventTarget } from "./types.ts";
+
+/**
+ * Options for {@linkcode createPubSub}.
+ *
+ * @example
+ * ```ts
+ * import { createPubSub, type PubSubConfig } from "@alkdev/pubsub";
+ *
+ * const config: PubSubConfig = { subscriptionDefaults: { bufferSize: 256 } };
+ * createPubSub<{ ping: number }>(config).close();
+ * ```
+ */
+export interface PubSubConfig {
+  /**
+   * The transport. Each call to `createPubSub` without one gets its own
+   * in-process target.
+   *
+   * @default {new InProcessEventTarget()}
+   */
+  eventTarget?: TypedEventTarget<EnvelopeEvent>;
+  /** Defaults for every `subscribe` call; per-call options win. */
+  subscriptionDefaults?: SubscriptionOptions;
+}
+
+/**
+ * Typed publish and subscribe. See {@linkcode createPubSub}.
+ *
+ * @typeParam M The event map: event type to payload type.
+ *
+ * @example
+ * ```ts
+ * import { createPubSub, type PubSub } from "@alkdev/pubsub";
+ *
+ * const pubsub: PubSub<{ ping: number }> = createPubSub();
+ * pubsub.close();
+ * ```
+ */
+export interface PubSub<M extends PubSubEventMap> {
+  /**
+   * Publishes `payload` to subscribers of `(type, id)`. Returns once the
+   * transport has taken the event; delivery is asynchronous for network
+   * transports.
+   *
+   * @throws {PubSubClosedError} After `close()`.
+   * @throws {TypeError} If `type` or `id` is not a string (or `type` is empty).
+   */
+  publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void;
+  /**
+   * Subscribes to `(type, id)`. Listening starts at once, not at the first
+   * `next()`. End it with `break`, `return()`, the `signal`, or `close()`;
+   * each removes the listener at once.
+   *
+   * @throws {PubSubClosedError} After `close()`.
+   * @throws {RangeError} If the options are invalid.
+   */
+  subscribe<K extends keyof M & string>(type: K, id: string, options?: SubscriptionOptions): Subscription<M[K]>;
+  /**
+   * Settles when subscriptions to `(type, id)` are live on the transport:
+   * at once in process, after the SUBSCRIBE round trip on Redis.
+   */
+  ready<K extends keyof M & string>(type: K, id: string): Promise<void>;
+  /**
+   * Ends every subscription (each still yields what it had buffered, then
+   * finishes) and removes every listener. Does not close the event target,
+   * which the caller owns. Idempotent.
+   */
+  close(): void;
+  /** Whether `close()` has been called. */
+  readonly closed: boolean;
+}
+
+/**
+ * Creates a typed pub/sub over an event target (in-process by default).
+ *
+ * Topics are built by {@linkcode topicFor}, so no two `(type, id)` pairs share
+ * one. Payloads arrive exactly as published (`null`, `undefined`, `0`, `""`
+ * and `false` included; in process, by reference). A subscriber receives only
+ * what is published after it subscribed.
+ *
+ * @typeParam M The event map: event type to payload type.
+ * @param config The transport and subscription defaults.
+ * @returns The pub/sub.
+ *
+ * @example Subscribe, publish, read
+ * ```ts
+ * import { createPubSub } from "@alkdev/pubsub";
+ *
+ * const pubsub = createPubSub<{ "user.updated": { name: string } }>();
+ * const updates = pubsub.subscribe("user.updated", "42");
+ * pubsub.publish("user.updated", "42", { name: "Ada" });
+ * for await (const user of updates) {
+ *   console.log(user.name); // "Ada"
+ *   break; // removes the listener
+ * }
+ * pubsub.close();
+ * ```
+ */
+export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}): PubSub<M> {
+  const target = config.eventTarget ?? new InProcessEventTarget();
+  const defaults = config.subscriptionDefaults;
+  const active = new Set<SubscriptionStop>();
+  let closed = false;
+
+  return {
+    publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void {
+      if (closed) throw new PubSubClosedError(`Cannot publish ${JSON.stringify(type)}: the pub/sub is closed`);
+      const detail: EventEnvelope<K, M[K]> = { type, id, payload };
+      target.dispatchEvent(new CustomEvent(topicFor(type, id), { detail }) as EnvelopeEvent);
+    },
+
+    subscribe<K extends keyof M & string>(type: K, id: string, options?: SubscriptionOptions): Subscription<M[K]> {
+      if (closed) throw new PubSubClosedError(`Cannot subscribe to ${JSON.stringify(type)}: the pub/sub is closed`);
+      const topic = topicFor(type, id);
+      return new Subscription<M[K]>(
+        (push, stop) => {
+          const listener = (event: EnvelopeEvent): void => {
+            const detail = event.detail;
+            if (detail !== null && typeof detail === "object") push(detail.payload as M[K]);
+          };
+          target.addEventListener(topic, listener);
+          active.add(stop);
+          return () => {
+            active.delete(stop);
+            target.removeEventListener(topic, listener);
+          };
+        },
+        defaults === undefined ? options : { ...defaults, ...options },
+        topic,
+      );
+    },
+
+    ready<K extends keyof M & string>(type: K, id: string): Promise<void> {
+      const topic = topicFor(type, id);
+      const readiness = target as Partial<SubscriptionReadiness>;
+      return typeof readiness.ready === "function" ? readiness.ready(topic) : Promise.resolve();
+    },
+
+    close(): void {
+      if (closed) return;
+      closed = true;
+      for (const stop of [...active]) stop();
+      active.clear();
+    },
+
+    get closed(): boolean {
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * The core contract: types, topics, envelopes, errors, subscriptions and
+ * `createPubSub`. Imports nothing but `@repeaterjs/repeater`.
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export * from "./topic.ts";
+export * from "./errors.ts";
+export * from "./envelope.ts";
+export * from "./subscription.ts";
+export * from "./in_process_event_target.ts";
+export * from "./create_pubsub.ts";

@@ -1,0 +1,128 @@
+/**
+ * Runs every test group with its own, minimal permissions and prints one
+ * closing line `N passed, N failed` (tests and steps counted together).
+ *
+ * Usage: `deno task test [group ...]`; with no names, all groups run.
+ * Groups whose test folder does not exist yet are skipped.
+ */
+
+const root = new URL("..", import.meta.url);
+const deno = Deno.execPath();
+
+interface Group {
+  name: string;
+  /** Folders or files under tests/. */
+  paths: string[];
+  /** `deno test` permission flags: explicit and minimal, never -A. */
+  permissions: string[];
+  /** Needs tools/node_modules (iroh addon, playwright-core, Deno's own npm binary). */
+  needsTools?: boolean;
+  /** A custom command instead of `deno test`; its output must hold Deno's or node:test's summary. */
+  command?: string[];
+}
+
+const groups: Group[] = [
+  { name: "core", paths: ["tests/core"], permissions: ["--allow-read=."] },
+  { name: "operators", paths: ["tests/operators"], permissions: ["--allow-read=."] },
+];
+
+const wanted = new Set(Deno.args);
+let passed = 0;
+let failed = 0;
+const summary: string[] = [];
+
+for (const group of groups) {
+  if (wanted.size > 0 && !wanted.has(group.name)) continue;
+  const existing = group.paths.filter((p) => exists(p));
+  if (existing.length === 0 && group.command === undefined) {
+    summary.push(`${group.name}: skipped (no tests yet)`);
+    continue;
+  }
+  if (group.needsTools) await ensureTools();
+  const args = group.command ?? ["test", ...group.permissions, ...existing];
+  const [cmd, ...rest] = group.command ? args : [deno, ...args];
+  console.log(`\n=== ${group.name}: ${[cmd === deno ? "deno" : cmd, ...rest].join(" ")}`);
+  const result = await run(cmd, rest);
+  const counts = parseCounts(result.output);
+  if (counts === undefined) {
+    failed++;
+    summary.push(`${group.name}: no summary line (exit ${result.code}), counted as 1 failure`);
+    continue;
+  }
+  passed += counts.passed;
+  failed += counts.failed;
+  if (result.code !== 0 && counts.failed === 0) {
+    failed++;
+    summary.push(`${group.name}: exited ${result.code} with no failed test, counted as 1 failure`);
+  } else {
+    summary.push(`${group.name}: ${counts.passed} passed, ${counts.failed} failed`);
+  }
+}
+
+console.log("\n" + summary.join("\n"));
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed === 0 && passed > 0 ? 0 : 1);
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(new URL(path, root));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ensureTools(): Promise<void> {
+  if (exists("tools/node_modules/@number0/iroh") && exists("tools/node_modules/playwright-core")) return;
+  console.log("Installing tools/ (npm ci) ...");
+  const npm = Deno.build.os === "windows" ? "npm.cmd" : "npm";
+  const { code } = await new Deno.Command(npm, {
+    args: ["ci", "--prefix", "tools", "--no-audit", "--no-fund"],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) throw new Error(`npm ci in tools/ failed with exit code ${code}`);
+}
+
+async function run(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let output = "";
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: { write(p: Uint8Array): Promise<number> }) => {
+    for await (const chunk of stream) {
+      output += decoder.decode(chunk, { stream: true });
+      await sink.write(chunk);
+    }
+  };
+  await Promise.all([pump(child.stdout, Deno.stdout), pump(child.stderr, Deno.stderr)]);
+  const { code } = await child.status;
+  return { code, output };
+}
+
+/** Reads Deno's `ok | 3 passed (5 steps) | 1 failed (2 steps)` or node:test's `# pass N` / `# fail N`. */
+function parseCounts(output: string): { passed: number; failed: number } | undefined {
+  // deno-lint-ignore no-control-regex
+  const text = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const denoLine = [
+    ...text.matchAll(/^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/gm),
+  ];
+  if (denoLine.length > 0) {
+    let p = 0, f = 0;
+    for (const m of denoLine) {
+      p += Number(m[1]) + Number(m[2] ?? 0);
+      f += Number(m[3]) + Number(m[4] ?? 0);
+    }
+    return { passed: p, failed: f };
+  }
+  const pass = text.match(/^# pass (\d+)/m);
+  const fail = text.match(/^# fail (\d+)/m);
+  if (pass && fail) return { passed: Number(pass[1]), failed: Number(fail[1]) };
+  return undefined;
+}
