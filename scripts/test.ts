@@ -24,6 +24,24 @@ interface Group {
 const groups: Group[] = [
   { name: "core", paths: ["tests/core"], permissions: ["--allow-read=."] },
   { name: "operators", paths: ["tests/operators"], permissions: ["--allow-read=."] },
+  {
+    name: "redis",
+    paths: ["tests/redis"],
+    permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-run=redis-server,redis-cli"],
+  },
+  {
+    name: "websocket",
+    paths: ["tests/websocket"],
+    permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-run"],
+    needsTools: true,
+  },
+  {
+    name: "iroh",
+    paths: ["tests/iroh"],
+    permissions: ["--allow-ffi", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-sys"],
+    needsTools: true,
+  },
+  { name: "worker", paths: ["tests/worker"], permissions: ["--allow-read=."] },
 ];
 
 const wanted = new Set(Deno.args);

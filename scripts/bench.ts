@@ -1,0 +1,60 @@
+/**
+ * `deno task bench [name ...]`: runs each benchmark in scripts/bench/ in its
+ * own process with its own permissions. Every benchmark prints its figures as
+ * ratios to a raw baseline measured in the same run.
+ */
+
+const root = new URL("..", import.meta.url);
+
+interface Bench {
+  name: string;
+  file: string;
+  permissions: string[];
+  needsTools?: boolean;
+}
+
+const benches: Bench[] = [
+  {
+    name: "core",
+    file: "scripts/bench/core.ts",
+    permissions: ["--allow-read", "--allow-env", "--v8-flags=--expose-gc"],
+  },
+  { name: "operators", file: "scripts/bench/operators.ts", permissions: ["--allow-read", "--allow-env"] },
+  {
+    name: "redis",
+    file: "scripts/bench/redis.ts",
+    permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-run=redis-server,redis-cli"],
+  },
+  {
+    name: "websocket",
+    file: "scripts/bench/websocket.ts",
+    permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read"],
+  },
+  {
+    name: "iroh",
+    file: "scripts/bench/iroh.ts",
+    permissions: ["--allow-ffi", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-sys"],
+  },
+  { name: "worker", file: "scripts/bench/worker.ts", permissions: ["--allow-read", "--allow-env"] },
+];
+
+const wanted = new Set(Deno.args);
+let failures = 0;
+for (const bench of benches) {
+  if (wanted.size > 0 && !wanted.has(bench.name)) continue;
+  try {
+    Deno.statSync(new URL(bench.file, root));
+  } catch {
+    console.log(`\n=== ${bench.name}: skipped (${bench.file} does not exist yet)`);
+    continue;
+  }
+  console.log(`\n=== ${bench.name}`);
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...bench.permissions, bench.file],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) failures++;
+}
+Deno.exit(failures === 0 ? 0 : 1);
