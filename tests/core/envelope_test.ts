@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { type Codec, decodeEnvelope, EnvelopeError, jsonCodec, toEnvelope } from "../../mod.ts";
+
+const isEnvelopeError = (message: RegExp) => (error: unknown) => {
+  assert.ok(error instanceof EnvelopeError, `expected EnvelopeError, got ${error}`);
+  assert.equal(error.code, "ERR_INVALID_ENVELOPE");
+  assert.equal(error.name, "EnvelopeError");
+  assert.match(error.message, message);
+  return true;
+};
+
+Deno.test("decodeEnvelope: round trip of every falsy payload through JSON", () => {
+  for (const payload of [null, undefined, 0, "", false]) {
+    const text = jsonCodec.encode({ type: "t", id: "1", payload });
+    assert.deepEqual(decodeEnvelope(text), { type: "t", id: "1", payload });
+  }
+});
+
+Deno.test("decodeEnvelope: bytes decode like text", () => {
+  const bytes = new TextEncoder().encode('{"type":"t","id":"1","payload":"ü"}');
+  assert.deepEqual(decodeEnvelope(bytes), { type: "t", id: "1", payload: "ü" });
+});
+
+Deno.test("decodeEnvelope: malformed data is an EnvelopeError with the codec error as cause", () => {
+  assert.throws(() => decodeEnvelope("notjson"), (error: unknown) => {
+    isEnvelopeError(/Cannot decode envelope data "notjson"/)(error);
+    assert.ok((error as Error).cause instanceof SyntaxError);
+    return true;
+  });
+  assert.throws(() => decodeEnvelope(new Uint8Array([0xff, 0xfe])), isEnvelopeError(/<2 bytes>/));
+});
+
+Deno.test("decodeEnvelope: wrong shapes are rejected", () => {
+  assert.throws(() => decodeEnvelope("[]"), isEnvelopeError(/got an array/));
+  assert.throws(() => decodeEnvelope("null"), isEnvelopeError(/got null/));
+  assert.throws(() => decodeEnvelope("42"), isEnvelopeError(/got 42/));
+  assert.throws(() => decodeEnvelope('{"id":"1"}'), isEnvelopeError(/type to be a non-empty string, got undefined/));
+  assert.throws(() => decodeEnvelope('{"type":"","id":"1"}'), isEnvelopeError(/got ""/));
+  assert.throws(() => decodeEnvelope('{"type":"t","id":7}'), isEnvelopeError(/id to be a string, got 7/));
+});
+
+Deno.test("decodeEnvelope: __proto__ keys are rejected, escaped or not, at any depth", () => {
+  assert.throws(() => decodeEnvelope('{"type":"t","id":"1","__proto__":{"x":1}}'), isEnvelopeError(/__proto__/));
+  assert.throws(
+    () => decodeEnvelope('{"type":"t","id":"1","payload":{"a":[{"__proto__":1}]}}'),
+    isEnvelopeError(/__proto__/),
+  );
+  assert.throws(() => decodeEnvelope('{"type":"t","id":"1","\\u005f_proto__":{}}'), isEnvelopeError(/__proto__/));
+  // The string "__proto__" as a value is fine.
+  assert.equal(decodeEnvelope('{"type":"t","id":"1","payload":"__proto__"}').payload, "__proto__");
+});
+
+Deno.test("decodeEnvelope: an envelope must match the topic it arrived on", () => {
+  const text = jsonCodec.encode({ type: "a", id: "b:c", payload: 1 });
+  assert.equal(decodeEnvelope(text, jsonCodec, "a:b:c").payload, 1);
+  assert.throws(() => decodeEnvelope(text, jsonCodec, "a%3Ab:c"), isEnvelopeError(/arrived on topic "a%3Ab:c"/));
+});
+
+Deno.test("decodeEnvelope: a custom codec's output is still validated", () => {
+  const codec: Codec = { encode: () => "", decode: () => ({ type: 1 }) };
+  assert.throws(() => decodeEnvelope("x", codec), isEnvelopeError(/type/));
+});
+
+Deno.test("toEnvelope: strips unknown keys", () => {
+  assert.deepEqual(toEnvelope({ type: "t", id: "1", payload: 2, extra: true }), { type: "t", id: "1", payload: 2 });
+});
