@@ -1,0 +1,791 @@
+/**
+ * `createRedisEventTarget`: the core event-target contract over Redis pub/sub
+ * (or sharded pub/sub) through ioredis.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { type Codec, decodeEnvelope, jsonCodec } from "../../core/envelope.ts";
+import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
+import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
+import { topicFor } from "../../core/topic.ts";
+import type {
+  EnvelopeEvent,
+  EventEnvelope,
+  SubscriptionReadiness,
+  TypedEvent,
+  TypedEventListenerOrEventListenerObject,
+  TypedEventTarget,
+} from "../../core/types.ts";
+import { RedisConnectionError, RedisPublishError, RedisSubscribeError } from "./errors.ts";
+
+/**
+ * What the adapter uses of an ioredis client: an ioredis `Redis` or `Cluster`
+ * (ioredis 5) fits it as is. Declared structurally so that the published types
+ * do not depend on ioredis' own declarations.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import type { RedisClient } from "@alkdev/pubsub/redis";
+ *
+ * const client: RedisClient = new Redis({ lazyConnect: true });
+ * client.disconnect();
+ * ```
+ */
+export interface RedisClient {
+  /** The connection status, `"ready"` when connected. */
+  readonly status: string;
+  /** `true` for an ioredis `Cluster`. */
+  readonly isCluster?: boolean;
+  /** PUBLISH; resolves to the number of receiving subscriber connections. */
+  publish(channel: string, message: string | Uint8Array): Promise<number>;
+  /** SPUBLISH (Redis 7). */
+  spublish(channel: string, message: string | Uint8Array): Promise<unknown>;
+  /** SUBSCRIBE. */
+  subscribe(...channels: string[]): Promise<unknown>;
+  /** UNSUBSCRIBE. */
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  /** SSUBSCRIBE (Redis 7). */
+  ssubscribe(...channels: string[]): Promise<unknown>;
+  /** SUNSUBSCRIBE (Redis 7). */
+  sunsubscribe(...channels: string[]): Promise<unknown>;
+  /** Adds an event listener (Node's `EventEmitter`). */
+  // deno-lint-ignore no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  /** Removes an event listener (Node's `EventEmitter`). */
+  // deno-lint-ignore no-explicit-any
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  /** A new client with the same options. */
+  duplicate(): RedisClient;
+  /** Closes the connection gracefully. */
+  quit(): Promise<unknown>;
+  /** Closes the connection at once. */
+  disconnect(): void;
+}
+
+/**
+ * The adapter's view of its subscribe connection:
+ * - `"connecting"`: the subscribe client has not been ready yet;
+ * - `"ready"`: connected, and every subscription is live;
+ * - `"reconnecting"`: the connection was lost; ioredis is reconnecting and
+ *   events published meanwhile are lost;
+ * - `"resubscribing"`: connected again; the adapter is re-subscribing and
+ *   verifying with a probe round trip (it moves to `"ready"` and dispatches
+ *   `"resubscribed"` once that round trip succeeds);
+ * - `"ended"`: ioredis stopped reconnecting (the client was quit or its
+ *   `retryStrategy` gave up); a later `connect()` resumes;
+ * - `"closed"`: `close()` was called.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnectionState } from "@alkdev/pubsub/redis";
+ *
+ * const state: RedisConnectionState = "ready";
+ * ```
+ */
+export type RedisConnectionState = "connecting" | "ready" | "reconnecting" | "resubscribing" | "ended" | "closed";
+
+/**
+ * Where an error reported through `onError` came from.
+ *
+ * @example
+ * ```ts
+ * import type { RedisErrorContext } from "@alkdev/pubsub/redis";
+ *
+ * const context: RedisErrorContext = { operation: "message", channel: "alk:events:ping:1" };
+ * ```
+ */
+export interface RedisErrorContext {
+  /**
+   * `"message"`: an incoming message was not a valid envelope for its
+   * channel; `"publish"`, `"subscribe"`, `"unsubscribe"`: a Redis command
+   * failed; `"connection"`: the subscribe connection ended.
+   */
+  operation: "message" | "publish" | "subscribe" | "unsubscribe" | "connection";
+  /** The Redis channel, when one is involved. */
+  channel?: string;
+}
+
+/**
+ * The `detail` of the `"state"` event a {@linkcode RedisEventTarget}
+ * dispatches on every state change.
+ *
+ * @example
+ * ```ts
+ * import type { RedisStateChange } from "@alkdev/pubsub/redis";
+ *
+ * const change: RedisStateChange = { state: "reconnecting", previous: "ready" };
+ * ```
+ */
+export interface RedisStateChange {
+  /** The new state. */
+  state: RedisConnectionState;
+  /** The state before. */
+  previous: RedisConnectionState;
+}
+
+/**
+ * Options for {@linkcode createRedisEventTarget}.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import type { RedisEventTargetOptions } from "@alkdev/pubsub/redis";
+ *
+ * const publishClient = new Redis({ lazyConnect: true });
+ * const options: RedisEventTargetOptions = { publishClient, prefix: "app:events:" };
+ * publishClient.disconnect();
+ * ```
+ */
+export interface RedisEventTargetOptions {
+  /** The client that sends PUBLISH (or SPUBLISH). It may be shared with other commands. */
+  publishClient: RedisClient;
+  /**
+   * The client that SUBSCRIBEs (or SSUBSCRIBEs). It enters subscriber mode,
+   * so it must not be used for other commands, and must not be the publish
+   * client. It may be shared with other adapters. For sharded pub/sub on a
+   * `Cluster`, create it with `shardedSubscribers: true`.
+   *
+   * @default {publishClient.duplicate()}, which `close()` then quits
+   */
+  subscribeClient?: RedisClient;
+  /**
+   * Put before every topic to make the Redis channel name. Targets with
+   * different prefixes never see each other's events.
+   *
+   * @default {"alk:events:"}
+   */
+  prefix?: string;
+  /**
+   * Encodes envelopes for the wire. With the default JSON codec, messages are
+   * read as strings; with any other codec, `decode` receives the message's
+   * bytes (a `Uint8Array`), and `encode` may return a string or bytes.
+   *
+   * @default {jsonCodec}
+   */
+  codec?: Codec;
+  /**
+   * Use sharded pub/sub (SSUBSCRIBE, SPUBLISH, SUNSUBSCRIBE; Redis 7 or later),
+   * which scales with a Redis Cluster: each channel lives on one shard.
+   *
+   * @default {false}
+   */
+  sharded?: boolean;
+  /**
+   * Receives what goes wrong without being anyone's fault in this process:
+   * invalid incoming messages (`EnvelopeError`), failed PUBLISH commands of
+   * `dispatchEvent` ({@linkcode RedisPublishError}), failed SUBSCRIBE or
+   * UNSUBSCRIBE commands ({@linkcode RedisSubscribeError}) and the end of the
+   * subscribe connection ({@linkcode RedisConnectionError}). Never throws into
+   * ioredis: if `onError` throws, that is logged with `console.error`.
+   *
+   * @default {console.error with a "[@alkdev/pubsub/redis]" prefix}
+   */
+  onError?: (error: PubSubError, context: RedisErrorContext) => void;
+  /**
+   * Called after each successful PUBLISH with Redis' count of receiving
+   * subscriber connections (for SPUBLISH: on the channel's shard). A count of
+   * 0 means the event reached no one and is gone.
+   */
+  onPublished?: (receivers: number, envelope: EventEnvelope) => void;
+  /**
+   * Called when a local listener throws; delivery to the other listeners goes on.
+   *
+   * @default {console.error}
+   */
+  onListenerError?: (error: unknown, event: TypedEvent) => void;
+  /**
+   * After a reconnection, how long to wait for the probe message before
+   * publishing another one, in ms.
+   *
+   * @default {1000}
+   */
+  probeInterval?: number;
+}
+
+/**
+ * An event target over Redis pub/sub. Besides the event-target contract and
+ * `ready(topic)`, it exposes the connection state, PUBLISH's receiver count
+ * and `close()`.
+ *
+ * Non-topic event names (without `:`) are local only and never reach Redis;
+ * the target dispatches two of them itself:
+ * - `"state"`, a `CustomEvent` whose `detail` is a {@linkcode RedisStateChange},
+ *   on every change of {@linkcode RedisEventTarget.state};
+ * - `"resubscribed"`, a `CustomEvent` whose `detail` is `{ channels: number }`,
+ *   after a reconnection once every subscription is live again, verified by a
+ *   probe message's round trip.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { createRedisEventTarget, type RedisEventTarget } from "@alkdev/pubsub/redis";
+ *
+ * const client = new Redis({ lazyConnect: true });
+ * const target: RedisEventTarget = createRedisEventTarget({ publishClient: client });
+ * console.log(target.state);
+ * await target.close();
+ * client.disconnect();
+ * ```
+ */
+export interface RedisEventTarget extends TypedEventTarget<EnvelopeEvent>, SubscriptionReadiness {
+  /** The connection state; changes are dispatched as `"state"` events. */
+  readonly state: RedisConnectionState;
+  /** The channel prefix. */
+  readonly prefix: string;
+  /** Whether `close()` has been called. */
+  readonly closed: boolean;
+  /** Returns the Redis channel for a topic: the prefix followed by the topic. */
+  channelFor(topic: string): string;
+  /**
+   * Publishes an envelope and resolves to Redis' count of receiving
+   * subscriber connections (0: nobody received it). `dispatchEvent` does the
+   * same without waiting.
+   *
+   * @throws {EnvelopeError} At once, if `envelope` is not an envelope.
+   * @throws {PubSubClosedError} At once, after `close()`.
+   */
+  publish(envelope: EventEnvelope): Promise<number>;
+  /**
+   * Settles when the subscription for `topic` is live: at once if the target
+   * holds no listener for it; otherwise after the SUBSCRIBE round trip (and,
+   * after a reconnection, after the re-SUBSCRIBE). Rejects with
+   * {@linkcode RedisSubscribeError} if the SUBSCRIBE failed, with
+   * {@linkcode RedisConnectionError} if the connection ended, and with
+   * `PubSubClosedError` on `close()`.
+   */
+  ready(topic: string): Promise<void>;
+  /** Counts local listeners: for one event name (topic), or all of them. */
+  listenerCount(type?: string): number;
+  /**
+   * Removes the adapter's listeners from both clients, unsubscribes its
+   * channels (waiting for Redis if the connection is up), rejects waiting
+   * `ready()` calls and drops local listeners. Quits only the subscribe client
+   * it created itself. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+interface ChannelRecord {
+  channel: string;
+  topic: string;
+  /** Some local listener wants this channel. */
+  wanted: boolean;
+  /** Redis has (as far as we know) acknowledged the subscription. */
+  subscribed: boolean;
+  /** The subscription must be re-sent (after a reconnection). */
+  stale: boolean;
+  /** The last SUBSCRIBE failed; retried on the next reconnection or the next first listener. */
+  failed: boolean;
+  /** The running command loop for this channel, if any. */
+  op: Promise<void> | null;
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+const DEFAULT_PREFIX = "alk:events:";
+const LOG_PREFIX = "[@alkdev/pubsub/redis]";
+
+/**
+ * Creates an event target over Redis pub/sub.
+ *
+ * - Wire format: each event is the whole envelope `{ type, id, payload }`
+ *   encoded by `codec` (JSON by default), on the channel `prefix + topic`.
+ * - SUBSCRIBE is sent when the first local listener for a topic is added and
+ *   UNSUBSCRIBE when the last one is removed; the commands for one channel
+ *   are serialized, so overlapping adds and removes are safe. `ready(topic)`
+ *   tells when a subscription is live.
+ * - A publish reaches the publisher's own local listeners through Redis (once),
+ *   not by a local shortcut.
+ * - Delivery is at most once: events published while a subscription is not
+ *   live (before `ready`, during a reconnection) are lost. `publish()` and
+ *   `onPublished` expose PUBLISH's receiver count.
+ * - Invalid incoming messages are reported through `onError` and dropped.
+ *
+ * @param options The clients and settings.
+ * @returns The event target.
+ * @throws {TypeError} If the two clients are the same object, or for sharded
+ * mode on a `Cluster` without `shardedSubscribers: true`.
+ *
+ * @example Two processes (here: two targets) connected through Redis
+ * ```ts ignore
+ * import { Redis } from "ioredis";
+ * import { createPubSub } from "@alkdev/pubsub";
+ * import { createRedisEventTarget } from "@alkdev/pubsub/redis";
+ *
+ * const publishClient = new Redis("redis://127.0.0.1:6379");
+ * const subscribeClient = new Redis("redis://127.0.0.1:6379");
+ * const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+ * const pubsub = createPubSub<{ "job.progress": number }>({ eventTarget });
+ *
+ * const progress = pubsub.subscribe("job.progress", "job-1");
+ * await pubsub.ready("job.progress", "job-1"); // SUBSCRIBE acknowledged
+ * pubsub.publish("job.progress", "job-1", 50);
+ * console.log((await progress.next()).value); // 50
+ *
+ * pubsub.close();
+ * await eventTarget.close();
+ * await Promise.all([publishClient.quit(), subscribeClient.quit()]);
+ * ```
+ */
+export function createRedisEventTarget(options: RedisEventTargetOptions): RedisEventTarget {
+  return new RedisEventTargetImpl(options);
+}
+
+class RedisEventTargetImpl implements RedisEventTarget {
+  readonly prefix: string;
+  #pub: RedisClient;
+  #sub: RedisClient;
+  #ownsSub: boolean;
+  #codec: Codec;
+  #sharded: boolean;
+  #onError: (error: PubSubError, context: RedisErrorContext) => void;
+  #onPublished: ((receivers: number, envelope: EventEnvelope) => void) | undefined;
+  #probeInterval: number;
+  #local: InProcessEventTarget<TypedEvent>;
+  #channels = new Map<string, ChannelRecord>();
+  #state: RedisConnectionState;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  /** Bumped on every connection loss and on close; stale resubscribe runs stop when it changes. */
+  #generation = 0;
+  #probeChannel: string;
+  #probeSeq = 0;
+  #probeWaiter: { token: string; resolve: (arrived: boolean) => void } | undefined;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  #messageEvent: "message" | "messageBuffer" | "smessage" | "smessageBuffer";
+  // deno-lint-ignore no-explicit-any
+  #clientListeners: [string, (...args: any[]) => void][];
+  #onPublishFailure: (channel: string) => (error: unknown) => void;
+
+  constructor(options: RedisEventTargetOptions) {
+    const { publishClient } = options;
+    if (publishClient === options.subscribeClient) {
+      throw new TypeError(
+        "Cannot create a Redis event target: the subscribe client must be a separate connection from the publish client",
+      );
+    }
+    this.#sharded = options.sharded === true;
+    this.#pub = publishClient;
+    this.#ownsSub = options.subscribeClient === undefined;
+    this.#sub = options.subscribeClient ?? publishClient.duplicate();
+    if (this.#sharded && shardedSubscribersOff(this.#sub)) {
+      if (this.#ownsSub) this.#sub.disconnect();
+      throw new TypeError(
+        "Cannot create a sharded Redis event target on a Cluster: create the subscribe client with shardedSubscribers: true",
+      );
+    }
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    if (typeof this.prefix !== "string") {
+      throw new TypeError(`Cannot create a Redis event target: the prefix must be a string, got ${typeof this.prefix}`);
+    }
+    this.#codec = options.codec ?? jsonCodec;
+    this.#onError = options.onError ?? defaultOnError;
+    this.#onPublished = options.onPublished;
+    this.#probeInterval = options.probeInterval ?? 1000;
+    this.#local = new InProcessEventTarget<TypedEvent>({ onListenerError: options.onListenerError });
+    // A topic never starts with ":" (its type is non-empty), so this channel is never a topic's.
+    this.#probeChannel = `${this.prefix}:probe:${crypto.randomUUID()}`;
+    this.#state = this.#sub.status === "ready" ? "ready" : "connecting";
+
+    const binary = this.#codec !== jsonCodec;
+    this.#messageEvent = this.#sharded
+      ? (binary ? "smessageBuffer" : "smessage")
+      : (binary ? "messageBuffer" : "message");
+    this.#onPublishFailure = (channel) => (error) =>
+      this.#report(new RedisPublishError(channel, error), { operation: "publish", channel });
+
+    const onMessage = (channel: string | Uint8Array, data: string | Uint8Array): void => this.#onMessage(channel, data);
+    const onReady = (): void => this.#onReady();
+    const onClose = (): void => this.#onClose();
+    const onEnd = (): void => this.#onEnd();
+    this.#clientListeners = [
+      [this.#messageEvent, onMessage],
+      ["ready", onReady],
+      ["close", onClose],
+      ["reconnecting", onClose],
+      ["end", onEnd],
+    ];
+    for (const [event, listener] of this.#clientListeners) this.#sub.on(event, listener);
+  }
+
+  get state(): RedisConnectionState {
+    return this.#state;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  channelFor(topic: string): string {
+    return this.prefix + topic;
+  }
+
+  addEventListener(
+    type: string,
+    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    if (this.#closed || listener === null) return;
+    const l = listener as TypedEventListenerOrEventListenerObject<TypedEvent>;
+    if (!isTopic(type)) {
+      this.#local.addEventListener(type, l, options);
+      return;
+    }
+    const before = this.#local.listenerCount(type);
+    this.#local.addEventListener(type, l, options);
+    if (this.#local.listenerCount(type) === before) return; // a duplicate, or an aborted signal
+    const signal = typeof options === "object" ? options.signal : undefined;
+    // The local target removes the listener on abort; then the channel may need an UNSUBSCRIBE.
+    signal?.addEventListener("abort", () => this.#syncTopic(type), { once: true });
+    if (before === 0) this.#syncTopic(type);
+  }
+
+  removeEventListener(
+    type: string,
+    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    if (listener === null) return;
+    this.#local.removeEventListener(type, listener as TypedEventListenerOrEventListenerObject<TypedEvent>, options);
+    if (!this.#closed && isTopic(type) && this.#local.listenerCount(type) === 0) this.#syncTopic(type);
+  }
+
+  dispatchEvent(event: EnvelopeEvent): boolean {
+    if (this.#closed) {
+      throw new PubSubClosedError(`Cannot publish to ${JSON.stringify(event.type)}: the target is closed`);
+    }
+    const topic = event.type;
+    if (!isTopic(topic)) return this.#local.dispatchEvent(event);
+    const envelope = checkEnvelope(event.detail, topic);
+    const channel = this.prefix + topic;
+    const onPublished = this.#onPublished;
+    this.#send(channel, envelope).then(
+      onPublished === undefined ? undefined : (receivers) => this.#published(onPublished, receivers, envelope),
+      this.#onPublishFailure(channel),
+    );
+    return true;
+  }
+
+  publish(envelope: EventEnvelope): Promise<number> {
+    if (this.#closed) {
+      throw new PubSubClosedError(`Cannot publish ${JSON.stringify(envelope?.type)}: the target is closed`);
+    }
+    const valid = checkEnvelope(envelope, undefined);
+    const channel = this.prefix + topicFor(valid.type, valid.id);
+    const onPublished = this.#onPublished;
+    return this.#send(channel, valid).then(
+      (receivers) => {
+        if (onPublished !== undefined) this.#published(onPublished, receivers, valid);
+        return receivers;
+      },
+      (error) => {
+        throw new RedisPublishError(channel, error);
+      },
+    );
+  }
+
+  ready(topic: string): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new PubSubClosedError("Cannot wait for a subscription: the target is closed"));
+    }
+    const record = this.#channels.get(this.prefix + topic);
+    if (record === undefined || !record.wanted || isLive(record)) return Promise.resolve();
+    return new Promise((resolve, reject) => record.waiters.push({ resolve, reject }));
+  }
+
+  listenerCount(type?: string): number {
+    return this.#local.listenerCount(type);
+  }
+
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    this.#generation++;
+    for (const [event, listener] of this.#clientListeners) this.#sub.removeListener(event, listener);
+    this.#stopProbe();
+    const closedError = new PubSubClosedError("The Redis event target was closed");
+    const channels: string[] = [];
+    for (const record of this.#channels.values()) {
+      if (record.subscribed || record.op !== null) channels.push(record.channel);
+      record.wanted = false;
+      this.#rejectWaiters(record, closedError);
+    }
+    this.#channels.clear();
+    this.#setState("closed");
+    this.#local = new InProcessEventTarget<TypedEvent>();
+    this.#closing = this.#release(channels);
+    return this.#closing;
+  }
+
+  async #release(channels: string[]): Promise<void> {
+    if (this.#ownsSub) {
+      // Quitting drops every subscription of the connection.
+      if (this.#sub.status === "ready") await this.#sub.quit().catch(() => {});
+      else this.#sub.disconnect();
+      return;
+    }
+    if (channels.length === 0) return;
+    const done = this.#sharded
+      ? Promise.all(channels.map((channel) => this.#sub.sunsubscribe(channel)))
+      : this.#sub.unsubscribe(...channels);
+    const settled = done.then(() => {}, () => {});
+    // Waiting on a connection that is down could take forever; the UNSUBSCRIBE then goes out on reconnect.
+    if (this.#sub.status === "ready") await settled;
+  }
+
+  #send(channel: string, envelope: EventEnvelope): Promise<number> {
+    const encoded = this.#codec.encode(envelope);
+    const message = typeof encoded === "string"
+      ? encoded
+      : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    return (this.#sharded ? this.#pub.spublish(channel, message) : this.#pub.publish(channel, message)) as Promise<
+      number
+    >;
+  }
+
+  #published(
+    onPublished: (receivers: number, envelope: EventEnvelope) => void,
+    receivers: number,
+    envelope: EventEnvelope,
+  ): void {
+    try {
+      onPublished(receivers, envelope);
+    } catch (error) {
+      console.error(`${LOG_PREFIX} onPublished threw:`, error);
+    }
+  }
+
+  #onMessage(rawChannel: string | Uint8Array, data: string | Uint8Array): void {
+    try {
+      const channel = typeof rawChannel === "string" ? rawChannel : rawChannel.toString();
+      if (channel === this.#probeChannel) {
+        const waiter = this.#probeWaiter;
+        if (waiter !== undefined && String(data) === waiter.token) waiter.resolve(true);
+        return;
+      }
+      const record = this.#channels.get(channel);
+      // Not ours (a shared subscribe client), or no local listener any more.
+      if (record === undefined || !record.wanted) return;
+      const topic = record.topic;
+      let envelope: EventEnvelope;
+      try {
+        envelope = decodeEnvelope(data, this.#codec, topic);
+      } catch (error) {
+        const reported = error instanceof PubSubError
+          ? error
+          : new EnvelopeError(`Cannot decode a message on Redis channel ${JSON.stringify(channel)}`, { cause: error });
+        this.#report(reported, { operation: "message", channel });
+        return;
+      }
+      this.#local.dispatchEvent(new CustomEvent(topic, { detail: envelope }));
+      // `once` listeners may have left.
+      if (this.#local.listenerCount(topic) === 0) this.#syncTopic(topic);
+    } catch (error) {
+      // Never throw into ioredis' callback: that would be an uncaught exception.
+      console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, error);
+    }
+  }
+
+  #syncTopic(topic: string): void {
+    if (this.#closed) return;
+    const channel = this.prefix + topic;
+    const wanted = this.#local.listenerCount(topic) > 0;
+    let record = this.#channels.get(channel);
+    if (record === undefined) {
+      if (!wanted) return;
+      record = { channel, topic, wanted, subscribed: false, stale: false, failed: false, op: null, waiters: [] };
+      this.#channels.set(channel, record);
+    } else {
+      if (wanted && !record.wanted) record.failed = false; // a new first listener retries a failed SUBSCRIBE
+      record.wanted = wanted;
+    }
+    this.#sync(record);
+  }
+
+  #sync(record: ChannelRecord): void {
+    if (record.op !== null) return; // the running loop re-checks when its command settles
+    record.op = this.#run(record);
+  }
+
+  async #run(record: ChannelRecord): Promise<void> {
+    while (!this.#closed) {
+      let operation: "subscribe" | "unsubscribe";
+      if (record.wanted && !record.failed && (!record.subscribed || record.stale)) operation = "subscribe";
+      else if (!record.wanted && record.subscribed) operation = "unsubscribe";
+      else break;
+      if (operation === "subscribe") record.stale = false;
+      try {
+        if (operation === "subscribe") {
+          await (this.#sharded ? this.#sub.ssubscribe(record.channel) : this.#sub.subscribe(record.channel));
+        } else {
+          await (this.#sharded ? this.#sub.sunsubscribe(record.channel) : this.#sub.unsubscribe(record.channel));
+        }
+        record.subscribed = operation === "subscribe";
+      } catch (error) {
+        if (this.#closed) break;
+        const reported = new RedisSubscribeError(operation, record.channel, error);
+        this.#report(reported, { operation, channel: record.channel });
+        // A failed UNSUBSCRIBE means the connection is gone, and its subscriptions with it.
+        record.subscribed = false;
+        if (operation === "subscribe") {
+          record.failed = true;
+          this.#rejectWaiters(record, reported);
+        }
+      }
+    }
+    record.op = null;
+    if (this.#closed) return;
+    if (!record.wanted && !record.subscribed) {
+      if (this.#channels.get(record.channel) === record) this.#channels.delete(record.channel);
+      for (const waiter of record.waiters.splice(0)) waiter.resolve();
+    } else if (isLive(record)) {
+      for (const waiter of record.waiters.splice(0)) waiter.resolve();
+    }
+  }
+
+  #onReady(): void {
+    if (this.#closed) return;
+    if (this.#state === "connecting") {
+      this.#setState("ready");
+      return;
+    }
+    if (this.#state === "reconnecting" || this.#state === "ended") void this.#resubscribe();
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#generation++;
+    this.#stopProbe();
+    for (const record of this.#channels.values()) if (record.subscribed) record.stale = true;
+    if (this.#state !== "connecting" && this.#state !== "ended") this.#setState("reconnecting");
+  }
+
+  #onEnd(): void {
+    if (this.#closed) return;
+    this.#onClose();
+    this.#setState("ended");
+    const error = new RedisConnectionError("The subscribe client's connection ended; subscriptions are not live");
+    for (const record of this.#channels.values()) this.#rejectWaiters(record, error);
+    this.#report(error, { operation: "connection" });
+  }
+
+  async #resubscribe(): Promise<void> {
+    const generation = ++this.#generation;
+    this.#setState("resubscribing");
+    // ioredis re-subscribes by itself, but emits "ready" before doing so (and not at all with
+    // autoResubscribe off). Re-SUBSCRIBE every channel and wait for Redis' acknowledgements.
+    for (const record of this.#channels.values()) {
+      if (record.wanted) {
+        record.stale = true;
+        record.failed = false;
+      }
+      this.#sync(record);
+    }
+    await Promise.all([...this.#channels.values()].map((record) => record.op));
+    if (generation !== this.#generation) return;
+    // Then prove the whole path with a round trip: a probe published through the publish client.
+    if (!(await this.#probe(generation)) || generation !== this.#generation) return;
+    this.#setState("ready");
+    this.#local.dispatchEvent(new CustomEvent("resubscribed", { detail: { channels: this.#channels.size } }));
+    for (const record of this.#channels.values()) {
+      if (isLive(record)) { for (const waiter of record.waiters.splice(0)) waiter.resolve(); }
+    }
+  }
+
+  async #probe(generation: number): Promise<boolean> {
+    const channel = this.#probeChannel;
+    try {
+      await (this.#sharded ? this.#sub.ssubscribe(channel) : this.#sub.subscribe(channel));
+    } catch {
+      return false; // the connection dropped again; the next "ready" starts over
+    }
+    try {
+      while (generation === this.#generation) {
+        const token = String(++this.#probeSeq);
+        const arrived = new Promise<boolean>((resolve) => {
+          this.#probeWaiter = { token, resolve };
+          this.#probeTimer = setTimeout(() => resolve(false), this.#probeInterval);
+        });
+        const message = this.#sharded ? this.#pub.spublish(channel, token) : this.#pub.publish(channel, token);
+        (message as Promise<unknown>).catch(() => {}); // a lost probe is retried
+        const ok = await arrived;
+        clearTimeout(this.#probeTimer);
+        this.#probeTimer = undefined;
+        this.#probeWaiter = undefined;
+        if (ok) return true;
+      }
+      return false;
+    } finally {
+      const done = this.#sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel);
+      (done as Promise<unknown>).catch(() => {});
+    }
+  }
+
+  #stopProbe(): void {
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+    this.#probeWaiter?.resolve(false);
+    this.#probeWaiter = undefined;
+  }
+
+  #setState(state: RedisConnectionState): void {
+    const previous = this.#state;
+    if (previous === state) return;
+    this.#state = state;
+    const detail: RedisStateChange = { state, previous };
+    this.#local.dispatchEvent(new CustomEvent("state", { detail }));
+  }
+
+  #rejectWaiters(record: ChannelRecord, error: unknown): void {
+    for (const waiter of record.waiters.splice(0)) waiter.reject(error);
+  }
+
+  #report(error: PubSubError, context: RedisErrorContext): void {
+    try {
+      this.#onError(error, context);
+    } catch (thrown) {
+      console.error(`${LOG_PREFIX} onError threw:`, thrown);
+    }
+  }
+}
+
+function isLive(record: ChannelRecord): boolean {
+  return record.subscribed && !record.stale && !record.failed && record.op === null;
+}
+
+/** Topics always hold a `:` after a non-empty type; other names are local-only event names. */
+function isTopic(type: string): boolean {
+  return type.indexOf(":") > 0;
+}
+
+function shardedSubscribersOff(client: RedisClient): boolean {
+  const options = (client as { options?: { shardedSubscribers?: boolean } }).options;
+  return client.isCluster === true && options?.shardedSubscribers !== true;
+}
+
+function checkEnvelope(detail: unknown, topic: string | undefined): EventEnvelope {
+  if (detail === null || typeof detail !== "object") {
+    throw new EnvelopeError(`Cannot publish to ${JSON.stringify(topic)}: the event's detail is not an envelope`);
+  }
+  const { type, id, payload } = detail as EventEnvelope;
+  if (typeof type !== "string" || type.length === 0 || typeof id !== "string") {
+    throw new EnvelopeError(
+      `Cannot publish: the envelope's type and id must be strings, got ${typeof type} and ${typeof id}`,
+    );
+  }
+  if (topic !== undefined && topicFor(type, id) !== topic) {
+    throw new EnvelopeError(
+      `Cannot publish: the envelope for topic ${JSON.stringify(topicFor(type, id))} was dispatched as ${
+        JSON.stringify(topic)
+      }`,
+    );
+  }
+  return { type, id, payload };
+}
+
+function defaultOnError(error: PubSubError, context: RedisErrorContext): void {
+  const where = context.channel === undefined ? context.operation : `${context.operation} on ${context.channel}`;
+  console.error(`${LOG_PREFIX} ${where}:`, error);
+}
