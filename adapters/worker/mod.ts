@@ -1,16 +1,36 @@
 /**
- * The worker adapter (work in progress).
+ * The worker adapter: events across Web Workers, a worker's `self`,
+ * `MessagePort`s, `BroadcastChannel`s and Node's `worker_threads`, by
+ * structured clone. No dependency.
+ *
+ * @example
+ * ```ts
+ * import { createPubSub } from "@alkdev/pubsub";
+ * import { createWorkerEventTarget } from "@alkdev/pubsub/worker";
+ *
+ * const { port1, port2 } = new MessageChannel();
+ * const here = createWorkerEventTarget(port1, { closeEndpoint: true });
+ * const there = createWorkerEventTarget(port2, { closeEndpoint: true });
+ * const sender = createPubSub<{ job: Map<string, number> }>({ eventTarget: here });
+ * const receiver = createPubSub<{ job: Map<string, number> }>({ eventTarget: there });
+ * const jobs = receiver.subscribe("job", "1");
+ * sender.publish("job", "1", new Map([["done", 3]]));
+ * console.log((await jobs.next()).value); // Map(1) { "done" => 3 }
+ * sender.close();
+ * receiver.close();
+ * here.close();
+ * there.close();
+ * ```
  *
  * @module
  */
 
-/**
- * Placeholder until the adapter lands.
- *
- * @example
- * ```ts
- * import { ADAPTER_STATUS } from "@alkdev/pubsub/worker";
- * console.log(ADAPTER_STATUS);
- * ```
- */
-export const ADAPTER_STATUS: string = "in progress";
+export {
+  createWorkerEventTarget,
+  type WorkerCloseDetail,
+  WorkerEventTarget,
+  type WorkerEventTargetOptions,
+} from "./worker_event_target.ts";
+export type { NodeMessageEndpoint, WebMessageEndpoint, WorkerEndpoint } from "./endpoint.ts";
+export { WorkerCloneError, WorkerError, WorkerPostError } from "./errors.ts";
+export { WIRE_TAG } from "./wire.ts";
