@@ -1,16 +1,75 @@
 /**
- * The websocket adapter (work in progress).
+ * The WebSocket adapter: a hub that serves spokes, and a reconnecting spoke,
+ * over any standard WebSocket (Deno, browsers, and `ws` on Node). No runtime
+ * dependency.
+ *
+ * - {@linkcode createWebSocketHub}: one event target over every accepted
+ *   connection (publish to all spokes, receive from any, relay between them).
+ * - {@linkcode connectWebSocketEventTarget}: dials the hub, reconnects with
+ *   jittered backoff, keeps its listeners and a bounded outbox across drops.
+ * - {@linkcode createWebSocketEventTarget}: one event target over one socket.
+ *
+ * Each frame carries one envelope as JSON text; JSON-array text frames carry
+ * the handshake and heartbeat. See docs/architecture/websocket.md for frames,
+ * close codes, limits and backpressure.
+ *
+ * @example A hub and a spoke
+ * ```ts ignore
+ * import { createPubSub } from "@alkdev/pubsub";
+ * import { connectWebSocketEventTarget, createWebSocketHub } from "@alkdev/pubsub/websocket";
+ *
+ * type Events = { "job.progress": number };
+ *
+ * const hub = createWebSocketHub<Request>();
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0 }, (request) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(request);
+ *   hub.accept(socket, request);
+ *   return response;
+ * });
+ * const spoke = connectWebSocketEventTarget(`ws://127.0.0.1:${server.addr.port}`);
+ *
+ * const atHub = createPubSub<Events>({ eventTarget: hub });
+ * const atSpoke = createPubSub<Events>({ eventTarget: spoke });
+ * const progress = atSpoke.subscribe("job.progress", "job-1");
+ * await atSpoke.ready("job.progress", "job-1");
+ * atHub.publish("job.progress", "job-1", 50);
+ * console.log((await progress.next()).value); // 50
+ * ```
  *
  * @module
  */
 
-/**
- * Placeholder until the adapter lands.
- *
- * @example
- * ```ts
- * import { ADAPTER_STATUS } from "@alkdev/pubsub/websocket";
- * console.log(ADAPTER_STATUS);
- * ```
- */
-export const ADAPTER_STATUS: string = "in progress";
+export { CloseCode, isFinalCloseCode } from "./close_codes.ts";
+export {
+  WebSocketBackpressureError,
+  WebSocketHandshakeError,
+  WebSocketHeartbeatError,
+  WebSocketOutboxOverflowError,
+  WebSocketProtocolError,
+} from "./errors.ts";
+export type { BackpressurePolicy, HeartbeatOptions, WebSocketCloseInfo, WebSocketCommonOptions } from "./options.ts";
+export type { WebSocketConstructorLike, WebSocketEventLike, WebSocketLike } from "./socket.ts";
+export {
+  type Authenticate,
+  createWebSocketEventTarget,
+  type WebSocketAcceptOptions,
+  type WebSocketConnectionState,
+  WebSocketEventTarget,
+  type WebSocketEventTargetOptions,
+} from "./websocket_event_target.ts";
+export {
+  createWebSocketHub,
+  WebSocketHub,
+  type WebSocketHubConnection,
+  type WebSocketHubEventDetail,
+  type WebSocketHubOptions,
+} from "./hub.ts";
+export {
+  type BackoffOptions,
+  connectWebSocketEventTarget,
+  type WebSocketReconnectingDetail,
+  WebSocketSpoke,
+  type WebSocketSpokeCloseDetail,
+  type WebSocketSpokeOptions,
+  type WebSocketSpokeState,
+} from "./spoke.ts";

@@ -1,0 +1,462 @@
+/**
+ * `connectWebSocketEventTarget`: the reconnecting spoke.
+ *
+ * @module
+ */
+
+import { jsonCodec } from "../../core/envelope.ts";
+import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
+import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
+import type {
+  EnvelopeEvent,
+  SubscriptionReadiness,
+  TypedEventListenerOrEventListenerObject,
+  TypedEventTarget,
+} from "../../core/types.ts";
+import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
+import { WebSocketHandshakeError } from "./errors.ts";
+import { encodeEvent, Link, type LinkConfig, Outbox, toEvent } from "./link.ts";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  positive,
+  resolveCommonOptions,
+  type ResolvedCommonOptions,
+  type WebSocketCloseInfo,
+  type WebSocketCommonOptions,
+} from "./options.ts";
+import type { WebSocketConstructorLike, WebSocketLike } from "./socket.ts";
+import { credentialsFunction } from "./websocket_event_target.ts";
+
+/**
+ * Reconnect timing: capped exponential backoff with jitter. Before retry `n`
+ * (counted from 1), the spoke waits a random time between half and all of
+ * `min(maxDelay, initialDelay * factor ** (n - 1))`. The count goes back to
+ * zero once a connection has stayed open for `resetAfter` ms.
+ *
+ * @example Instant reconnects, for tests
+ * ```ts
+ * import type { BackoffOptions } from "@alkdev/pubsub/websocket";
+ *
+ * const backoff: BackoffOptions = { initialDelay: 0 };
+ * ```
+ */
+export interface BackoffOptions {
+  /**
+   * The base delay of the first retry, in ms; `0` makes every retry instant.
+   *
+   * @default {500}
+   */
+  initialDelay?: number;
+  /**
+   * The largest delay, in ms.
+   *
+   * @default {30000}
+   */
+  maxDelay?: number;
+  /**
+   * The growth factor per retry.
+   *
+   * @default {2}
+   */
+  factor?: number;
+  /**
+   * Milliseconds a connection must stay open before the retry count resets.
+   *
+   * @default {10000}
+   */
+  resetAfter?: number;
+}
+
+/**
+ * Options for {@linkcode connectWebSocketEventTarget}.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketSpokeOptions } from "@alkdev/pubsub/websocket";
+ *
+ * const options: WebSocketSpokeOptions = {
+ *   credentials: async () => ({ token: "secret" }),
+ *   backoff: { initialDelay: 250, maxDelay: 10_000 },
+ *   outboxSize: 256,
+ * };
+ * ```
+ */
+export interface WebSocketSpokeOptions extends WebSocketCommonOptions {
+  /**
+   * The WebSocket constructor. Pass `ws`'s on Node 20, which has no global one:
+   * `WebSocket: (await import("ws")).WebSocket`.
+   *
+   * @default {globalThis.WebSocket}
+   */
+  WebSocket?: WebSocketConstructorLike;
+  /** Subprotocols offered to the hub. */
+  protocols?: string | string[];
+  /**
+   * Credentials sent in the first frame of every connection,
+   * `["auth", credentials]` (JSON; never in the URL). A function is called
+   * for each connection and may return a promise. Without credentials no
+   * handshake is sent.
+   */
+  credentials?: unknown;
+  /**
+   * Milliseconds from the socket opening to the hub's `["ack"]`; past it the
+   * spoke closes with 4408 and stops.
+   *
+   * @default {5000}
+   */
+  handshakeTimeout?: number;
+  /** Reconnect timing. */
+  backoff?: BackoffOptions;
+  /**
+   * Consecutive reconnects to try before giving up; the count resets once a
+   * connection stays open for `backoff.resetAfter`.
+   *
+   * @default {Infinity}
+   */
+  maxAttempts?: number;
+}
+
+/**
+ * The spoke's state: `"connecting"`, `"handshake"`, `"open"`, `"reconnecting"`
+ * (waiting for the next attempt) or `"closed"` (for good).
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketSpokeState } from "@alkdev/pubsub/websocket";
+ *
+ * const state: WebSocketSpokeState = "reconnecting";
+ * ```
+ */
+export type WebSocketSpokeState = "connecting" | "handshake" | "open" | "reconnecting" | "closed";
+
+/**
+ * The detail of the spoke's `"close"` event.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketSpokeCloseDetail } from "@alkdev/pubsub/websocket";
+ *
+ * const detail: WebSocketSpokeCloseDetail = { code: 1006, reason: "", willReconnect: true };
+ * ```
+ */
+export interface WebSocketSpokeCloseDetail extends WebSocketCloseInfo {
+  /** `false` when the spoke has stopped for good (its own `close()`, a 44xx code, or `maxAttempts`). */
+  willReconnect: boolean;
+}
+
+/**
+ * The detail of the spoke's `"reconnecting"` event.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketReconnectingDetail } from "@alkdev/pubsub/websocket";
+ *
+ * const detail: WebSocketReconnectingDetail = { attempt: 1, delay: 420 };
+ * ```
+ */
+export interface WebSocketReconnectingDetail {
+  /** The retry number since the last stable connection, from 1. */
+  attempt: number;
+  /** Milliseconds until the attempt. */
+  delay: number;
+}
+
+/**
+ * A reconnecting WebSocket event target. Local listeners live on the spoke,
+ * not the socket, so they survive reconnects. While it is not open, events
+ * wait in a bounded outbox (oldest dropped first) and are sent, in order, once
+ * the next connection is open.
+ *
+ * Reserved, non-topic event names: `"open"`, `"close"` (detail
+ * {@linkcode WebSocketSpokeCloseDetail}), `"reconnecting"` (detail
+ * {@linkcode WebSocketReconnectingDetail}) and `"error"` (detail the
+ * {@linkcode PubSubError}).
+ *
+ * @example
+ * ```ts ignore
+ * import { connectWebSocketEventTarget } from "@alkdev/pubsub/websocket";
+ *
+ * const spoke = connectWebSocketEventTarget("ws://127.0.0.1:8080");
+ * spoke.addEventListener("reconnecting", (event) => console.log("retrying", event.detail));
+ * ```
+ */
+export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, SubscriptionReadiness {
+  #url: string;
+  #options: ResolvedCommonOptions;
+  #WebSocket: WebSocketConstructorLike;
+  #protocols: string | string[] | undefined;
+  #credentials: (() => unknown) | undefined;
+  #handshakeTimeout: number;
+  #initialDelay: number;
+  #maxDelay: number;
+  #factor: number;
+  #resetAfter: number;
+  #maxAttempts: number;
+  #local: InProcessEventTarget<EnvelopeEvent>;
+  #outbox: Outbox;
+  #link: Link | undefined;
+  #state: WebSocketSpokeState = "connecting";
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  #final: WebSocketCloseInfo | undefined;
+  #stopping = false;
+  #closed: Promise<WebSocketCloseInfo>;
+  #resolveClosed!: (info: WebSocketCloseInfo) => void;
+
+  /**
+   * Starts connecting; prefer {@linkcode connectWebSocketEventTarget}.
+   *
+   * @param url The hub's `ws:` or `wss:` URL.
+   * @param options Reconnect, handshake, limits and error handling.
+   */
+  constructor(url: string | URL, options: WebSocketSpokeOptions = {}) {
+    const parsed = new URL(url);
+    if (!["ws:", "wss:", "http:", "https:"].includes(parsed.protocol)) {
+      throw new TypeError(`Expected a ws: or wss: URL, got ${JSON.stringify(String(url))}`);
+    }
+    this.#url = parsed.href;
+    this.#options = resolveCommonOptions(options, jsonCodec);
+    const WebSocketClass = options.WebSocket ??
+      (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
+    if (WebSocketClass === undefined) {
+      throw new TypeError("No global WebSocket: pass one as the WebSocket option (on Node 20, ws's WebSocket)");
+    }
+    this.#WebSocket = WebSocketClass;
+    this.#protocols = options.protocols;
+    this.#credentials = options.credentials === undefined ? undefined : credentialsFunction(options.credentials);
+    this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+    const backoff = options.backoff ?? {};
+    this.#initialDelay = nonNegative("backoff.initialDelay", backoff.initialDelay ?? 500);
+    this.#maxDelay = nonNegative("backoff.maxDelay", backoff.maxDelay ?? 30_000);
+    this.#factor = positive("backoff.factor", backoff.factor ?? 2);
+    this.#resetAfter = nonNegative("backoff.resetAfter", backoff.resetAfter ?? 10_000);
+    this.#maxAttempts = nonNegative("maxAttempts", options.maxAttempts ?? Infinity);
+    this.#local = new InProcessEventTarget<EnvelopeEvent>({ onListenerError: options.onListenerError });
+    this.#outbox = new Outbox(this.#options.outboxSize);
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#connect();
+  }
+
+  /** The spoke's state. */
+  get state(): WebSocketSpokeState {
+    if (this.#state === "connecting" && this.#link?.state === "handshake") return "handshake";
+    return this.#state;
+  }
+
+  /** Settles once the spoke has stopped for good and its socket has closed. */
+  get closed(): Promise<WebSocketCloseInfo> {
+    return this.#closed;
+  }
+
+  /** Adds a local listener for a topic or a reserved name. Listeners survive reconnects. */
+  addEventListener(
+    type: string,
+    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    this.#local.addEventListener(type, listener, options);
+  }
+
+  /** Removes a local listener. */
+  removeEventListener(
+    type: string,
+    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    this.#local.removeEventListener(type, listener, options);
+  }
+
+  /**
+   * Delivers `event` to local listeners and sends its envelope to the hub:
+   * at once if open, through the outbox otherwise; dropped once closed for good.
+   *
+   * @throws {EnvelopeError} If `event.detail` is not an envelope for `event.type`.
+   * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxMessageBytes`; nothing is delivered.
+   */
+  dispatchEvent(event: EnvelopeEvent): boolean {
+    const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
+    const result = this.#local.dispatchEvent(event);
+    if (this.#link !== undefined) this.#link.send(frame);
+    else if (this.#final === undefined) {
+      const overflow = this.#outbox.push(frame);
+      if (overflow !== undefined) this.#reportError(overflow);
+    }
+    return result;
+  }
+
+  /**
+   * Settles once the spoke is open (handshake included): from then on, events
+   * the hub sends reach local listeners. Rejects with
+   * {@linkcode PubSubClosedError} if the spoke stops for good first.
+   *
+   * @param _topic Unused: every topic is live once the connection is open.
+   */
+  ready(_topic: string): Promise<void> {
+    if (this.#state === "open") return Promise.resolve();
+    if (this.#final !== undefined) return Promise.reject(closedError(this.#final));
+    return new Promise((resolve, reject) => {
+      const onOpen = () => {
+        this.#local.removeEventListener("close", onClose);
+        resolve();
+      };
+      const onClose = () => {
+        if (this.#final === undefined) return;
+        this.#local.removeEventListener("open", onOpen);
+        this.#local.removeEventListener("close", onClose);
+        reject(closedError(this.#final));
+      };
+      this.#local.addEventListener("open", onOpen, { once: true });
+      this.#local.addEventListener("close", onClose);
+    });
+  }
+
+  /**
+   * Counts local listeners, for one topic or all (state listeners included).
+   *
+   * @param topic The topic; all when omitted.
+   * @returns The number of listeners.
+   */
+  listenerCount(topic?: string): number {
+    return this.#local.listenerCount(topic);
+  }
+
+  /** Stops for good: closes the socket with 1000 and cancels any pending reconnect. Idempotent. */
+  close(): void {
+    if (this.#final !== undefined) return;
+    this.#stopping = true;
+    const link = this.#link;
+    if (link !== undefined) link.close(CloseCode.Normal, "");
+    else this.#stop({ code: CloseCode.Normal, reason: "" }, undefined);
+  }
+
+  #connect(): void {
+    this.#retryTimer = undefined;
+    this.#state = "connecting";
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(this.#url, this.#protocols);
+    } catch (cause) {
+      this.#onClose({ code: 1006, reason: `Cannot open a WebSocket: ${(cause as Error)?.message ?? cause}` });
+      return;
+    }
+    const config: LinkConfig = { ...this.#options, handshakeTimeout: this.#handshakeTimeout, outbox: this.#outbox };
+    if (this.#credentials !== undefined) config.credentials = this.#credentials;
+    const link = new Link(socket, config, {
+      onOpen: () => {
+        this.#state = "open";
+        this.#stableTimer = setTimeout(() => {
+          this.#stableTimer = undefined;
+          this.#attempt = 0;
+        }, this.#resetAfter);
+        this.#local.dispatchEvent(new CustomEvent("open") as EnvelopeEvent);
+      },
+      onEnvelope: (envelope) => this.#local.dispatchEvent(toEvent(envelope)),
+      onClose: (info) => {
+        if (this.#link === link) this.#link = undefined;
+        this.#onClose(info, link);
+      },
+      onError: (error) => this.#reportError(error),
+    });
+    if (link.state !== "closed") this.#link = link;
+  }
+
+  #onClose(info: WebSocketCloseInfo, link?: Link): void {
+    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+    this.#stableTimer = undefined;
+    if (this.#final !== undefined) return;
+    if (this.#stopping) {
+      this.#stop(info, link);
+      return;
+    }
+    if (isFinalCloseCode(info.code)) {
+      const error = info.error ?? new WebSocketHandshakeError(info.code, info.reason);
+      if (info.error === undefined) this.#reportError(error);
+      this.#stop({ ...info, error }, link);
+      return;
+    }
+    this.#attempt++;
+    if (this.#attempt > this.#maxAttempts) {
+      this.#stop(info, link);
+      return;
+    }
+    this.#local.dispatchEvent(
+      new CustomEvent("close", { detail: { ...info, willReconnect: true } }) as unknown as EnvelopeEvent,
+    );
+    const base = Math.min(this.#maxDelay, this.#initialDelay * this.#factor ** (this.#attempt - 1));
+    const delay = base === 0 ? 0 : Math.round(base / 2 + Math.random() * base / 2);
+    this.#state = "reconnecting";
+    this.#local.dispatchEvent(
+      new CustomEvent("reconnecting", { detail: { attempt: this.#attempt, delay } }) as unknown as EnvelopeEvent,
+    );
+    if (this.#final === undefined && this.#retryTimer === undefined && this.#state === "reconnecting") {
+      this.#retryTimer = setTimeout(() => this.#connect(), delay);
+    }
+  }
+
+  #stop(info: WebSocketCloseInfo, link: Link | undefined): void {
+    if (this.#final !== undefined) return;
+    this.#final = info;
+    this.#state = "closed";
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+    this.#retryTimer = this.#stableTimer = undefined;
+    this.#outbox.drain();
+    this.#local.dispatchEvent(
+      new CustomEvent("close", { detail: { ...info, willReconnect: false } }) as unknown as EnvelopeEvent,
+    );
+    const socketClosed = link?.socketClosed ?? Promise.resolve();
+    socketClosed.then(() => this.#resolveClosed(info));
+  }
+
+  #reportError(error: PubSubError): void {
+    this.#options.onError(error);
+    this.#local.dispatchEvent(new CustomEvent("error", { detail: error }) as unknown as EnvelopeEvent);
+  }
+}
+
+/**
+ * Dials a hub and keeps dialing: reconnects with capped, jittered exponential
+ * backoff on any close except the spoke's own `close()` and the hub's final
+ * codes (4400–4499, e.g. 4401 for refused credentials), which it reports as a
+ * {@linkcode WebSocketHandshakeError} and a `"close"` event with
+ * `willReconnect: false`.
+ *
+ * @param url The hub's `ws:` or `wss:` URL (credentials never go in it; use `credentials`).
+ * @param options Reconnect, handshake, limits and error handling.
+ * @returns The spoke, already connecting.
+ * @throws {TypeError} If `url` is not a ws:/wss: URL, or there is no WebSocket constructor.
+ *
+ * @example
+ * ```ts ignore
+ * import { createPubSub } from "@alkdev/pubsub";
+ * import { connectWebSocketEventTarget } from "@alkdev/pubsub/websocket";
+ *
+ * const eventTarget = connectWebSocketEventTarget("ws://127.0.0.1:8080", {
+ *   credentials: { token: "secret" },
+ * });
+ * const pubsub = createPubSub<{ ping: number }>({ eventTarget });
+ * const pings = pubsub.subscribe("ping", "1");
+ * await pubsub.ready("ping", "1");
+ * pubsub.publish("ping", "1", 1);
+ * console.log((await pings.next()).value); // 1 (the publisher's own subscriber)
+ * eventTarget.close();
+ * ```
+ */
+export function connectWebSocketEventTarget(url: string | URL, options: WebSocketSpokeOptions = {}): WebSocketSpoke {
+  return new WebSocketSpoke(url, options);
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new RangeError(`Expected ${name} to be a non-negative number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function closedError(info: WebSocketCloseInfo): PubSubClosedError {
+  return new PubSubClosedError(
+    `The WebSocket spoke stopped with code ${info.code} (${JSON.stringify(info.reason)})`,
+    { cause: info.error },
+  );
+}
