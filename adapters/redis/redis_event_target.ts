@@ -197,6 +197,15 @@ export interface RedisEventTargetOptions {
    */
   onListenerError?: (error: unknown, event: TypedEvent) => void;
   /**
+   * The most events held while the publish connection is not ready. They are
+   * sent in order once it is (ioredis would let new commands overtake its own
+   * offline queue while reconnecting); beyond this, publishes fail with
+   * {@linkcode RedisPublishError}. `close()` drops what is still held.
+   *
+   * @default {10000}
+   */
+  maxQueued?: number;
+  /**
    * After a reconnection, how long to wait for the probe message before
    * publishing another one, in ms.
    *
@@ -343,6 +352,15 @@ class RedisEventTargetImpl implements RedisEventTarget {
   #onError: (error: PubSubError, context: RedisErrorContext) => void;
   #onPublished: ((receivers: number, envelope: EventEnvelope) => void) | undefined;
   #probeInterval: number;
+  #maxQueued: number;
+  #outbox: {
+    channel: string;
+    message: string | Uint8Array;
+    resolve: (n: number) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  // deno-lint-ignore no-explicit-any
+  #pubListeners: [string, (...args: any[]) => void][];
   #local: InProcessEventTarget<TypedEvent>;
   #channels = new Map<string, ChannelRecord>();
   #state: RedisConnectionState;
@@ -384,6 +402,12 @@ class RedisEventTargetImpl implements RedisEventTarget {
     this.#onError = options.onError ?? defaultOnError;
     this.#onPublished = options.onPublished;
     this.#probeInterval = options.probeInterval ?? 1000;
+    this.#maxQueued = options.maxQueued ?? 10_000;
+    if (!Number.isInteger(this.#maxQueued) || this.#maxQueued < 0) {
+      throw new RangeError(
+        `Cannot create a Redis event target: maxQueued must be a non-negative integer, got ${this.#maxQueued}`,
+      );
+    }
     this.#local = new InProcessEventTarget<TypedEvent>({ onListenerError: options.onListenerError });
     // A topic never starts with ":" (its type is non-empty), so this channel is never a topic's.
     this.#probeChannel = `${this.prefix}:probe:${crypto.randomUUID()}`;
@@ -408,6 +432,11 @@ class RedisEventTargetImpl implements RedisEventTarget {
       ["end", onEnd],
     ];
     for (const [event, listener] of this.#clientListeners) this.#sub.on(event, listener);
+    this.#pubListeners = [["ready", () => this.#flushOutbox()], [
+      "end",
+      () => this.#dropOutbox(new Error("Connection is closed.")),
+    ]];
+    for (const [event, listener] of this.#pubListeners) this.#pub.on(event, listener);
   }
 
   get state(): RedisConnectionState {
@@ -501,11 +530,13 @@ class RedisEventTargetImpl implements RedisEventTarget {
 
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
+    const closedError = new PubSubClosedError("The Redis event target was closed");
     this.#closed = true;
     this.#generation++;
     for (const [event, listener] of this.#clientListeners) this.#sub.removeListener(event, listener);
+    for (const [event, listener] of this.#pubListeners) this.#pub.removeListener(event, listener);
+    this.#dropOutbox(closedError);
     this.#stopProbe();
-    const closedError = new PubSubClosedError("The Redis event target was closed");
     const channels: string[] = [];
     for (const record of this.#channels.values()) {
       if (record.subscribed || record.op !== null) channels.push(record.channel);
@@ -540,9 +571,34 @@ class RedisEventTargetImpl implements RedisEventTarget {
     const message = typeof encoded === "string"
       ? encoded
       : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    const status = this.#pub.status;
+    // "wait" (lazy, not connected yet) and "end" go straight to ioredis: the first connects, the second fails fast.
+    if (this.#outbox.length === 0 && (status === "ready" || status === "wait" || status === "end")) {
+      return this.#rawPublish(channel, message);
+    }
+    if (this.#outbox.length >= this.#maxQueued) {
+      return Promise.reject(
+        new Error(`The publish connection is not ready and ${this.#maxQueued} events are already queued`),
+      );
+    }
+    return new Promise((resolve, reject) => this.#outbox.push({ channel, message, resolve, reject }));
+  }
+
+  #rawPublish(channel: string, message: string | Uint8Array): Promise<number> {
     return (this.#sharded ? this.#pub.spublish(channel, message) : this.#pub.publish(channel, message)) as Promise<
       number
     >;
+  }
+
+  #flushOutbox(): void {
+    if (this.#pub.status !== "ready") return;
+    for (const item of this.#outbox.splice(0)) {
+      this.#rawPublish(item.channel, item.message).then(item.resolve, item.reject);
+    }
+  }
+
+  #dropOutbox(error: unknown): void {
+    for (const item of this.#outbox.splice(0)) item.reject(error);
   }
 
   #published(

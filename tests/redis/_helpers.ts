@@ -43,9 +43,15 @@ export interface Collected {
 
 /** A target with its own two connections; `close()` closes the target and both clients. */
 export async function targetWithClients(
-  options: Omit<RedisEventTargetOptions, "publishClient" | "subscribeClient"> & { url?: string } = {},
+  options: Omit<RedisEventTargetOptions, "publishClient" | "subscribeClient"> & {
+    url?: string;
+    redisOptions?: RedisOptions;
+  } = {},
 ): Promise<{ target: RedisEventTarget; pub: Redis; sub: Redis; collected: Collected; close(): Promise<void> }> {
-  const [pub, sub] = await Promise.all([client(options.url), client(options.url)]);
+  const [pub, sub] = await Promise.all([
+    client(options.url, options.redisOptions),
+    client(options.url, options.redisOptions),
+  ]);
   const collected: Collected = { errors: [] };
   const target = createRedisEventTarget({
     ...options,
