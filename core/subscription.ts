@@ -260,7 +260,7 @@ export class Subscription<T> extends RepeaterBase implements AsyncIterableIterat
         this.#grow();
       } else if (this.#overflow === "drop-oldest") {
         buffer[this.#head] = value;
-        this.#head = (this.#head + 1) % buffer.length;
+        if (++this.#head === buffer.length) this.#head = 0;
         this.#dropped++;
         return true;
       } else if (this.#overflow === "drop-newest") {
@@ -272,7 +272,9 @@ export class Subscription<T> extends RepeaterBase implements AsyncIterableIterat
       }
     }
     const b = this.#buffer;
-    b[(this.#head + this.#length) % b.length] = value;
+    let tail = this.#head + this.#length;
+    if (tail >= b.length) tail -= b.length;
+    b[tail] = value;
     this.#length++;
     return true;
   };
@@ -358,7 +360,7 @@ export class Subscription<T> extends RepeaterBase implements AsyncIterableIterat
     const buffer = this.#buffer;
     const value = buffer[this.#head] as T;
     buffer[this.#head] = undefined;
-    this.#head = (this.#head + 1) % buffer.length;
+    if (++this.#head === buffer.length) this.#head = 0;
     this.#length--;
     return value;
   }

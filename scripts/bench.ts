@@ -33,7 +33,11 @@ const benches: Bench[] = [
   {
     name: "iroh",
     file: "scripts/bench/iroh.ts",
-    permissions: ["--allow-ffi", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-sys"],
+    permissions: [
+      "--allow-ffi",
+      "--allow-read=.,/usr/bin/ldd",
+      "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,BENCH_ROUNDS,BENCH_PINGS",
+    ],
   },
   { name: "worker", file: "scripts/bench/worker.ts", permissions: ["--allow-read", "--allow-env"] },
 ];
