@@ -1,0 +1,239 @@
+/**
+ * The Node pass over the npm package (`deno task test node`):
+ *
+ * 1. Builds and checks the package (scripts/build_npm.ts: deno pack, publint, attw).
+ * 2. Creates a scratch project in `.tmp/node-smoke` and runs
+ *    `npm install <tarball> ioredis@^5 ws@^8 @number0/iroh@1.1.0` there.
+ * 3. Type-checks a TypeScript file importing every subpath against the
+ *    installed `.d.ts` (tsc from tools/, `module: nodenext`, `@types/node@20`).
+ * 4. Copies `tests/node/` into the scratch project (so `@alkdev/pubsub/...`
+ *    resolves to the installed tarball, relative fixtures included) and runs
+ *    `node --test` over every `tests/node/*.test.mjs`, with env `DENO` (the
+ *    deno binary) and `REPO` (the repository root) so tests can start Deno hubs.
+ *    Under the machine's Node, then under Node 22 from npm (`npm install node@22`
+ *    into `.tmp/node22`) if that installs; each run prints node:test's TAP summary
+ *    (`# pass N` / `# fail N`), which scripts/test.ts adds up.
+ *
+ * Usage: `deno run --allow-run --allow-read --allow-write=npm,.tmp --allow-env scripts/test_node.ts [--no-node22]`
+ */
+
+import { buildNpm } from "./build_npm.ts";
+
+const root = new URL("..", import.meta.url);
+const rootPath = decodeURIComponent(root.pathname).replace(/\/$/, "");
+const smokeDir = `${rootPath}/.tmp/node-smoke`;
+const node22Dir = `${rootPath}/.tmp/node22`;
+/** Kills a `node --test` run that takes longer than this. */
+const RUN_TIMEOUT_MS = 8 * 60_000;
+/** node:test's per-test timeout, so one hung test cannot stall the pass. */
+const TEST_TIMEOUT_MS = 120_000;
+
+const started = performance.now();
+const lap = (label: string, since: number) =>
+  console.log(`--- ${label}: ${((performance.now() - since) / 1000).toFixed(1)} s`);
+
+let failures = 0;
+try {
+  let t = performance.now();
+  const { tarball } = await buildNpm();
+  lap("build and checks", t);
+
+  t = performance.now();
+  await setUpSmokeProject(tarball);
+  lap("scratch project install", t);
+
+  t = performance.now();
+  if (!(await typeCheck())) failures++;
+  lap("type check", t);
+
+  const tests = testFiles();
+  console.log(`\nNode test files: ${tests.join(", ")}`);
+
+  t = performance.now();
+  if (!(await nodeTest("node", tests))) failures++;
+  lap("node --test (machine node)", t);
+
+  if (!Deno.args.includes("--no-node22")) {
+    t = performance.now();
+    const node22 = await installNode22();
+    if (node22 === undefined) {
+      console.log("Node 22: not available from npm here, skipped");
+    } else {
+      if (!(await nodeTest(node22, tests))) failures++;
+      lap("node --test (node 22)", t);
+    }
+  }
+} catch (error) {
+  console.error(`\nNode pass failed: ${error instanceof Error ? error.message : error}`);
+  failures++;
+}
+lap("whole node pass", started);
+Deno.exit(failures === 0 ? 0 : 1);
+
+async function setUpSmokeProject(tarball: string): Promise<void> {
+  console.log(`\n=== scratch project ${smokeDir}`);
+  await Deno.remove(smokeDir, { recursive: true }).catch(ignoreNotFound);
+  await Deno.mkdir(smokeDir, { recursive: true });
+  await Deno.writeTextFile(
+    `${smokeDir}/package.json`,
+    JSON.stringify({ name: "alkdev-pubsub-node-smoke", private: true, type: "module" }, null, 2) + "\n",
+  );
+  await run("npm", [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    tarball,
+    "ioredis@^5",
+    "ws@^8",
+    "@number0/iroh@1.1.0",
+    "@types/node@^20",
+  ], smokeDir);
+  await copyDir(`${rootPath}/tests/node`, `${smokeDir}/tests/node`);
+}
+
+/** tsc over a file importing every subpath: the shipped `.d.ts` must hold up for a Node TypeScript user. */
+async function typeCheck(): Promise<boolean> {
+  const config = JSON.parse(await Deno.readTextFile(`${rootPath}/deno.json`));
+  const subpaths = Object.keys(config.exports as Record<string, string>);
+  const lines = subpaths.map((subpath, i) =>
+    `import * as m${i} from "${subpath === "." ? config.name : `${config.name}/${subpath.slice(2)}`}";`
+  );
+  lines.push(`export const all = [${subpaths.map((_, i) => `m${i}`).join(", ")}];`);
+  lines.push(
+    `import { createPubSub } from "${config.name}";`,
+    `const pubsub = createPubSub<{ ping: number }>();`,
+    `const sub = pubsub.subscribe("ping", "1");`,
+    `pubsub.publish("ping", "1", 1);`,
+    `const first: IteratorResult<number, undefined> = await sub.next();`,
+    `// @ts-expect-error the payload type is checked`,
+    `pubsub.publish("ping", "1", "not a number");`,
+    `export { first };`,
+  );
+  await Deno.writeTextFile(`${smokeDir}/typecheck.ts`, lines.join("\n") + "\n");
+  const args = [
+    "--noEmit",
+    "--strict",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2022",
+    "--lib",
+    "es2022,esnext.disposable",
+    "--types",
+    "node",
+    "typecheck.ts",
+  ];
+  console.log(`\n=== tsc ${args.join(" ")}`);
+  const { code, stdout } = await run(`${rootPath}/tools/node_modules/.bin/tsc`, args, smokeDir, true, true);
+  const errors = stdout.split("\n").filter((line) => /error TS\d+/.test(line));
+  // Errors in the consumer file fail the pass. Errors inside the shipped .d.ts only matter with
+  // `skipLibCheck: false` (tsc --init sets it true); they are printed as a warning for the lead.
+  const own = errors.filter((line) => !line.startsWith("node_modules/"));
+  const shipped = errors.filter((line) => line.startsWith(`node_modules/${config.name}/`));
+  const other = errors.filter((line) => line.startsWith("node_modules/") && !shipped.includes(line));
+  if (own.length > 0 || other.length > 0 || (code !== 0 && errors.length === 0)) {
+    console.log(stdout.trimEnd());
+    console.error(`type check: FAILED (exit ${code})`);
+    return false;
+  }
+  if (shipped.length > 0) {
+    console.log(
+      `type check: WARNING, ${shipped.length} error(s) inside the shipped .d.ts (seen with skipLibCheck: false):`,
+    );
+    console.log(shipped.map((line) => `  ${line}`).join("\n"));
+  }
+  console.log("type check: the consumer file is clean");
+  return true;
+}
+
+function testFiles(): string[] {
+  return [...Deno.readDirSync(`${smokeDir}/tests/node`)]
+    .filter((e) => e.isFile && e.name.endsWith(".test.mjs"))
+    .map((e) => `tests/node/${e.name}`)
+    .sort();
+}
+
+async function nodeTest(node: string, files: string[]): Promise<boolean> {
+  const version = (await run(node, ["--version"], smokeDir, true, true)).stdout.trim();
+  const args = ["--test", "--test-reporter=tap", `--test-timeout=${TEST_TIMEOUT_MS}`, ...files];
+  console.log(`\n=== node ${version}: node ${args.join(" ")}`);
+  const child = new Deno.Command(node, {
+    args,
+    cwd: smokeDir,
+    stdout: "inherit",
+    stderr: "inherit",
+    env: { DENO: Deno.execPath(), REPO: rootPath, NO_COLOR: "1" },
+  }).spawn();
+  const timer = setTimeout(() => {
+    console.error(`node --test under ${version} exceeded ${RUN_TIMEOUT_MS / 60_000} min, killing it`);
+    child.kill("SIGKILL");
+  }, RUN_TIMEOUT_MS);
+  const { code } = await child.status;
+  clearTimeout(timer);
+  console.log(`node ${version}: exit ${code}`);
+  return code === 0;
+}
+
+/** `npm install node@22` into .tmp/node22 (reused when present); the path of its node binary, or undefined. */
+async function installNode22(): Promise<string | undefined> {
+  const binary = `${node22Dir}/node_modules/node/bin/node`;
+  if (await isNode22(binary)) return binary;
+  console.log(`\n=== npm install node@22 (into ${node22Dir})`);
+  await Deno.remove(node22Dir, { recursive: true }).catch(ignoreNotFound);
+  await Deno.mkdir(node22Dir, { recursive: true });
+  await Deno.writeTextFile(`${node22Dir}/package.json`, '{ "private": true }\n');
+  const { code } = await run(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--loglevel=error", "node@22"],
+    node22Dir,
+    true,
+  );
+  return code === 0 && await isNode22(binary) ? binary : undefined;
+}
+
+async function isNode22(binary: string): Promise<boolean> {
+  try {
+    const { code, stdout } = await new Deno.Command(binary, { args: ["--version"], stdout: "piped", stderr: "null" })
+      .output();
+    return code === 0 && new TextDecoder().decode(stdout).startsWith("v22.");
+  } catch {
+    return false;
+  }
+}
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for (const entry of Deno.readDirSync(from)) {
+    if (entry.isDirectory) await copyDir(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else if (entry.isFile) await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+}
+
+async function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  allowFailure = false,
+  quiet = false,
+): Promise<{ code: number; stdout: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(cmd, {
+    args,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  const err = new TextDecoder().decode(stderr);
+  if (!quiet && out.trim()) console.log(out.trimEnd());
+  if (err.trim()) console.error(err.trimEnd());
+  if (code !== 0 && !allowFailure) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}`);
+  return { code, stdout: out };
+}
