@@ -455,7 +455,8 @@ class IrohStreamEventTarget implements IrohEventTarget {
     }
     const buffered = this.bufferedBytes;
     if (buffered >= this.#maxOutbox) throw new IrohOutboxFullError(buffered, this.#maxOutbox);
-    this.#encoder.write(this.#codec.encode({ type: detail.type, id: detail.id, payload: detail.payload }));
+    // Any extra keys on the detail travel too; the receiver's decodeEnvelope drops them.
+    this.#encoder.write(this.#codec.encode(detail));
     this.#schedule();
     return this.#local.dispatchEvent(event);
   }
@@ -531,12 +532,19 @@ class IrohStreamEventTarget implements IrohEventTarget {
   };
 
   async #readLoop(recv: IrohRecvStreamLike): Promise<void> {
+    // One scratch buffer for every chunk: frames are decoded synchronously, and the decoder copies
+    // any unfinished frame into its own buffer. (An indexed copy is several times faster than
+    // `new Uint8Array(array)` on the arrays the binding returns.)
+    let scratch = new Uint8Array(this.#readChunk);
     try {
       for (;;) {
         const chunk = await recv.read(this.#readChunk);
         if (this.#state === "closed") return;
-        if (chunk.length === 0) break;
-        this.#decoder.push(new Uint8Array(chunk), this.#onFrame);
+        const n = chunk.length;
+        if (n === 0) break;
+        if (n > scratch.length) scratch = new Uint8Array(n);
+        for (let i = 0; i < n; i++) scratch[i] = chunk[i];
+        this.#decoder.push(scratch.subarray(0, n), this.#onFrame);
       }
       this.#decoder.end();
     } catch (error) {
