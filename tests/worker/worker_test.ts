@@ -98,6 +98,8 @@ for (const batch of [false, true]) {
         new Uint8Array([1, 2, 255]),
         new Float64Array([0.5, -1]),
         new ArrayBuffer(4),
+        new DataView(new Uint8Array([5, 6]).buffer),
+        new RangeError("kept as a RangeError"),
         { nested: { deep: [true, null, undefined] }, missing: undefined },
         [1, , 3], // a hole
       ];
