@@ -379,7 +379,9 @@ export class Link {
   #onSocketClose = (event: WebSocketEventLike): void => {
     this.#detach();
     this.#resolveSocketClosed();
-    this.#finish({ code: event.code ?? 1005, reason: event.reason ?? "" });
+    // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
+    const code = typeof event.code === "number" && event.code > 0 ? event.code : 1006;
+    this.#finish({ code, reason: event.reason ?? "" });
   };
 
   #onSocketError = (): void => {
