@@ -6,7 +6,8 @@
  *    `npm install <tarball> ioredis@^5 ws@^8 @number0/iroh@1.1.0` there.
  * 3. Type-checks a TypeScript file importing every subpath against the
  *    installed `.d.ts` (tsc from tools/, `module: nodenext`, `@types/node@20`).
- * 4. Copies `tests/node/` into the scratch project (so `@alkdev/pubsub/...`
+ * 4. Follows README.md's "Node quick start" verbatim in `.tmp/node-quickstart` (if the section exists).
+ * 5. Copies `tests/node/` into the scratch project (so `@alkdev/pubsub/...`
  *    resolves to the installed tarball, relative fixtures included) and runs
  *    `node --test` over every `tests/node/*.test.mjs`, with env `DENO` (the
  *    deno binary) and `REPO` (the repository root) so tests can start Deno hubs.
@@ -45,6 +46,10 @@ try {
   t = performance.now();
   if (!(await typeCheck())) failures++;
   lap("type check", t);
+
+  t = performance.now();
+  if (!(await readmeQuickStart(tarball))) failures++;
+  lap("README Node quick start", t);
 
   const tests = testFiles();
   console.log(`\nNode test files: ${tests.join(", ")}`);
@@ -146,6 +151,52 @@ async function typeCheck(): Promise<boolean> {
     console.log(shipped.map((line) => `  ${line}`).join("\n"));
   }
   console.log("type check: the consumer file is clean");
+  return true;
+}
+
+/**
+ * Follows README.md's "## Node quick start" verbatim in a fresh folder holding the tarball: runs its `sh` block
+ * line by line, saves its `js` block as quickstart.mjs, runs it with the machine's node, and compares what it prints
+ * with the `// value` comments on its console.log lines.
+ */
+async function readmeQuickStart(tarball: string): Promise<boolean> {
+  const readme = await Deno.readTextFile(`${rootPath}/README.md`);
+  const section = readme.split(/^## Node quick start$/m)[1]?.split(/^## /m)[0];
+  if (section === undefined) {
+    console.log('\nREADME.md has no "## Node quick start" section: quick start check skipped');
+    return true;
+  }
+  const sh = section.match(/```sh\n([\s\S]*?)```/)?.[1];
+  const js = section.match(/```js\n([\s\S]*?)```/)?.[1];
+  if (sh === undefined || js === undefined) {
+    console.error("README's Node quick start needs a ```sh and a ```js block");
+    return false;
+  }
+  const dir = `${rootPath}/.tmp/node-quickstart`;
+  console.log(`\n=== README Node quick start, verbatim, in ${dir}`);
+  await Deno.remove(dir, { recursive: true }).catch(ignoreNotFound);
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.copyFile(tarball, `${dir}/${tarball.split("/").pop()}`);
+  for (const line of sh.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))) {
+    console.log(`$ ${line}`);
+    const { code } = await run("sh", ["-c", line], dir, true, true);
+    if (code !== 0) {
+      console.error(`quick start: \`${line}\` exited with ${code}`);
+      return false;
+    }
+  }
+  await Deno.writeTextFile(`${dir}/quickstart.mjs`, js);
+  console.log("$ node quickstart.mjs");
+  const { code, stdout } = await run("node", ["quickstart.mjs"], dir, true);
+  const expected = [...js.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1].trim());
+  const printed = stdout.trim().split("\n").map((l) => l.trim());
+  if (code !== 0 || JSON.stringify(printed) !== JSON.stringify(expected)) {
+    console.error(
+      `quick start: exit ${code}, printed ${JSON.stringify(printed)}, README says ${JSON.stringify(expected)}`,
+    );
+    return false;
+  }
+  console.log("quick start: followed verbatim, prints what the README says");
   return true;
 }
 
