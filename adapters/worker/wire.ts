@@ -54,14 +54,17 @@ export function readWireMessage(
     return true;
   }
   for (let i = 1; i < length; i += 3) {
-    let envelope: EventEnvelope;
-    try {
-      envelope = toEnvelope({ type: data[i], id: data[i + 1], payload: data[i + 2] });
-    } catch (error) {
-      onError(error as EnvelopeError);
+    const envelope = { type: data[i], id: data[i + 1], payload: data[i + 2] };
+    // Fast path for the valid case; core's toEnvelope builds the error otherwise.
+    if (typeof envelope.type === "string" && envelope.type.length > 0 && typeof envelope.id === "string") {
+      onEnvelope(envelope as EventEnvelope);
       continue;
     }
-    onEnvelope(envelope);
+    try {
+      toEnvelope(envelope);
+    } catch (error) {
+      onError(error as EnvelopeError);
+    }
   }
   return true;
 }

@@ -225,7 +225,12 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
     if (this.#closed) {
       throw new PubSubClosedError(`Cannot publish to ${JSON.stringify(topic)}: the worker event target is closed`);
     }
-    const envelope = toEnvelope(event.detail);
+    const detail = event.detail as Partial<EventEnvelope> | null | undefined;
+    // Fast path for what createPubSub dispatches; core's toEnvelope checks (and throws) otherwise.
+    const envelope = detail !== null && typeof detail === "object" && typeof detail.type === "string" &&
+        detail.type.length > 0 && typeof detail.id === "string"
+      ? detail as EventEnvelope
+      : toEnvelope(detail);
     if (topicFor(envelope.type, envelope.id) !== topic) {
       throw new EnvelopeError(
         `Envelope for topic ${JSON.stringify(topicFor(envelope.type, envelope.id))} dispatched on topic ${
