@@ -288,6 +288,8 @@ interface ChannelRecord {
   stale: boolean;
   /** The last SUBSCRIBE failed; retried on the next reconnection or the next first listener. */
   failed: boolean;
+  /** Why the last SUBSCRIBE failed. */
+  error: RedisSubscribeError | undefined;
   /** The running command loop for this channel, if any. */
   op: Promise<void> | null;
   waiters: { resolve: () => void; reject: (error: unknown) => void }[];
@@ -521,6 +523,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
     }
     const record = this.#channels.get(this.prefix + topic);
     if (record === undefined || !record.wanted || isLive(record)) return Promise.resolve();
+    if (record.failed && record.op === null) return Promise.reject(record.error);
     return new Promise((resolve, reject) => record.waiters.push({ resolve, reject }));
   }
 
@@ -651,7 +654,17 @@ class RedisEventTargetImpl implements RedisEventTarget {
     let record = this.#channels.get(channel);
     if (record === undefined) {
       if (!wanted) return;
-      record = { channel, topic, wanted, subscribed: false, stale: false, failed: false, op: null, waiters: [] };
+      record = {
+        channel,
+        topic,
+        wanted,
+        subscribed: false,
+        stale: false,
+        failed: false,
+        error: undefined,
+        op: null,
+        waiters: [],
+      };
       this.#channels.set(channel, record);
     } else {
       if (wanted && !record.wanted) record.failed = false; // a new first listener retries a failed SUBSCRIBE
@@ -687,6 +700,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
         record.subscribed = false;
         if (operation === "subscribe") {
           record.failed = true;
+          record.error = reported;
           this.#rejectWaiters(record, reported);
         }
       }

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { createPubSub, EnvelopeError, type EnvelopeEvent, PubSubClosedError, topicFor } from "../../mod.ts";
-import { createRedisEventTarget, type RedisStateChange } from "../../adapters/redis/mod.ts";
+import {
+  createRedisEventTarget,
+  RedisConnectionError,
+  type RedisStateChange,
+  RedisSubscribeError,
+} from "../../adapters/redis/mod.ts";
 import { nextWithin } from "../conformance.ts";
 import { client, quitAll, targetWithClients, uniquePrefix, waitFor } from "./_helpers.ts";
 
@@ -215,4 +220,21 @@ Deno.test("redis: without a subscribe client the target duplicates the publish c
   assert.equal(pub.status, "ready");
   assert.throws(() => createRedisEventTarget({ publishClient: pub, subscribeClient: pub }), TypeError);
   await quitAll(pub);
+});
+
+Deno.test("redis: when the subscribe client ends, state is ended and ready() rejects", async () => {
+  const prefix = uniquePrefix("ended");
+  const side = await targetWithClients({ prefix });
+  try {
+    await side.sub.quit();
+    await waitFor(() => side.target.state === "ended", 5000, "the ended state");
+    assert.ok(side.collected.errors.some(({ error }) => error instanceof RedisConnectionError));
+    side.target.addEventListener(topicFor("greet", "e"), () => {});
+    await assert.rejects(side.target.ready(topicFor("greet", "e")), RedisSubscribeError);
+    // Asked again, it still tells the truth at once.
+    await assert.rejects(side.target.ready(topicFor("greet", "e")), RedisSubscribeError);
+    assert.ok(side.collected.errors.some(({ error }) => error instanceof RedisSubscribeError));
+  } finally {
+    await side.close();
+  }
 });
