@@ -161,16 +161,11 @@ test("operators are exported from both . and ./operators, as the same functions"
   }
 });
 
-const missingOperators = OPERATORS.filter((name) => typeof operators[name] !== "function");
-test(
-  "all 13 operators are exported",
-  missingOperators.length > 0 ? { todo: `not yet: ${missingOperators.join(", ")}` } : {},
-  // While an operator is missing the test is a TODO (reported, not counted as a failure); drop the TODO
-  // clause once issue 3 has landed so that a missing operator fails.
-  missingOperators.length > 0 ? () => {} : () => assert.deepEqual(missingOperators, []),
-);
+test("all 13 operators are exported", () => {
+  assert.deepEqual(OPERATORS.filter((name) => typeof operators[name] !== "function"), []);
+});
 
-/** Runs `fn` if every named operator is exported, else skips with a reason. */
+/** Runs `fn` if every named operator is exported, else skips (the test above then fails). */
 function opTest(name, needs, fn) {
   const missing = needs.filter((n) => typeof operators[n] !== "function");
   test(name, missing.length > 0 ? { skip: `not exported yet: ${missing.join(", ")}` } : {}, fn);
