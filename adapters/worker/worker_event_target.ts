@@ -300,11 +300,9 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
   };
 
   #post(message: unknown[], transfer: readonly object[] | undefined): void {
-    if (transfer === undefined) this.#endpoint.postMessage(message);
-    else {(this.#endpoint as { postMessage(message: unknown, transfer: readonly object[]): void }).postMessage(
-        message,
-        transfer,
-      );}
+    const endpoint = this.#endpoint as { postMessage(message: unknown, transfer?: readonly object[]): void };
+    if (transfer === undefined) endpoint.postMessage(message);
+    else endpoint.postMessage(message, transfer);
   }
 
   #enqueue(envelope: EventEnvelope, transfer: readonly object[] | undefined): void {
