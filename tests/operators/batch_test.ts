@@ -10,7 +10,9 @@ Deno.test("batch: non-overlapping arrays, last partial batch flushed", async () 
 
 Deno.test("batch: rejects bad sizes and maxWait", () => {
   for (const size of [0, -1, 1.5, NaN]) assert.throws(() => batch(size), RangeError);
-  for (const maxWait of [-1, NaN, Infinity, "5"]) assert.throws(() => batch(2, { maxWait: maxWait as number }), RangeError);
+  for (const maxWait of [-1, NaN, Infinity, "5"]) {
+    assert.throws(() => batch(2, { maxWait: maxWait as number }), RangeError);
+  }
 });
 
 Deno.test("batch: empty source never emits an empty array", async () => {

@@ -44,10 +44,12 @@ Deno.test("dedupe: source errors pass through; key errors close the source", asy
   const source = tracked([1, 2], { forever: true });
   const bad = new Error("key");
   await assert.rejects(
-    collect(dedupe((n: number) => {
-      if (n === 2) throw bad;
-      return n;
-    })(source)),
+    collect(
+      dedupe((n: number) => {
+        if (n === 2) throw bad;
+        return n;
+      })(source),
+    ),
     (e) => e === bad,
   );
   assert.equal(source.log.finalized, true);

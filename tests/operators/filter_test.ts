@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { filter, pipe } from "../../mod.ts";
-import { collect, manual, stuck, takeThenBreak, tracked, within, isPending, later } from "./helpers.ts";
+import { collect, isPending, later, manual, stuck, takeThenBreak, tracked, within } from "./helpers.ts";
 
 Deno.test("filter: keeps matching values with their index", async () => {
   const seen: [number, number][] = [];
@@ -62,10 +62,13 @@ Deno.test("filter: consumer break closes the source", async () => {
 
 Deno.test("filter: async predicates keep order", async () => {
   const out = await collect(
-    pipe([1, 2, 3, 4], filter(async (n) => {
-      await new Promise((r) => setTimeout(r, (5 - n) * 2));
-      return n !== 2;
-    })),
+    pipe(
+      [1, 2, 3, 4],
+      filter(async (n) => {
+        await new Promise((r) => setTimeout(r, (5 - n) * 2));
+        return n !== 2;
+      }),
+    ),
   );
   assert.deepEqual(out, [1, 3, 4]);
   const rejected = new Error("async no");
@@ -74,7 +77,9 @@ Deno.test("filter: async predicates keep order", async () => {
 
 Deno.test("filter: a type guard narrows; values that are promises pass untouched", async () => {
   const p = Promise.resolve(1);
-  const out = await collect(pipe<unknown, Promise<number>>([p, 2], filter((v): v is Promise<number> => v instanceof Promise)));
+  const out = await collect(
+    pipe<unknown, Promise<number>>([p, 2], filter((v): v is Promise<number> => v instanceof Promise)),
+  );
   assert.equal(out.length, 1);
   assert.equal(out[0], p);
 });

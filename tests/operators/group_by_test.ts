@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Group, GroupOverflowError, groupBy, pipe, PubSubError } from "../../mod.ts";
+import { type Group, groupBy, GroupOverflowError, pipe, PubSubError } from "../../mod.ts";
 import { collect, isPending, manual, stuck, tracked, within } from "./helpers.ts";
 
 async function drainGroups<K, T>(groups: AsyncIterable<Group<K, T>>): Promise<Map<K, T[]>> {

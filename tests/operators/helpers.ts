@@ -61,7 +61,12 @@ export function tracked<T>(values: readonly T[], options: TrackedOptions = {}): 
 }
 
 /** A subscription driven by the test, counting cleanups. */
-export function manual<T>(): { sub: Subscription<T>; push: (v: T) => boolean; stop: (e?: unknown) => void; cleanups: () => number } {
+export function manual<T>(): {
+  sub: Subscription<T>;
+  push: (v: T) => boolean;
+  stop: (e?: unknown) => void;
+  cleanups: () => number;
+} {
   let push!: (value: T) => boolean;
   let stop!: (error?: unknown) => void;
   let cleanups = 0;

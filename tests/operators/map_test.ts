@@ -32,9 +32,11 @@ Deno.test("map: a source error mid-stream passes through unchanged", async () =>
 });
 
 Deno.test("map: a callback error (sync or async) closes the source and is rethrown", async () => {
-  for (const fail of [() => {
-    throw new RangeError("sync");
-  }, () => Promise.reject(new RangeError("async"))]) {
+  for (
+    const fail of [() => {
+      throw new RangeError("sync");
+    }, () => Promise.reject(new RangeError("async"))]
+  ) {
     const source = tracked([1, 2], { forever: true });
     await assert.rejects(collect(map(fail)(source)), RangeError);
     assert.equal(source.log.returned, 1);
@@ -50,10 +52,13 @@ Deno.test("map: consumer break closes the source", async () => {
 });
 
 Deno.test("map: async callbacks are awaited in order", async () => {
-  const out = await collect(pipe([30, 10, 20], map(async (ms) => {
-    await new Promise((r) => setTimeout(r, ms / 5));
-    return ms;
-  })));
+  const out = await collect(pipe(
+    [30, 10, 20],
+    map(async (ms) => {
+      await new Promise((r) => setTimeout(r, ms / 5));
+      return ms;
+    }),
+  ));
   assert.deepEqual(out, [30, 10, 20]);
 });
 

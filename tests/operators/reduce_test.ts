@@ -35,10 +35,12 @@ Deno.test("reduce: a source error passes through; a reducer error closes the sou
   const source = tracked([1, 2, 3], { forever: true });
   const bad = new Error("reducer");
   await assert.rejects(
-    collect(reduce(async (_a: number, b: number) => {
-      if (b === 3) throw bad;
-      return b;
-    })(source)),
+    collect(
+      reduce(async (_a: number, b: number) => {
+        if (b === 3) throw bad;
+        return b;
+      })(source),
+    ),
     (e) => e === bad,
   );
   assert.equal(source.log.returned, 1);
@@ -47,10 +49,13 @@ Deno.test("reduce: a source error passes through; a reducer error closes the sou
 
 Deno.test("reduce: async reducers are awaited", async () => {
   assert.deepEqual(
-    await collect(pipe([1, 2, 3], reduce(async (acc, n) => {
-      await new Promise((r) => setTimeout(r, 1));
-      return acc + n;
-    }, 0))),
+    await collect(pipe(
+      [1, 2, 3],
+      reduce(async (acc, n) => {
+        await new Promise((r) => setTimeout(r, 1));
+        return acc + n;
+      }, 0),
+    )),
     [6],
   );
 });
