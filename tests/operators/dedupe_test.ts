@@ -62,7 +62,7 @@ Deno.test("dedupe: consumer break closes the source", async () => {
 });
 
 Deno.test("dedupe: async key functions", async () => {
-  assert.deepEqual(await collect(pipe(["a", "A", "b"], dedupe(async (s) => s.toLowerCase()))), ["a", "b"]);
+  assert.deepEqual(await collect(pipe(["a", "A", "b"], dedupe((s) => Promise.resolve(s.toLowerCase())))), ["a", "b"]);
 });
 
 Deno.test("dedupe: return() on a stuck source does not hang", async () => {

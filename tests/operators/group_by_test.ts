@@ -76,6 +76,7 @@ Deno.test("groupBy: a key function error closes the source and reaches every gro
   const bad = new Error("key");
   const source = tracked([1, 2], { forever: true });
   const out = groupBy(async (n: number) => {
+    await Promise.resolve();
     if (n === 2) throw bad;
     return n;
   })(source);

@@ -8,7 +8,7 @@ Deno.test("pipe: applies operators left to right, fusing filter/map runs with pe
     [1, 2, 3, 4, 5, 6],
     filter((n, i) => (calls.push(`f${i}`), n % 2 === 0)),
     map((n, i) => (calls.push(`m${i}`), n * 10)),
-    filter(async (n, i) => (calls.push(`g${i}`), n !== 40)),
+    filter((n, i) => (calls.push(`g${i}`), Promise.resolve(n !== 40))),
     map((n) => `${n}`),
   ));
   assert.deepEqual(out, ["20", "60"]);

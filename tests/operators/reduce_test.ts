@@ -19,7 +19,7 @@ Deno.test("reduce: an empty source without seed rejects with TypeError; with a s
 });
 
 Deno.test("reduce: an explicit undefined seed counts as a seed", async () => {
-  assert.deepEqual(await collect(pipe([] as number[], reduce((a: number | undefined, b: number) => b, undefined))), [
+  assert.deepEqual(await collect(pipe([] as number[], reduce((_a: number | undefined, b: number) => b, undefined))), [
     undefined,
   ]);
   const seen: unknown[] = [];
@@ -37,6 +37,7 @@ Deno.test("reduce: a source error passes through; a reducer error closes the sou
   await assert.rejects(
     collect(
       reduce(async (_a: number, b: number) => {
+        await Promise.resolve();
         if (b === 3) throw bad;
         return b;
       })(source),
