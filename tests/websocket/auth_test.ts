@@ -8,7 +8,7 @@ import {
   type WebSocketSpokeCloseDetail,
 } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { closedEvent, nextEvent, opened, startHub, type HubServer } from "./helpers.ts";
+import { closedEvent, type HubServer, nextEvent, opened, startHub } from "./helpers.ts";
 
 type Events = { news: string };
 
@@ -44,7 +44,10 @@ Deno.test("websocket auth: accepted credentials open the connection; they travel
     atHub.publish("news", "1", "hello");
     assert.deepEqual(await nextWithin(news, 5000), { value: "hello", done: false });
     assert.deepEqual(await nextWithin(back, 5000), { value: "early", done: false });
-    assert.deepEqual(server.seen, [{ credentials: { token: "good" }, url: server.url.replace("ws:", "http:") + "/events" }]);
+    assert.deepEqual(server.seen, [{
+      credentials: { token: "good" },
+      url: server.url.replace("ws:", "http:") + "/events",
+    }]);
     assert.ok(!server.seen[0].url.includes("good"));
   } finally {
     atHub.close();
@@ -70,7 +73,10 @@ for (
       onError: (error) => errors.push(error),
     });
     const closes: WebSocketSpokeCloseDetail[] = [];
-    spoke.addEventListener("close", (e) => closes.push((e as unknown as CustomEvent<WebSocketSpokeCloseDetail>).detail));
+    spoke.addEventListener(
+      "close",
+      (e) => closes.push((e as unknown as CustomEvent<WebSocketSpokeCloseDetail>).detail),
+    );
     try {
       await assert.rejects(spoke.ready(""), { code: "ERR_PUBSUB_CLOSED" });
       const info = await spoke.closed;

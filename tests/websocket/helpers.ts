@@ -1,13 +1,13 @@
 /** Shared fixtures for the WebSocket tests: real Deno hubs on 127.0.0.1, port 0. */
 
 import {
+  createWebSocketEventTarget,
+  createWebSocketHub,
   type WebSocketEventTarget,
+  type WebSocketEventTargetOptions,
   type WebSocketHub,
   type WebSocketHubConnection,
   type WebSocketHubOptions,
-  createWebSocketEventTarget,
-  createWebSocketHub,
-  type WebSocketEventTargetOptions,
 } from "../../adapters/websocket/mod.ts";
 import type { PubSubError } from "../../mod.ts";
 
@@ -92,7 +92,10 @@ export function startPerConnectionServer(
 
 /** Resolves with the detail of the next `type` event on `target`, failing after `ms`. */
 export function nextEvent<T = unknown>(
-  target: { addEventListener(type: string, l: (e: Event) => void): void; removeEventListener(type: string, l: (e: Event) => void): void },
+  target: {
+    addEventListener(type: string, l: (e: Event) => void): void;
+    removeEventListener(type: string, l: (e: Event) => void): void;
+  },
   type: string,
   ms = 5000,
 ): Promise<T> {

@@ -23,7 +23,10 @@ Deno.test("websocket: the spoke reconnects 10 times and its subscriptions work a
   const up = atHub.subscribe("up", "1");
   const attempts: number[] = [];
   const closes: WebSocketSpokeCloseDetail[] = [];
-  spoke.addEventListener("reconnecting", (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt));
+  spoke.addEventListener(
+    "reconnecting",
+    (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt),
+  );
   spoke.addEventListener("close", (e) => closes.push((e as unknown as CustomEvent<WebSocketSpokeCloseDetail>).detail));
   try {
     await spoke.ready("");
@@ -63,7 +66,10 @@ Deno.test("websocket: backoff grows with jitter, is capped, and resets after a s
       onError: () => {},
     });
     const delays: WebSocketReconnectingDetail[] = [];
-    spoke.addEventListener("reconnecting", (e) => delays.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail));
+    spoke.addEventListener(
+      "reconnecting",
+      (e) => delays.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail),
+    );
     try {
       await spoke.ready("");
       for (let i = 0; i < 6; i++) {
@@ -74,7 +80,10 @@ Deno.test("websocket: backoff grows with jitter, is capped, and resets after a s
       assert.deepEqual(delays.map((d) => d.attempt), [1, 2, 3, 4, 5, 6]);
       for (const { attempt, delay } of delays) {
         const base = Math.min(16, 2 * 2 ** (attempt - 1));
-        assert.ok(delay >= base / 2 - 0.5 && delay <= base + 0.5, `attempt ${attempt}: delay ${delay} not in [${base / 2}, ${base}]`);
+        assert.ok(
+          delay >= base / 2 - 0.5 && delay <= base + 0.5,
+          `attempt ${attempt}: delay ${delay} not in [${base / 2}, ${base}]`,
+        );
       }
     } finally {
       spoke.close();
@@ -90,7 +99,10 @@ Deno.test("websocket: backoff grows with jitter, is capped, and resets after a s
       onError: () => {},
     });
     const attempts: number[] = [];
-    spoke.addEventListener("reconnecting", (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt));
+    spoke.addEventListener(
+      "reconnecting",
+      (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt),
+    );
     try {
       await spoke.ready("");
       for (let i = 0; i < 3; i++) {
@@ -150,7 +162,10 @@ Deno.test("websocket: the spoke gives up after maxAttempts and close() stops a p
     await probe.shutdown(); // nothing listens there now
     const spoke = connectWebSocketEventTarget(url, { backoff: { initialDelay: 0 }, maxAttempts: 3, onError: () => {} });
     const attempts: number[] = [];
-    spoke.addEventListener("reconnecting", (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt));
+    spoke.addEventListener(
+      "reconnecting",
+      (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt),
+    );
     const info = await spoke.closed;
     assert.deepEqual(attempts, [1, 2, 3]);
     assert.equal(info.code, 1006);

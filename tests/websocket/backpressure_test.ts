@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { createPubSub } from "../../mod.ts";
+import {
+  CloseCode,
+  connectWebSocketEventTarget,
+  WebSocketBackpressureError,
+  type WebSocketHubOptions,
+} from "../../adapters/websocket/mod.ts";
+import { nextWithin } from "../conformance.ts";
+import { startHub } from "./helpers.ts";
+
+type Events = { bulk: string; news: string };
+
+/** Opens a WebSocket by hand over TCP, reads the 101 response, and then never reads again. */
+async function stalledClient(url: string): Promise<Deno.TcpConn> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(
+    `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  ));
+  const buffer = new Uint8Array(1024);
+  let head = "";
+  while (!head.includes("\r\n\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error("The hub closed the raw connection during the upgrade");
+    head += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  assert.match(head, /^HTTP\/1\.1 101/);
+  return conn;
+}
+
+async function flood(options: WebSocketHubOptions<Request>, stop: (server: ReturnType<typeof startHub>) => boolean) {
+  const server = startHub({ highWaterMark: 256 * 1024, heartbeat: false, ...options });
+  const conn = await stalledClient(server.url);
+  const spoke = connectWebSocketEventTarget(server.url, { onError: () => {} });
+  const atHub = createPubSub<Events>({ eventTarget: server.hub });
+  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
+  const news = atSpoke.subscribe("news", "1");
+  await atSpoke.ready("news", "1");
+  const chunk = "x".repeat(64 * 1024);
+  let sent = 0;
+  // Paced, so a reading peer keeps up; stops once the policy acted (or after 100 MiB).
+  while (!stop(server) && sent < 1600) {
+    atHub.publish("bulk", "1", chunk);
+    sent++;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return {
+    server,
+    sent,
+    async checkOthersAndClose() {
+      atHub.publish("news", "1", "others unaffected");
+      assert.deepEqual(await nextWithin(news, 10_000), { value: "others unaffected", done: false });
+      assert.equal(spoke.state, "open");
+      atHub.close();
+      atSpoke.close();
+      spoke.close();
+      await spoke.closed;
+      conn.close();
+      await server.close();
+    },
+  };
+}
+
+Deno.test("websocket backpressure: the hub closes a peer that stops reading with 4013", async () => {
+  const run = await flood({}, (s) => s.errors.length > 0);
+  const { server } = run;
+  try {
+    assert.ok(server.errors.length >= 1, `no backpressure error after ${run.sent} events of 64 KiB`);
+    const error = server.errors[0] as WebSocketBackpressureError;
+    assert.ok(error instanceof WebSocketBackpressureError);
+    assert.equal(error.code, "ERR_WEBSOCKET_BACKPRESSURE");
+    assert.equal(error.highWaterMark, 256 * 1024);
+    assert.ok(error.bufferedAmount > 256 * 1024);
+    // Bounded: the hub stopped well before sending everything it was given.
+    assert.ok(run.sent < 1600);
+    assert.equal(server.connections[0].state, "closed");
+  } finally {
+    await run.checkOthersAndClose();
+  }
+  // The close frame could only get through once the stalled peer went away.
+  assert.equal((await server.connections[0].closed).code, CloseCode.SlowConsumer);
+});
+
+Deno.test("websocket backpressure: under the drop policy the peer stays and the error is reported once", async () => {
+  let afterError = 0;
+  const run = await flood({ backpressure: "drop" }, (s) => s.errors.length > 0 && ++afterError > 50);
+  const { server } = run;
+  try {
+    assert.equal(server.errors.length, 1, "one error per episode");
+    assert.ok(server.errors[0] instanceof WebSocketBackpressureError);
+    assert.equal(server.connections[0].state, "open");
+  } finally {
+    await run.checkOthersAndClose();
+  }
+});

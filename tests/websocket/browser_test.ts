@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { createPubSub } from "../../mod.ts";
+import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
+import { nextWithin } from "../conformance.ts";
+
+type Events = { up: { hello?: string; userAgent?: string; echo?: unknown }; down: unknown };
+
+Deno.test({
+  name: "websocket browser: a spoke in headless Chromium exchanges events both ways with a Deno hub",
+  async fn() {
+    const errors: unknown[] = [];
+    const seen: unknown[] = [];
+    const hub = createWebSocketHub<Request>({
+      authenticate: (credentials) => (credentials as { token?: string })?.token === "browser",
+      heartbeat: { interval: 100, timeout: 2000 },
+      onError: (error) => errors.push(error),
+    });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+      if (request.headers.get("upgrade") !== "websocket") {
+        return new Response("<!doctype html><title>pubsub websocket test</title>", {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        });
+      }
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      hub.accept(socket, request);
+      return response;
+    });
+    const atHub = createPubSub<Events>({ eventTarget: hub });
+    const up = atHub.subscribe("up", "b");
+    const driver = new Deno.Command("node", {
+      args: [
+        new URL("./fixtures/browser_driver.mjs", import.meta.url).pathname,
+        `http://127.0.0.1:${server.addr.port}`,
+      ],
+      env: { DENO: Deno.execPath() },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = driver.output();
+    try {
+      const early = output.then(({ stdout, stderr }) => {
+        const decoder = new TextDecoder();
+        throw new Error(`The browser driver exited early: ${decoder.decode(stdout)}\n${decoder.decode(stderr)}`);
+      });
+      early.catch(() => {});
+      const hello = await Promise.race([nextWithin(up, 60_000), early]);
+      seen.push(hello.value);
+      assert.equal(hello.value?.hello, "from chromium");
+      assert.match(hello.value?.userAgent ?? "", /Chrome/);
+      const values = ["ünïcødé ✓", null, { n: [1, 2, { deep: false }] }];
+      for (const value of values) {
+        atHub.publish("down", "b", value);
+        assert.deepEqual((await nextWithin(up, 30_000)).value, { echo: value });
+      }
+      const { code, stdout, stderr } = await output;
+      const text = new TextDecoder().decode(stdout);
+      const report = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
+      assert.equal(code, 0, `driver failed: ${text}\n${new TextDecoder().decode(stderr)}`);
+      assert.equal(report.ok, true, report.error);
+      assert.deepEqual(report.result.got, values);
+      assert.equal(report.result.state, "open");
+      assert.equal(report.result.closed.code, 1000);
+      assert.deepEqual(report.result.errors, []);
+      assert.deepEqual(errors, []);
+    } finally {
+      try {
+        driver.kill();
+      } catch {
+        // Already exited.
+      }
+      await output;
+      atHub.close();
+      await hub.close();
+      await server.shutdown();
+    }
+  },
+});
