@@ -29,7 +29,7 @@ function authHub(handshakeTimeout = 5000): HubServer & { seen: { credentials: un
 Deno.test("websocket auth: accepted credentials open the connection; they travel in the first frame", async () => {
   const server = authHub();
   const spoke = connectWebSocketEventTarget(server.url + "/events", {
-    credentials: async () => ({ token: "good" }),
+    credentials: () => Promise.resolve({ token: "good" }),
     onError: () => {},
   });
   const atHub = createPubSub<Events>({ eventTarget: server.hub });
