@@ -17,9 +17,13 @@ const benches: Bench[] = [
   {
     name: "core",
     file: "scripts/bench/core.ts",
+    permissions: ["--allow-read", "--allow-env", "--allow-run", "--v8-flags=--expose-gc"],
+  },
+  {
+    name: "operators",
+    file: "scripts/bench/operators.ts",
     permissions: ["--allow-read", "--allow-env", "--v8-flags=--expose-gc"],
   },
-  { name: "operators", file: "scripts/bench/operators.ts", permissions: ["--allow-read", "--allow-env"] },
   {
     name: "redis",
     file: "scripts/bench/redis.ts",

@@ -27,21 +27,50 @@ const groups: Group[] = [
   {
     name: "redis",
     paths: ["tests/redis"],
-    permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-run=redis-server,redis-cli"],
+    permissions: [
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-read",
+      "--allow-run=redis-server,redis-cli",
+      "--allow-write=.tmp",
+    ],
   },
   {
     name: "websocket",
     paths: ["tests/websocket"],
-    permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-run"],
+    permissions: ["--allow-net=127.0.0.1", "--allow-read=.", "--allow-run=node"],
     needsTools: true,
   },
   {
     name: "iroh",
     paths: ["tests/iroh"],
-    permissions: ["--allow-ffi", "--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-sys"],
+    // The native addon opens its sockets itself (--allow-ffi), so no --allow-net; /usr/bin/ldd and the
+    // NAPI_RS_* variables are what its loader reads to pick the glibc build.
+    permissions: [
+      "--allow-ffi",
+      "--allow-read=.,/usr/bin/ldd",
+      "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
+    ],
     needsTools: true,
   },
   { name: "worker", paths: ["tests/worker"], permissions: ["--allow-read=."] },
+  {
+    // Builds the npm package (deno pack, publint, attw), installs the tarball in .tmp/node-smoke and runs
+    // node --test over tests/node/*.test.mjs under Node 20 and Node 22 (from npm): two node:test summaries.
+    name: "node",
+    paths: ["tests/node"],
+    permissions: [],
+    needsTools: true,
+    command: [
+      deno,
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "--allow-write=npm,.tmp",
+      "--allow-env",
+      "scripts/test_node.ts",
+    ],
+  },
 ];
 
 const wanted = new Set(Deno.args);
@@ -139,8 +168,14 @@ function parseCounts(output: string): { passed: number; failed: number } | undef
     }
     return { passed: p, failed: f };
   }
-  const pass = text.match(/^# pass (\d+)/m);
-  const fail = text.match(/^# fail (\d+)/m);
-  if (pass && fail) return { passed: Number(pass[1]), failed: Number(fail[1]) };
+  // One summary per node:test run (the node group runs Node 20 and Node 22): add them up.
+  const passes = [...text.matchAll(/^# pass (\d+)/gm)];
+  const fails = [...text.matchAll(/^# fail (\d+)/gm)];
+  if (passes.length > 0 && passes.length === fails.length) {
+    return {
+      passed: passes.reduce((n, m) => n + Number(m[1]), 0),
+      failed: fails.reduce((n, m) => n + Number(m[1]), 0),
+    };
+  }
   return undefined;
 }

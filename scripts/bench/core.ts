@@ -22,7 +22,7 @@ const CHUNK = 500; // yoga's Repeater throws past 1024 pending pushes, so every 
 
 type Events = { tick: { n: number } };
 
-async function raw(subscribers: number): Promise<void> {
+function raw(subscribers: number): void {
   const target = new EventTarget();
   let delivered = 0;
   for (let s = 0; s < subscribers; s++) {

@@ -68,5 +68,8 @@ Deno.test("InProcessEventTarget: listeners added or removed during dispatch affe
 Deno.test("InProcessEventTarget: returns false when the default was prevented", () => {
   const target = createInProcessEventTarget();
   target.addEventListener("x", (e: TypedEvent) => e.preventDefault());
-  assert.equal(target.dispatchEvent(new CustomEvent("x", { cancelable: true, detail: { type: "t", id: "1", payload: 1 } })), false);
+  assert.equal(
+    target.dispatchEvent(new CustomEvent("x", { cancelable: true, detail: { type: "t", id: "1", payload: 1 } })),
+    false,
+  );
 });

@@ -16,7 +16,10 @@ Deno.test("topicFor: the yoga collision cannot happen", () => {
 Deno.test("topicFor: bad arguments are TypeErrors that quote the value", () => {
   assert.throws(() => topicFor("", "1"), { name: "TypeError", message: /non-empty string, got ""/ });
   assert.throws(() => topicFor(1 as unknown as string, "1"), { name: "TypeError", message: /got 1/ });
-  assert.throws(() => topicFor("t", null as unknown as string), { name: "TypeError", message: /id must be a string, got null/ });
+  assert.throws(() => topicFor("t", null as unknown as string), {
+    name: "TypeError",
+    message: /id must be a string, got null/,
+  });
 });
 
 Deno.test("topicFor is injective and parseTopic inverts it (property)", () => {
