@@ -8,7 +8,14 @@ import { PubSubClosedError } from "./errors.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
 import { Subscription, type SubscriptionOptions, type SubscriptionStop } from "./subscription.ts";
 import { topicFor } from "./topic.ts";
-import type { EnvelopeEvent, EventEnvelope, PubSubEventMap, SubscriptionReadiness, TypedEventTarget } from "./types.ts";
+import {
+  CLOSE_EVENT,
+  type EnvelopeEvent,
+  type EventEnvelope,
+  type PubSubEventMap,
+  type SubscriptionReadiness,
+  type TypedEventTarget,
+} from "./types.ts";
 
 /**
  * Options for {@linkcode createPubSub}.
@@ -73,7 +80,8 @@ export interface PubSub<M extends PubSubEventMap> {
   /**
    * Ends every subscription (each still yields what it had buffered, then
    * finishes) and removes every listener. Does not close the event target,
-   * which the caller owns. Idempotent.
+   * which the caller owns. Idempotent. Happens by itself when the target
+   * dispatches {@linkcode CLOSE_EVENT}.
    */
   close(): void;
   /** Whether `close()` has been called. */
@@ -111,16 +119,30 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
   const defaults = config.subscriptionDefaults;
   const active = new Set<SubscriptionStop>();
   let closed = false;
+  let closedBy = "the pub/sub is closed";
+
+  const shutdown = (): void => {
+    if (closed) return;
+    closed = true;
+    target.removeEventListener(CLOSE_EVENT, onTargetClose);
+    for (const stop of [...active]) stop();
+    active.clear();
+  };
+  const onTargetClose = (): void => {
+    closedBy = "its transport closed";
+    shutdown();
+  };
+  target.addEventListener(CLOSE_EVENT, onTargetClose);
 
   return {
     publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void {
-      if (closed) throw new PubSubClosedError(`Cannot publish ${JSON.stringify(type)}: the pub/sub is closed`);
+      if (closed) throw new PubSubClosedError(`Cannot publish ${JSON.stringify(type)}: ${closedBy}`);
       const detail: EventEnvelope<K, M[K]> = { type, id, payload };
       target.dispatchEvent(new CustomEvent(topicFor(type, id), { detail }) as EnvelopeEvent);
     },
 
     subscribe<K extends keyof M & string>(type: K, id: string, options?: SubscriptionOptions): Subscription<M[K]> {
-      if (closed) throw new PubSubClosedError(`Cannot subscribe to ${JSON.stringify(type)}: the pub/sub is closed`);
+      if (closed) throw new PubSubClosedError(`Cannot subscribe to ${JSON.stringify(type)}: ${closedBy}`);
       const topic = topicFor(type, id);
       return new Subscription<M[K]>(
         (push, stop) => {
@@ -147,10 +169,7 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
     },
 
     close(): void {
-      if (closed) return;
-      closed = true;
-      for (const stop of [...active]) stop();
-      active.clear();
+      shutdown();
     },
 
     get closed(): boolean {

@@ -9,7 +9,14 @@
  * @module
  */
 
-import type { EnvelopeEvent, TypedEvent, TypedEventListenerOrEventListenerObject, TypedEventTarget } from "./types.ts";
+import type {
+  AddListenerOptions,
+  EnvelopeEvent,
+  ListenerOptions,
+  TypedEvent,
+  TypedEventListenerOrEventListenerObject,
+  TypedEventTarget,
+} from "./types.ts";
 
 /**
  * Options for {@linkcode InProcessEventTarget}.
@@ -72,7 +79,7 @@ export class InProcessEventTarget<TEvent extends TypedEvent = EnvelopeEvent> imp
   addEventListener(
     type: TEvent["type"],
     listener: TypedEventListenerOrEventListenerObject<TEvent> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | AddListenerOptions,
   ): void {
     if (listener === null) return;
     const capture = typeof options === "boolean" ? options : options?.capture === true;
@@ -95,7 +102,7 @@ export class InProcessEventTarget<TEvent extends TypedEvent = EnvelopeEvent> imp
   removeEventListener(
     type: TEvent["type"],
     listener: TypedEventListenerOrEventListenerObject<TEvent> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void {
     if (listener === null) return;
     const capture = typeof options === "boolean" ? options : options?.capture === true;

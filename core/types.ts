@@ -130,6 +130,43 @@ export type TypedEventListenerOrEventListenerObject<TEvent extends TypedEvent = 
   | TypedEventListenerObject<TEvent>;
 
 /**
+ * Options for {@linkcode TypedEventTarget.removeEventListener}: the DOM's
+ * `EventListenerOptions`, declared here so the types need no DOM library
+ * (Node's types do not declare it globally).
+ *
+ * @example
+ * ```ts
+ * import type { ListenerOptions } from "@alkdev/pubsub";
+ *
+ * const options: ListenerOptions = { capture: false };
+ * ```
+ */
+export interface ListenerOptions {
+  /** Matches a listener added with the same `capture`. */
+  capture?: boolean;
+}
+
+/**
+ * Options for {@linkcode TypedEventTarget.addEventListener}: the DOM's
+ * `AddEventListenerOptions`, declared here so the types need no DOM library.
+ *
+ * @example
+ * ```ts
+ * import type { AddListenerOptions } from "@alkdev/pubsub";
+ *
+ * const options: AddListenerOptions = { once: true, signal: AbortSignal.timeout(1000) };
+ * ```
+ */
+export interface AddListenerOptions extends ListenerOptions {
+  /** Removes the listener after its first call. */
+  once?: boolean;
+  /** Accepted for compatibility; has no effect on these targets. */
+  passive?: boolean;
+  /** Removes the listener when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
  * The adapter contract: the web-standard `EventTarget` shape with types added.
  * A plain `new EventTarget()` satisfies it; each transport in this package
  * implements it.
@@ -153,7 +190,7 @@ export interface TypedEventTarget<TEvent extends TypedEvent = TypedEvent> {
   addEventListener(
     type: TEvent["type"],
     listener: TypedEventListenerOrEventListenerObject<TEvent> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | AddListenerOptions,
   ): void;
   /** Dispatches `event` to the listeners of `event.type` (and, for a transport, to the peer). */
   dispatchEvent(event: TEvent): boolean;
@@ -161,7 +198,7 @@ export interface TypedEventTarget<TEvent extends TypedEvent = TypedEvent> {
   removeEventListener(
     type: TEvent["type"],
     listener: TypedEventListenerOrEventListenerObject<TEvent> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void;
 }
 
@@ -199,3 +236,24 @@ export interface SubscriptionReadiness {
   /** Settles when the subscription for `topic` is live; rejects if it cannot become live. */
   ready(topic: string): Promise<void>;
 }
+
+/**
+ * The event a transport dispatches on itself, at most once, when it is
+ * finished for good: closed by its owner, its worker exited, or its connection
+ * was lost and will not be re-established. {@linkcode createPubSub} listens for
+ * it and ends its subscriptions (each still yields what it had buffered). A
+ * transport that reconnects dispatches other events for a passing disconnect.
+ * Like every reserved name, it holds no `:` and so never collides with a topic.
+ *
+ * @example
+ * ```ts
+ * import { CLOSE_EVENT, createPubSub, InProcessEventTarget } from "@alkdev/pubsub";
+ *
+ * const eventTarget = new InProcessEventTarget();
+ * const pubsub = createPubSub<{ ping: number }>({ eventTarget });
+ * const sub = pubsub.subscribe("ping", "1");
+ * eventTarget.dispatchEvent(new CustomEvent(CLOSE_EVENT, { detail: { reason: "gone" } }) as never);
+ * console.log(pubsub.closed, await sub.next()); // true { value: undefined, done: true }
+ * ```
+ */
+export const CLOSE_EVENT = "close";

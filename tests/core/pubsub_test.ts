@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  CLOSE_EVENT,
   createPubSub,
   InProcessEventTarget,
   PubSubClosedError,
@@ -48,13 +49,15 @@ Deno.test("createPubSub: 10 000 subscribe/unsubscribe cycles by break, return, a
       controller.abort();
     }
   }
-  assert.equal(eventTarget.listenerCount(), 0);
+  // One listener is left: the pub/sub's own CLOSE_EVENT listener, until it closes.
+  assert.equal(eventTarget.listenerCount(), 1);
+  assert.equal(eventTarget.listenerCount(CLOSE_EVENT), 1);
   const other = createPubSub<Events>({ eventTarget });
   for (let i = 0; i < 100; i++) other.subscribe("tick", String(i));
-  assert.equal(eventTarget.listenerCount(), 100);
+  assert.equal(eventTarget.listenerCount(), 102);
   other.close();
-  assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();
+  assert.equal(eventTarget.listenerCount(), 0);
 });
 
 Deno.test("createPubSub: a slow subscriber's overflow never throws at publish or disturbs others", async () => {
@@ -121,4 +124,20 @@ Deno.test("createPubSub: works over a plain EventTarget and ignores foreign even
   pubsub.publish("tick", "a", 3);
   assert.equal((await sub.next()).value, 3);
   pubsub.close();
+});
+
+Deno.test("createPubSub: the target's CLOSE_EVENT ends subscriptions after their buffered values", async () => {
+  const eventTarget = new InProcessEventTarget();
+  const pubsub = createPubSub<Events>({ eventTarget });
+  const sub = pubsub.subscribe("tick", "a");
+  const waiting = pubsub.subscribe("tick", "b");
+  const pending = waiting.next();
+  pubsub.publish("tick", "a", 1);
+  eventTarget.dispatchEvent(new CustomEvent(CLOSE_EVENT, { detail: { type: "x", id: "", payload: null } }));
+  assert.equal(pubsub.closed, true);
+  assert.deepEqual(await pending, { value: undefined, done: true });
+  assert.deepEqual(await sub.next(), { value: 1, done: false });
+  assert.deepEqual(await sub.next(), { value: undefined, done: true });
+  assert.throws(() => pubsub.publish("tick", "a", 2), { name: "PubSubClosedError", message: /transport closed/ });
+  assert.equal(eventTarget.listenerCount(), 0);
 });
