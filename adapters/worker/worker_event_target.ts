@@ -11,8 +11,10 @@ import { EnvelopeError, PubSubClosedError, type PubSubError } from "../../core/e
 import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import { topicFor } from "../../core/topic.ts";
 import type {
+  AddListenerOptions,
   EnvelopeEvent,
   EventEnvelope,
+  ListenerOptions,
   TypedEvent,
   TypedEventListenerOrEventListenerObject,
   TypedEventTarget,
@@ -195,7 +197,7 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
   addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | AddListenerOptions,
   ): void {
     this.#local.addEventListener(type, listener, options);
   }
@@ -204,7 +206,7 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
   removeEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void {
     this.#local.removeEventListener(type, listener, options);
   }
