@@ -256,3 +256,54 @@ Deno.test({ name: "iroh: a hub whose spoke never opens a stream times out with c
     await pair.close();
   }
 });
+
+Deno.test({ name: "iroh: pending flush() is rejected when the connection is lost mid-write", ignore }, async () => {
+  const pair = await connectPair();
+  const conn = pair.clientConn;
+  let gate: (() => void) | undefined;
+  // The real stream, with writes held at a gate so a write is surely in flight when the connection dies.
+  const gated = {
+    openBi: async () => {
+      const bi = await conn.openBi();
+      const send = bi.send;
+      return {
+        recv: bi.recv,
+        send: {
+          writeAll: async (buf: number[]) => {
+            if (buf.length > 4) await new Promise<void>((resolve) => gate = resolve);
+            return await send.writeAll(buf);
+          },
+          finish: () => send.finish(),
+        },
+      };
+    },
+    acceptBi: () => conn.acceptBi(),
+    remoteId: () => conn.remoteId(),
+    close: (code: bigint, reason: number[]) => conn.close(code, reason),
+    closed: () => conn.closed(),
+  };
+  const errors: PubSubError[] = [];
+  const [spoke, hub] = await Promise.all([
+    createSpokeIrohEventTarget(gated, { onError: (e) => errors.push(e) }),
+    createHubIrohEventTarget(pair.serverConn, { onError: () => {} }),
+  ]);
+  try {
+    createPubSub<{ x: number }>({ eventTarget: spoke }).publish("x", "1", 1);
+    const flushed = spoke.flush();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(gate !== undefined, "the write is in flight");
+    assert.ok(spoke.bufferedBytes > 0);
+    pair.serverConn.close(9n, []); // the hub's side goes away abruptly
+    await assert.rejects(flushed, (error: unknown) => error instanceof IrohConnectionError && error.closeCode === 9);
+    assert.deepEqual(errors.map((e) => e.code), ["ERR_IROH_CONNECTION"]);
+    assert.equal(spoke.state, "closed");
+    gate!(); // the held write now fails inside the binding; nothing goes unhandled
+    gate = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(errors.length, 1, "the late write failure is not reported again");
+  } finally {
+    gate?.();
+    await Promise.all([spoke.close(), hub.close()]);
+    await pair.close();
+  }
+});
