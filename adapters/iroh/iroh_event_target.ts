@@ -366,12 +366,8 @@ class IrohStreamEventTarget implements IrohEventTarget {
         let allowed = false;
         let cause: unknown;
         try {
-          allowed = (await this.#wait(
-            Promise.resolve().then(() => allow(this.remoteId)),
-            this.#handshakeMs,
-            "allow()",
-          )) ===
-            true;
+          const verdict = Promise.resolve().then(() => allow(this.remoteId));
+          allowed = (await this.#wait(verdict, this.#handshakeMs, "allow()")) === true;
         } catch (error) {
           if (this.#state === "closed") throw error;
           cause = error;
@@ -403,6 +399,10 @@ class IrohStreamEventTarget implements IrohEventTarget {
       );
       this.#fail(typed, mapped.code, mapped.dead ? null : mapped.code ?? IROH_CLOSE_CODES.error);
       throw this.#closeError ?? typed;
+    }
+    // The reader may have failed (say, on a bad frame right after the hello) before this continuation ran.
+    if (this.#state === "closed") {
+      throw this.#closeError ?? new IrohConnectionError(`${JSON.stringify(this.remoteId)} closed during the handshake`);
     }
     this.#state = "open";
   }
@@ -517,7 +517,9 @@ class IrohStreamEventTarget implements IrohEventTarget {
     if (frame.length === 0) return; // hello / keep-alive
     let envelope: EventEnvelope;
     try {
-      envelope = decodeEnvelope(frame, this.#codec);
+      // The frame may be a view of the reused read buffer: a custom codec gets its own copy, in case
+      // it keeps the bytes (jsonCodec turns them into a string at once).
+      envelope = decodeEnvelope(this.#codec === jsonCodec ? frame : frame.slice(), this.#codec);
     } catch (error) {
       this.#report(
         error instanceof PubSubError

@@ -180,3 +180,36 @@ Deno.test({ name: "iroh: outgoing limits throw at publish and keep the connectio
     await close();
   }
 });
+
+Deno.test({ name: "iroh: a custom codec carries bytes on both sides", ignore }, async () => {
+  // A binary codec whose decoded payload keeps the frame's bytes: they must not be overwritten by later reads.
+  const codec = {
+    encode: (e: { type: string; id: string; payload: unknown }) =>
+      new Uint8Array([...new TextEncoder().encode(`${e.type}\n${e.id}\n`), ...(e.payload as Uint8Array)]),
+    decode: (data: string | Uint8Array) => {
+      const bytes = data as Uint8Array;
+      const first = bytes.indexOf(10);
+      const second = bytes.indexOf(10, first + 1);
+      const text = new TextDecoder();
+      return {
+        type: text.decode(bytes.subarray(0, first)),
+        id: text.decode(bytes.subarray(first + 1, second)),
+        payload: bytes.subarray(second + 1),
+      };
+    },
+  };
+  const { spoke, hub, close } = await open({ codec }, { codec });
+  try {
+    const got: Uint8Array[] = [];
+    hub.addEventListener("blob:b", (e) => got.push(e.detail.payload as Uint8Array));
+    const pub = createPubSub<{ blob: Uint8Array }>({ eventTarget: spoke });
+    for (let i = 0; i < 200; i++) pub.publish("blob", "b", new Uint8Array(300).fill(i));
+    await spoke.flush();
+    const deadline = Date.now() + MS;
+    while (got.length < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got.length, 200);
+    got.forEach((bytes, i) => assert.ok(bytes.length === 300 && bytes.every((b) => b === i), `payload ${i} intact`));
+  } finally {
+    await close();
+  }
+});
