@@ -213,3 +213,27 @@ Deno.test({ name: "iroh: a custom codec carries bytes on both sides", ignore }, 
     await close();
   }
 });
+
+Deno.test({ name: "iroh: a graceful close delivers what both sides queued before it", ignore }, async () => {
+  const { spoke, hub, close } = await open();
+  try {
+    const atHub: number[] = [];
+    const atSpoke: number[] = [];
+    hub.addEventListener("seq:up", (e) => atHub.push(e.detail.payload as number));
+    spoke.addEventListener("seq:down", (e) => atSpoke.push(e.detail.payload as number));
+    const up = createPubSub<Events>({ eventTarget: spoke });
+    const down = createPubSub<Events>({ eventTarget: hub });
+    for (let i = 0; i < 1000; i++) {
+      up.publish("seq", "up", i);
+      down.publish("seq", "down", i);
+    }
+    // The spoke closes in the same tick: the hub still writes its queued frames before finishing.
+    await spoke.close();
+    assert.equal((await hub.closed).code, 0);
+    const expected = Array.from({ length: 1000 }, (_, i) => i);
+    assert.deepEqual(atHub, expected);
+    assert.deepEqual(atSpoke, expected);
+  } finally {
+    await close();
+  }
+});
