@@ -8,8 +8,10 @@ import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError } from "../../core/errors.ts";
 import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import type {
+  AddListenerOptions,
   EnvelopeEvent,
   EventEnvelope,
+  ListenerOptions,
   SubscriptionReadiness,
   TypedEventListenerOrEventListenerObject,
   TypedEventTarget,
@@ -76,20 +78,20 @@ export interface WebSocketHubConnection<TRequest = unknown> {
 }
 
 /**
- * The detail of the hub's `"open"` and `"close"` events.
+ * The detail of the hub's per-connection `"connect"` and `"disconnect"` events.
  *
  * @example
  * ```ts ignore
- * hub.addEventListener("close", (event) => {
+ * hub.addEventListener("disconnect", (event) => {
  *   const { connection, info } = (event as unknown as CustomEvent<WebSocketHubEventDetail>).detail;
  *   console.log(connection.request, info?.code);
  * });
  * ```
  */
 export interface WebSocketHubEventDetail {
-  /** The connection that opened or closed. */
+  /** The connection that opened (handshake included) or closed. */
   connection: WebSocketHubConnection;
-  /** For `"close"`: the code and reason. */
+  /** For `"disconnect"`: the code and reason. */
   info?: WebSocketCloseInfo;
 }
 
@@ -121,9 +123,14 @@ class HubConnection<TRequest> implements WebSocketHubConnection<TRequest> {
  * other spoke. Every open connection receives every event (there is no
  * per-topic subscription on the wire).
  *
- * Reserved, non-topic event names: `"open"` and `"close"` per connection
- * (detail {@linkcode WebSocketHubEventDetail}) and `"error"` (detail the
- * {@linkcode PubSubError}).
+ * Reserved, non-topic event names:
+ * - `"connect"` and `"disconnect"` per connection (detail
+ *   {@linkcode WebSocketHubEventDetail}); a connection that closes before it
+ *   opened gets a `"disconnect"` only;
+ * - `"close"` (no detail): dispatched once, by the hub's own `close()`, after
+ *   every connection's `"disconnect"`. A pub/sub created over the hub ends its
+ *   subscriptions then (see `CLOSE_EVENT`);
+ * - `"error"` (detail the {@linkcode PubSubError}).
  *
  * @typeParam TRequest The upgrade request type passed to `authenticate`.
  *
@@ -188,11 +195,11 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
     }
     const connection = new HubConnection<TRequest>(request, (connection) =>
       new Link(socket, config, {
-        onOpen: () => this.#dispatchState("open", { connection }),
+        onOpen: () => this.#dispatchState("connect", { connection }),
         onEnvelope: (envelope, frame, link) => this.#onEnvelope(envelope, frame, link),
         onClose: (info, link) => {
           this.#connections.delete(connection);
-          this.#dispatchState("close", { connection, info });
+          this.#dispatchState("disconnect", { connection, info });
           link.socketClosed.then(() => connection.resolveClosed(info));
         },
         onError: (error) => this.#reportError(error),
@@ -202,11 +209,11 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
     return connection;
   }
 
-  /** Adds a local listener for a topic or a reserved name (`"open"`, `"close"`, `"error"`). */
+  /** Adds a local listener for a topic or a reserved name (`"connect"`, `"disconnect"`, `"close"`, `"error"`). */
   addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | AddListenerOptions,
   ): void {
     this.#local.addEventListener(type, listener, options);
   }
@@ -215,7 +222,7 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
   removeEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void {
     this.#local.removeEventListener(type, listener, options);
   }
@@ -255,14 +262,20 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
 
   /**
    * Closes every connection with 1000 and refuses new ones; settles once
-   * their sockets have closed (or after `timeout` ms). Idempotent.
+   * their sockets have closed (or after `timeout` ms). The first call
+   * dispatches `"close"` synchronously, once every connection's
+   * `"disconnect"` has been dispatched, before the sockets have closed.
+   * Idempotent.
    *
    * @param timeout The most milliseconds to wait for the sockets. @default {5000}
    */
   async close(timeout = 5_000): Promise<void> {
+    const first = !this.#closed;
     this.#closed = true;
     const connections = [...this.#connections];
     for (const connection of connections) connection.close(CloseCode.Normal, "Hub closed");
+    // The hub is finished: a pub/sub over it ends its subscriptions here.
+    if (first) this.#local.dispatchEvent(new CustomEvent("close") as unknown as EnvelopeEvent);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(connections.map((c) => c.link.socketClosed)),
@@ -277,7 +290,7 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
     for (const connection of this.#connections) if (connection.link !== from) connection.link.send(frame);
   }
 
-  #dispatchState(type: "open" | "close", detail: WebSocketHubEventDetail): void {
+  #dispatchState(type: "connect" | "disconnect", detail: WebSocketHubEventDetail): void {
     this.#local.dispatchEvent(new CustomEvent(type, { detail }) as unknown as EnvelopeEvent);
   }
 

@@ -9,6 +9,12 @@
  *   jittered backoff, keeps its listeners and a bounded outbox across drops.
  * - {@linkcode createWebSocketEventTarget}: one event target over one socket.
  *
+ * Each target dispatches the reserved event `"close"` once, when it is
+ * finished for good (its own `close()`, a spoke's final refusal or last
+ * attempt, a single socket's close); a pub/sub over it then ends its
+ * subscriptions. Passing drops are `"disconnect"` events (per connection on
+ * the hub, and on a spoke that will reconnect).
+ *
  * Each frame carries one envelope as JSON text; JSON-array text frames carry
  * the handshake and heartbeat. See docs/architecture/websocket.md for frames,
  * close codes, limits and backpressure.
@@ -69,7 +75,6 @@ export {
   connectWebSocketEventTarget,
   type WebSocketReconnectingDetail,
   WebSocketSpoke,
-  type WebSocketSpokeCloseDetail,
   type WebSocketSpokeOptions,
   type WebSocketSpokeState,
 } from "./spoke.ts";

@@ -131,8 +131,8 @@ export interface WebSocketCommonOptions {
 }
 
 /**
- * Details of a closed connection, carried by `"close"` events and `closed`
- * promises.
+ * Details of a closed connection, carried by `"close"` and (spoke)
+ * `"disconnect"` events and by `closed` promises.
  *
  * @example
  * ```ts

@@ -8,7 +8,9 @@ import { jsonCodec } from "../../core/envelope.ts";
 import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
 import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import type {
+  AddListenerOptions,
   EnvelopeEvent,
+  ListenerOptions,
   SubscriptionReadiness,
   TypedEventListenerOrEventListenerObject,
   TypedEventTarget,
@@ -130,21 +132,6 @@ export interface WebSocketSpokeOptions extends WebSocketCommonOptions {
 export type WebSocketSpokeState = "connecting" | "handshake" | "open" | "reconnecting" | "closed";
 
 /**
- * The detail of the spoke's `"close"` event.
- *
- * @example
- * ```ts
- * import type { WebSocketSpokeCloseDetail } from "@alkdev/pubsub/websocket";
- *
- * const detail: WebSocketSpokeCloseDetail = { code: 1006, reason: "", willReconnect: true };
- * ```
- */
-export interface WebSocketSpokeCloseDetail extends WebSocketCloseInfo {
-  /** `false` when the spoke has stopped for good (its own `close()`, a 44xx code, or `maxAttempts`). */
-  willReconnect: boolean;
-}
-
-/**
  * The detail of the spoke's `"reconnecting"` event.
  *
  * @example
@@ -167,17 +154,25 @@ export interface WebSocketReconnectingDetail {
  * wait in a bounded outbox (oldest dropped first) and are sent, in order, once
  * the next connection is open.
  *
- * Reserved, non-topic event names: `"open"`, `"close"` (detail
- * {@linkcode WebSocketSpokeCloseDetail}), `"reconnecting"` (detail
- * {@linkcode WebSocketReconnectingDetail}) and `"error"` (detail the
- * {@linkcode PubSubError}).
+ * Reserved, non-topic event names:
+ * - `"open"`: each connection is open (handshake included);
+ * - `"disconnect"` (detail {@linkcode WebSocketCloseInfo}): a connection, or
+ *   an attempt to make one, closed and the spoke will try again; a
+ *   `"reconnecting"` event follows;
+ * - `"reconnecting"` (detail {@linkcode WebSocketReconnectingDetail});
+ * - `"close"` (detail {@linkcode WebSocketCloseInfo}, the last connection's
+ *   close): dispatched once, when the spoke stops for good (its own `close()`,
+ *   a 4400–4499 code from the hub, or `maxAttempts` used up). A pub/sub
+ *   created over the spoke ends its subscriptions then (see `CLOSE_EVENT`);
+ * - `"error"` (detail the {@linkcode PubSubError}).
  *
  * @example
  * ```ts ignore
  * import { connectWebSocketEventTarget } from "@alkdev/pubsub/websocket";
  *
  * const spoke = connectWebSocketEventTarget("ws://127.0.0.1:8080");
- * spoke.addEventListener("reconnecting", (event) => console.log("retrying", event.detail));
+ * spoke.addEventListener("disconnect", (event) => console.log("dropped, will retry", event.detail));
+ * spoke.addEventListener("close", (event) => console.log("stopped for good", event.detail));
  * ```
  */
 export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, SubscriptionReadiness {
@@ -253,7 +248,7 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
   addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | AddListenerOptions,
   ): void {
     this.#local.addEventListener(type, listener, options);
   }
@@ -262,7 +257,7 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
   removeEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void {
     this.#local.removeEventListener(type, listener, options);
   }
@@ -301,13 +296,11 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
         resolve();
       };
       const onClose = () => {
-        if (this.#final === undefined) return;
         this.#local.removeEventListener("open", onOpen);
-        this.#local.removeEventListener("close", onClose);
-        reject(closedError(this.#final));
+        reject(closedError(this.#final!));
       };
       this.#local.addEventListener("open", onOpen, { once: true });
-      this.#local.addEventListener("close", onClose);
+      this.#local.addEventListener("close", onClose, { once: true });
     });
   }
 
@@ -380,9 +373,7 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
       this.#stop(info, link);
       return;
     }
-    this.#local.dispatchEvent(
-      new CustomEvent("close", { detail: { ...info, willReconnect: true } }) as unknown as EnvelopeEvent,
-    );
+    this.#local.dispatchEvent(new CustomEvent("disconnect", { detail: info }) as unknown as EnvelopeEvent);
     const base = Math.min(this.#maxDelay, this.#initialDelay * this.#factor ** (this.#attempt - 1));
     const delay = base === 0 ? 0 : Math.round(base / 2 + Math.random() * base / 2);
     this.#state = "reconnecting";
@@ -402,9 +393,8 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
     if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
     this.#retryTimer = this.#stableTimer = undefined;
     this.#outbox.drain();
-    this.#local.dispatchEvent(
-      new CustomEvent("close", { detail: { ...info, willReconnect: false } }) as unknown as EnvelopeEvent,
-    );
+    // The one terminal "close" (#final guards it): a pub/sub over the spoke ends its subscriptions here.
+    this.#local.dispatchEvent(new CustomEvent("close", { detail: info }) as unknown as EnvelopeEvent);
     const socketClosed = link?.socketClosed ?? Promise.resolve();
     socketClosed.then(() => this.#resolveClosed(info));
   }
@@ -419,8 +409,9 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
  * Dials a hub and keeps dialing: reconnects with capped, jittered exponential
  * backoff on any close except the spoke's own `close()` and the hub's final
  * codes (4400–4499, e.g. 4401 for refused credentials), which it reports as a
- * {@linkcode WebSocketHandshakeError} and a `"close"` event with
- * `willReconnect: false`.
+ * {@linkcode WebSocketHandshakeError}. Each passing drop dispatches
+ * `"disconnect"`; stopping for good dispatches `"close"` once, which ends the
+ * subscriptions of a pub/sub created over the spoke.
  *
  * @param url The hub's `ws:` or `wss:` URL (credentials never go in it; use `credentials`).
  * @param options Reconnect, handshake, limits and error handling.

@@ -9,8 +9,10 @@ import { jsonCodec } from "../../core/envelope.ts";
 import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
 import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import type {
+  AddListenerOptions,
   EnvelopeEvent,
   EventEnvelope,
+  ListenerOptions,
   SubscriptionReadiness,
   TypedEventListenerOrEventListenerObject,
   TypedEventTarget,
@@ -124,7 +126,10 @@ export interface WebSocketEventTargetOptions<TRequest = unknown>
  *
  * Reserved, non-topic event names (none contains `:`): `"open"` (detail
  * `undefined`), `"close"` (detail {@linkcode WebSocketCloseInfo}) and
- * `"error"` (detail the {@linkcode PubSubError}).
+ * `"error"` (detail the {@linkcode PubSubError}). `"close"` is dispatched
+ * once, when the socket closes for any reason (`close()` included); there is
+ * no reconnect, so it is final, and a pub/sub created over the target ends
+ * its subscriptions then (see `CLOSE_EVENT`).
  *
  * @example
  * ```ts ignore
@@ -167,6 +172,7 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
       onOpen: () => this.#local.dispatchEvent(new CustomEvent("open") as EnvelopeEvent),
       onEnvelope: (envelope: EventEnvelope, _frame: Frame) => this.#local.dispatchEvent(toEvent(envelope)),
       onClose: (info) => {
+        if (this.#info !== undefined) return; // the link reports its close once; "close" is final
         this.#info = info;
         this.#local.dispatchEvent(new CustomEvent("close", { detail: info }) as unknown as EnvelopeEvent);
         this.#link.socketClosed.then(() => this.#resolveClosed(info));
@@ -194,7 +200,7 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
   addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | AddListenerOptions,
   ): void {
     this.#local.addEventListener(type, listener, options);
   }
@@ -203,7 +209,7 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
   removeEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void {
     this.#local.removeEventListener(type, listener, options);
   }
@@ -293,8 +299,8 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
  *     request,
  *     authenticate: (credentials) => credentials === "secret",
  *   });
+ *   // Ends its subscriptions by itself when the socket closes (the target's "close" event).
  *   const pubsub = createPubSub<{ ping: number }>({ eventTarget });
- *   eventTarget.closed.then(() => pubsub.close());
  *   return response;
  * });
  * ```

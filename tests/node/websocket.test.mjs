@@ -92,7 +92,7 @@ test("a ws spoke exchanges events with a Deno hub, reconnects, and answers heart
   }
 });
 
-test("a ws spoke with wrong credentials gets 4401 and does not retry", async () => {
+test("a ws spoke with wrong credentials gets 4401, does not retry, and ends its pub/sub", async () => {
   const errors = [];
   const spoke = connectWebSocketEventTarget(url, {
     WebSocket,
@@ -101,11 +101,19 @@ test("a ws spoke with wrong credentials gets 4401 and does not retry", async () 
     onError: (error) => errors.push(error),
   });
   let reconnects = 0;
+  let closes = 0;
   spoke.addEventListener("reconnecting", () => reconnects++);
+  spoke.addEventListener("close", () => closes++);
+  const pubsub = createPubSub({ eventTarget: spoke });
+  const pending = pubsub.subscribe("echoed", "1").next();
   const info = await within(spoke.closed, TIMEOUT, "closed");
   assert.equal(info.code, 4401);
   assert.equal(spoke.state, "closed");
   assert.equal(reconnects, 0);
+  assert.equal(closes, 1);
+  // The spoke's one terminal "close" ended the pub/sub's subscription.
+  assert.deepEqual(await within(pending, TIMEOUT, "the subscription to end"), { value: undefined, done: true });
+  assert.equal(pubsub.closed, true);
   assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof WebSocketHandshakeError);
   assert.equal(errors[0].code, "ERR_WEBSOCKET_HANDSHAKE");

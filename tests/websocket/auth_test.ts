@@ -3,9 +3,9 @@ import { createPubSub } from "../../mod.ts";
 import {
   CloseCode,
   connectWebSocketEventTarget,
+  type WebSocketCloseInfo,
   WebSocketHandshakeError,
   WebSocketProtocolError,
-  type WebSocketSpokeCloseDetail,
 } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
 import { closedEvent, type HubServer, nextEvent, opened, startHub } from "./helpers.ts";
@@ -72,11 +72,18 @@ for (
       backoff: { initialDelay: 0 },
       onError: (error) => errors.push(error),
     });
-    const closes: WebSocketSpokeCloseDetail[] = [];
-    spoke.addEventListener(
-      "close",
-      (e) => closes.push((e as unknown as CustomEvent<WebSocketSpokeCloseDetail>).detail),
-    );
+    const closes: WebSocketCloseInfo[] = [];
+    let disconnects = 0;
+    spoke.addEventListener("close", (e) => closes.push((e as unknown as CustomEvent<WebSocketCloseInfo>).detail));
+    spoke.addEventListener("disconnect", () => disconnects++);
+    const pubsub = createPubSub<Events>({ eventTarget: spoke });
+    const news = pubsub.subscribe("news", "1");
+    // A pending read over the spoke ends when the hub refuses it for good.
+    const reading = (async () => {
+      const seen: string[] = [];
+      for await (const value of news) seen.push(value);
+      return seen;
+    })();
     try {
       await assert.rejects(spoke.ready(""), { code: "ERR_PUBSUB_CLOSED" });
       const info = await spoke.closed;
@@ -84,7 +91,11 @@ for (
       assert.equal(info.reason, "Unauthorized");
       assert.equal(spoke.state, "closed");
       assert.equal(closes.length, 1);
-      assert.equal(closes[0].willReconnect, false);
+      assert.equal(closes[0].code, code);
+      assert.equal(disconnects, 0);
+      assert.deepEqual(await reading, []);
+      assert.equal(pubsub.closed, true);
+      assert.throws(() => pubsub.subscribe("news", "2"), { code: "ERR_PUBSUB_CLOSED" });
       assert.equal(errors.length, 1);
       assert.ok(errors[0] instanceof WebSocketHandshakeError);
       assert.equal((errors[0] as WebSocketHandshakeError).closeCode, code);

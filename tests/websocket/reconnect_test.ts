@@ -2,16 +2,16 @@ import assert from "node:assert/strict";
 import { createPubSub, type PubSubError } from "../../mod.ts";
 import {
   connectWebSocketEventTarget,
+  type WebSocketCloseInfo,
   WebSocketOutboxOverflowError,
   type WebSocketReconnectingDetail,
-  type WebSocketSpokeCloseDetail,
 } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
 import { nextEvent, startHub, until } from "./helpers.ts";
 
 type Events = { down: number; up: number };
 
-Deno.test("websocket: the spoke reconnects 10 times and its subscriptions work after each", async () => {
+Deno.test("websocket: the spoke reconnects 10 times; its pub/sub subscriptions work after each, none ends", async () => {
   const server = startHub();
   const spoke = connectWebSocketEventTarget(server.url, {
     backoff: { initialDelay: 0, resetAfter: 60_000 },
@@ -22,12 +22,17 @@ Deno.test("websocket: the spoke reconnects 10 times and its subscriptions work a
   const down = atSpoke.subscribe("down", "1");
   const up = atHub.subscribe("up", "1");
   const attempts: number[] = [];
-  const closes: WebSocketSpokeCloseDetail[] = [];
+  const disconnects: WebSocketCloseInfo[] = [];
+  let closes = 0;
   spoke.addEventListener(
     "reconnecting",
     (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt),
   );
-  spoke.addEventListener("close", (e) => closes.push((e as unknown as CustomEvent<WebSocketSpokeCloseDetail>).detail));
+  spoke.addEventListener(
+    "disconnect",
+    (e) => disconnects.push((e as unknown as CustomEvent<WebSocketCloseInfo>).detail),
+  );
+  spoke.addEventListener("close", () => closes++);
   try {
     await spoke.ready("");
     for (let round = 0; round <= 10; round++) {
@@ -44,11 +49,24 @@ Deno.test("websocket: the spoke reconnects 10 times and its subscriptions work a
     }
     assert.equal(server.connections.length, 11);
     assert.deepEqual(attempts, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    assert.equal(closes.length, 10);
-    assert.ok(closes.every((c) => c.willReconnect && c.code === 1000));
-    assert.equal(closes[3].reason, "Round 4");
+    assert.equal(disconnects.length, 10);
+    assert.ok(disconnects.every((c) => c.code === 1000));
+    assert.equal(disconnects[3].reason, "Round 4");
+    // Passing disconnects are not the terminal "close": the pub/sub and its subscriptions live on.
+    assert.equal(closes, 0);
+    assert.equal(atSpoke.closed, false);
     // One listener per subscription, however many reconnects.
     assert.equal(spoke.listenerCount("down:1"), 1);
+    // Stopping the spoke for good dispatches "close" once and ends the subscription.
+    const ended = down.next();
+    spoke.close();
+    assert.deepEqual(await ended, { value: undefined, done: true });
+    assert.equal(atSpoke.closed, true);
+    assert.throws(() => atSpoke.publish("up", "1", 0), { code: "ERR_PUBSUB_CLOSED", message: /its transport closed/ });
+    spoke.close();
+    await spoke.closed;
+    assert.equal(closes, 1);
+    assert.equal(disconnects.length, 10, "the final close is not a disconnect");
   } finally {
     atHub.close();
     atSpoke.close();
@@ -161,16 +179,28 @@ Deno.test("websocket: the spoke gives up after maxAttempts and close() stops a p
     const url = `ws://127.0.0.1:${probe.addr.port}`;
     await probe.shutdown(); // nothing listens there now
     const spoke = connectWebSocketEventTarget(url, { backoff: { initialDelay: 0 }, maxAttempts: 3, onError: () => {} });
+    const pubsub = createPubSub<Events>({ eventTarget: spoke });
+    const down = pubsub.subscribe("down", "1");
+    const pending = down.next();
     const attempts: number[] = [];
+    let disconnects = 0;
+    const closes: WebSocketCloseInfo[] = [];
     spoke.addEventListener(
       "reconnecting",
       (e) => attempts.push((e as unknown as CustomEvent<WebSocketReconnectingDetail>).detail.attempt),
     );
+    spoke.addEventListener("disconnect", () => disconnects++);
+    spoke.addEventListener("close", (e) => closes.push((e as unknown as CustomEvent<WebSocketCloseInfo>).detail));
     const info = await spoke.closed;
     assert.deepEqual(attempts, [1, 2, 3]);
+    assert.equal(disconnects, 3);
+    assert.equal(closes.length, 1);
+    assert.equal(closes[0].code, 1006);
     assert.equal(info.code, 1006);
     assert.equal(spoke.state, "closed");
     await assert.rejects(spoke.ready(""), { code: "ERR_PUBSUB_CLOSED" });
+    assert.deepEqual(await pending, { value: undefined, done: true });
+    assert.equal(pubsub.closed, true);
   });
 
   await t.step("close() while reconnecting", async () => {
@@ -180,9 +210,9 @@ Deno.test("websocket: the spoke gives up after maxAttempts and close() stops a p
     const reconnecting = nextEvent(spoke, "reconnecting");
     server.connections[0].close();
     await reconnecting;
-    const final = nextEvent<WebSocketSpokeCloseDetail>(spoke, "close");
+    const final = nextEvent<WebSocketCloseInfo>(spoke, "close");
     spoke.close();
-    assert.equal((await final).willReconnect, false);
+    assert.equal((await final).code, 1000);
     assert.equal((await spoke.closed).code, 1000);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(server.connections.length, 1);
