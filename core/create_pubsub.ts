@@ -121,18 +121,16 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
   let closed = false;
   let closedBy = "the pub/sub is closed";
 
+  // The CLOSE_EVENT listener is held only while there are subscriptions, so an idle pub/sub holds no listener.
   const shutdown = (): void => {
     if (closed) return;
     closed = true;
-    target.removeEventListener(CLOSE_EVENT, onTargetClose);
     for (const stop of [...active]) stop();
-    active.clear();
   };
   const onTargetClose = (): void => {
     closedBy = "its transport closed";
     shutdown();
   };
-  target.addEventListener(CLOSE_EVENT, onTargetClose);
 
   return {
     publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void {
@@ -151,10 +149,12 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
             if (detail !== null && typeof detail === "object") push(detail.payload as M[K]);
           };
           target.addEventListener(topic, listener);
+          if (active.size === 0) target.addEventListener(CLOSE_EVENT, onTargetClose);
           active.add(stop);
           return () => {
             active.delete(stop);
             target.removeEventListener(topic, listener);
+            if (active.size === 0) target.removeEventListener(CLOSE_EVENT, onTargetClose);
           };
         },
         defaults === undefined ? options : { ...defaults, ...options },
