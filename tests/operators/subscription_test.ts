@@ -57,7 +57,8 @@ Deno.test("subscription: take(0) never opens an eager subscription: the caller s
   const sub = pubsub.subscribe("chat", "room");
   const none = pipe(sub, take(0));
   assert.deepEqual(await none.next(), { value: undefined, done: true });
-  assert.equal(eventTarget.listenerCount(), 1); // still listening: take(0) never touched it
+  // Still listening (take(0) never touched it): its topic listener plus the pub/sub's close listener.
+  assert.equal(eventTarget.listenerCount(), 2);
   await sub.return();
   assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();
@@ -66,7 +67,7 @@ Deno.test("subscription: take(0) never opens an eager subscription: the caller s
 Deno.test("subscription: breaking a join of two subscriptions releases both listeners", async () => {
   const { eventTarget, pubsub } = setup();
   const both = pipe(pubsub.subscribe("chat", "a"), join(pubsub.subscribe("chat", "b")));
-  assert.equal(eventTarget.listenerCount(), 2);
+  assert.equal(eventTarget.listenerCount(), 3); // two topics and the pub/sub's close listener
   setTimeout(() => pubsub.publish("chat", "b", "hello"), 1);
   for await (const message of both) {
     assert.equal(message, "hello");
@@ -110,7 +111,7 @@ Deno.test("subscription: groupBy over a subscription releases it when the outer 
     if (job.done) break;
   }
   assert.deepEqual(values, [false, true]);
-  assert.equal(eventTarget.listenerCount(), 1); // the outer iterator is still open
+  assert.equal(eventTarget.listenerCount(), 2); // the outer iterator is still open (topic + close listener)
   await groups.return();
   assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();
