@@ -11,8 +11,10 @@ import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors
 import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import { topicFor } from "../../core/topic.ts";
 import type {
+  AddListenerOptions,
   EnvelopeEvent,
   EventEnvelope,
+  ListenerOptions,
   SubscriptionReadiness,
   TypedEvent,
   TypedEventListenerOrEventListenerObject,
@@ -74,8 +76,10 @@ export interface RedisClient {
  * - `"resubscribing"`: connected again; the adapter is re-subscribing and
  *   verifying with a probe round trip (it moves to `"ready"` and dispatches
  *   `"resubscribed"` once that round trip succeeds);
- * - `"ended"`: ioredis stopped reconnecting (the client was quit or its
- *   `retryStrategy` gave up); a later `connect()` resumes;
+ * - `"ended"`: ioredis stopped reconnecting (the client was quit or
+ *   disconnected, or its `retryStrategy` gave up). The target is finished
+ *   for good: it dispatches `"close"` and does not resume, even if the client
+ *   is connected again (create a new target; `close()` still releases this one);
  * - `"closed"`: `close()` was called.
  *
  * @example
@@ -220,12 +224,16 @@ export interface RedisEventTargetOptions {
  * and `close()`.
  *
  * Non-topic event names (without `:`) are local only and never reach Redis;
- * the target dispatches two of them itself:
+ * the target dispatches three of them itself:
  * - `"state"`, a `CustomEvent` whose `detail` is a {@linkcode RedisStateChange},
  *   on every change of {@linkcode RedisEventTarget.state};
  * - `"resubscribed"`, a `CustomEvent` whose `detail` is `{ channels: number }`,
  *   after a reconnection once every subscription is live again, verified by a
- *   probe message's round trip.
+ *   probe message's round trip;
+ * - `"close"` (no `detail`), at most once, when the target is finished for
+ *   good: on `close()`, or when the subscribe client ends (state `"ended"`),
+ *   whichever comes first; never for a reconnection. A pub/sub created over
+ *   the target ends its subscriptions then (see `CLOSE_EVENT`).
  *
  * @example
  * ```ts
@@ -271,8 +279,9 @@ export interface RedisEventTarget extends TypedEventTarget<EnvelopeEvent>, Subsc
   /**
    * Removes the adapter's listeners from both clients, unsubscribes its
    * channels (waiting for Redis if the connection is up), rejects waiting
-   * `ready()` calls and drops local listeners. Quits only the subscribe client
-   * it created itself. Idempotent.
+   * `ready()` calls, dispatches `"close"` (unless the target already did, on
+   * ending) and drops local listeners. Quits only the subscribe client it
+   * created itself. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -367,6 +376,8 @@ class RedisEventTargetImpl implements RedisEventTarget {
   #channels = new Map<string, ChannelRecord>();
   #state: RedisConnectionState;
   #closed = false;
+  /** The terminal "close" event was dispatched (on close() or on the subscribe client's end). */
+  #finished = false;
   #closing: Promise<void> | undefined;
   /** Bumped on every connection loss and on close; stale resubscribe runs stop when it changes. */
   #generation = 0;
@@ -456,7 +467,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
   addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | AddListenerOptions,
   ): void {
     if (this.#closed || listener === null) return;
     const l = listener as TypedEventListenerOrEventListenerObject<TypedEvent>;
@@ -476,7 +487,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
   removeEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | ListenerOptions,
   ): void {
     if (listener === null) return;
     this.#local.removeEventListener(type, listener as TypedEventListenerOrEventListenerObject<TypedEvent>, options);
@@ -548,6 +559,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
     }
     this.#channels.clear();
     this.#setState("closed");
+    this.#dispatchClose();
     this.#local = new InProcessEventTarget<TypedEvent>();
     this.#closing = this.#release(channels);
     return this.#closing;
@@ -716,16 +728,16 @@ class RedisEventTargetImpl implements RedisEventTarget {
   }
 
   #onReady(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#finished) return;
     if (this.#state === "connecting") {
       this.#setState("ready");
       return;
     }
-    if (this.#state === "reconnecting" || this.#state === "ended") void this.#resubscribe();
+    if (this.#state === "reconnecting") void this.#resubscribe();
   }
 
   #onClose(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#finished) return;
     this.#generation++;
     this.#stopProbe();
     for (const record of this.#channels.values()) if (record.subscribed) record.stale = true;
@@ -733,12 +745,24 @@ class RedisEventTargetImpl implements RedisEventTarget {
   }
 
   #onEnd(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#finished) return;
     this.#onClose();
     this.#setState("ended");
     const error = new RedisConnectionError("The subscribe client's connection ended; subscriptions are not live");
-    for (const record of this.#channels.values()) this.#rejectWaiters(record, error);
+    for (const record of this.#channels.values()) {
+      // The connection took its subscriptions with it: removing a listener now needs no UNSUBSCRIBE.
+      record.subscribed = false;
+      this.#rejectWaiters(record, error);
+    }
     this.#report(error, { operation: "connection" });
+    this.#dispatchClose();
+  }
+
+  /** Dispatches the terminal "close" event, at most once. */
+  #dispatchClose(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#local.dispatchEvent(new CustomEvent("close"));
   }
 
   async #resubscribe(): Promise<void> {

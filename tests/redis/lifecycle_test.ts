@@ -238,3 +238,98 @@ Deno.test("redis: when the subscribe client ends, state is ended and ready() rej
     await side.close();
   }
 });
+
+Deno.test("redis: close() dispatches close once and a for await over a pub/sub subscription ends", async () => {
+  const prefix = uniquePrefix("close");
+  const side = await targetWithClients({ prefix });
+  let closes = 0;
+  side.target.addEventListener("close", () => closes++);
+  const pubsub = createPubSub<Events>({ eventTarget: side.target });
+  try {
+    const greets = pubsub.subscribe("greet", "c");
+    await pubsub.ready("greet", "c");
+    pubsub.publish("greet", "c", "before");
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const value of greets) {
+        seen.push(value);
+        if (seen.length === 1) void side.target.close();
+      }
+      return seen;
+    })();
+    assert.deepEqual(await reading, ["before"]);
+    assert.equal(pubsub.closed, true);
+    assert.throws(() => pubsub.publish("greet", "c", "after"), {
+      code: "ERR_PUBSUB_CLOSED",
+      message: /transport closed/,
+    });
+    await side.target.close();
+    assert.equal(closes, 1);
+    assert.equal(side.target.state, "closed");
+  } finally {
+    pubsub.close();
+    await side.close();
+  }
+  assert.equal(closes, 1);
+});
+
+/** `promise`, or a rejection after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Nothing within ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (const how of ["quit", "disconnect"] as const) {
+  Deno.test(`redis: the subscribe client's ${how}() ends a pub/sub's subscriptions; the target does not resume`, async () => {
+    const prefix = uniquePrefix(`end-${how}`);
+    const side = await targetWithClients({ prefix });
+    const states: string[] = [];
+    let closes = 0;
+    side.target.addEventListener(
+      "state",
+      (e) => states.push((e as unknown as CustomEvent<RedisStateChange>).detail.state),
+    );
+    side.target.addEventListener("close", () => {
+      // Dispatched last: the state and the error are already there.
+      assert.equal(side.target.state, "ended");
+      closes++;
+    });
+    const pubsub = createPubSub<Events>({ eventTarget: side.target });
+    try {
+      const greets = pubsub.subscribe("greet", "q");
+      const other = pubsub.subscribe("seq", "q");
+      await Promise.all([pubsub.ready("greet", "q"), pubsub.ready("seq", "q")]);
+      const pending = greets.next();
+      if (how === "quit") await side.sub.quit();
+      else side.sub.disconnect();
+      assert.deepEqual(await within(pending, 5000), { value: undefined, done: true });
+      assert.deepEqual(await other.next(), { value: undefined, done: true });
+      assert.equal(pubsub.closed, true);
+      assert.equal(closes, 1);
+      assert.equal(side.target.state, "ended");
+      assert.equal(side.target.listenerCount("greet:q"), 0);
+      // Only the end of the connection is reported: the subscriptions that ended need no UNSUBSCRIBE.
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(side.collected.errors.map(({ error }) => error.constructor), [RedisConnectionError]);
+      if (how === "disconnect") {
+        // Ended is final: connecting the client again does not bring the target back.
+        await side.sub.connect();
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(side.target.state, "ended");
+      }
+      await side.target.close();
+      assert.equal(closes, 1, "close() after the end dispatches no second close");
+      assert.deepEqual(states.slice(-2), ["ended", "closed"]);
+    } finally {
+      pubsub.close();
+      await side.close();
+    }
+  });
+}

@@ -32,6 +32,8 @@ async function streamThrough(
   await toPubsub.ready("seq", "stream");
   let seq = 0;
   let resubscribed = false;
+  let closes = 0;
+  to.addEventListener("close", () => closes++);
   to.addEventListener("state", (e) => run.states.push((e as unknown as CustomEvent<RedisStateChange>).detail));
   to.addEventListener("resubscribed", () => {
     // Everything published from here on must arrive.
@@ -57,6 +59,10 @@ async function streamThrough(
   await publisher;
   const last = seq;
   await waitFor(() => received.at(-1) === last, 10_000, `event ${last} to arrive`);
+  // A reconnection is not the end: no "close", and the pub/subs over both targets live on.
+  assert.equal(closes, 0);
+  assert.equal(toPubsub.closed, false);
+  assert.equal(fromPubsub.closed, false);
   await sub.return(undefined);
   await reader;
   toPubsub.close();
@@ -136,6 +142,7 @@ Deno.test("redis: a subscription made while Redis is down goes live after it com
     pa.publish("seq", "late", 1);
     const first = await sub.next();
     assert.deepEqual(first, { value: 1, done: false });
+    assert.equal(pa.closed || pb.closed, false);
     await sub.return(undefined);
   } finally {
     pa.close();
