@@ -191,11 +191,12 @@ Deno.test("worker: close() removes its listeners, emits close once, refuses publ
   target.addEventListener("close", (e) => void closes.push(e.detail as unknown as WorkerCloseDetail));
   const sub = pubsub.subscribe("job", "1");
   const pending = sub.next();
-  target.addEventListener("close", () => pubsub.close());
+  // No wiring: createPubSub ends its subscriptions on the target's "close" by itself.
   target.close();
   target.close(); // idempotent
   assert.deepEqual(closes, [{ reason: "closed" }]);
   assert.deepEqual(await pending, { value: undefined, done: true });
+  assert.equal(pubsub.closed, true);
   assert.throws(
     () =>
       target.dispatchEvent(
