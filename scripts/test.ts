@@ -121,10 +121,12 @@ function exists(path: string): boolean {
 
 async function ensureTools(): Promise<void> {
   if (exists("tools/node_modules/@number0/iroh") && exists("tools/node_modules/playwright-core")) return;
-  console.log("Installing tools/ (npm ci) ...");
+  console.log(
+    "Installing tools/ (npm install; npm ci refuses the lock file because some optional iroh platform packages are missing from the registry) ...",
+  );
   const npm = Deno.build.os === "windows" ? "npm.cmd" : "npm";
   const { code } = await new Deno.Command(npm, {
-    args: ["ci", "--prefix", "tools", "--no-audit", "--no-fund"],
+    args: ["install", "--prefix", "tools", "--no-audit", "--no-fund"],
     cwd: root,
     stdout: "inherit",
     stderr: "inherit",
