@@ -12,4 +12,5 @@ export * from "./envelope.ts";
 export * from "./framing.ts";
 export * from "./subscription.ts";
 export * from "./in_process_event_target.ts";
+export * from "./transport_event_target.ts";
 export * from "./create_pubsub.ts";

@@ -1,0 +1,177 @@
+/**
+ * `TransportEventTarget`: the local side every network adapter shares.
+ *
+ * @module
+ */
+
+import { InProcessEventTarget, type InProcessEventTargetOptions } from "./in_process_event_target.ts";
+import {
+  type AddListenerOptions,
+  CLOSE_EVENT,
+  type EnvelopeEvent,
+  type ListenerOptions,
+  type TypedEventListenerOrEventListenerObject,
+  type TypedEventTarget,
+} from "./types.ts";
+
+/**
+ * The base of a transport's event target. It owns an
+ * {@linkcode InProcessEventTarget} for the local side: listeners are added to
+ * and removed from it, counted by `listenerCount`, and called (their errors
+ * reported to `onListenerError`) by `dispatchLocal` and `emit`. A subclass
+ * implements `dispatchEvent` (deliver locally and send) and emits its reserved,
+ * non-topic state events with `emit`, the terminal one with `emitClose`.
+ *
+ * @example A transport that only loops back
+ * ```ts
+ * import { type EnvelopeEvent, TransportEventTarget } from "@alkdev/pubsub";
+ *
+ * class Loopback extends TransportEventTarget {
+ *   dispatchEvent(event: EnvelopeEvent): boolean {
+ *     return this.dispatchLocal(event);
+ *   }
+ *   close(): void {
+ *     this.emitClose({ reason: "closed" });
+ *   }
+ * }
+ * const target = new Loopback();
+ * target.addEventListener("close", () => console.log("closed"));
+ * target.close(); // "closed"
+ * target.close(); // nothing: "close" is dispatched once
+ * ```
+ */
+export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeEvent> {
+  #options: InProcessEventTargetOptions;
+  #local: InProcessEventTarget<EnvelopeEvent>;
+  #closeEmitted = false;
+
+  /**
+   * Creates the local target.
+   *
+   * @param options The local target's options (`onListenerError`).
+   *
+   * @example
+   * ```ts
+   * import { type EnvelopeEvent, TransportEventTarget } from "@alkdev/pubsub";
+   *
+   * class Quiet extends TransportEventTarget {
+   *   constructor() {
+   *     super({ onListenerError: () => {} });
+   *   }
+   *   dispatchEvent(event: EnvelopeEvent): boolean {
+   *     return this.dispatchLocal(event);
+   *   }
+   * }
+   * new Quiet();
+   * ```
+   */
+  constructor(options: InProcessEventTargetOptions = {}) {
+    this.#options = { onListenerError: options.onListenerError };
+    this.#local = new InProcessEventTarget<EnvelopeEvent>(this.#options);
+  }
+
+  /** Adds a local listener for a topic or a reserved, non-topic name. */
+  addEventListener(
+    type: string,
+    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
+    options?: boolean | AddListenerOptions,
+  ): void {
+    this.#local.addEventListener(type, listener, options);
+  }
+
+  /** Removes a local listener. */
+  removeEventListener(
+    type: string,
+    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
+    options?: boolean | ListenerOptions,
+  ): void {
+    this.#local.removeEventListener(type, listener, options);
+  }
+
+  /** Delivers `event` to local listeners and sends its envelope over the transport. */
+  abstract dispatchEvent(event: EnvelopeEvent): boolean;
+
+  /**
+   * Counts local listeners, for one topic (or reserved name) or all.
+   *
+   * @param topic The topic; all when omitted.
+   * @returns The number of listeners.
+   */
+  listenerCount(topic?: string): number {
+    return this.#local.listenerCount(topic);
+  }
+
+  /**
+   * Whether {@linkcode TransportEventTarget.emitClose} has dispatched `"close"`.
+   *
+   * @example
+   * ```ts ignore
+   * if (this.closeEmitted) return; // finished for good
+   * ```
+   */
+  protected get closeEmitted(): boolean {
+    return this.#closeEmitted;
+  }
+
+  /**
+   * Delivers `event` to local listeners only.
+   *
+   * @param event The event.
+   * @returns `!event.defaultPrevented`.
+   *
+   * @example
+   * ```ts ignore
+   * this.dispatchLocal(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
+   * ```
+   */
+  protected dispatchLocal(event: EnvelopeEvent): boolean {
+    return this.#local.dispatchEvent(event);
+  }
+
+  /**
+   * Dispatches a reserved, non-topic event (`"open"`, `"error"`, ...) to local
+   * listeners: a `CustomEvent` of `type` with `detail`.
+   *
+   * @param type The reserved name (without `:`).
+   * @param detail The event's detail.
+   *
+   * @example
+   * ```ts ignore
+   * this.emit("error", error);
+   * ```
+   */
+  protected emit(type: string, detail?: unknown): void {
+    this.#local.dispatchEvent(new CustomEvent(type, { detail }) as unknown as EnvelopeEvent);
+  }
+
+  /**
+   * Dispatches the terminal `"close"` event (`CLOSE_EVENT`) with `detail`, at
+   * most once: later calls do nothing.
+   *
+   * @param detail The event's detail.
+   * @returns Whether this call dispatched it.
+   *
+   * @example
+   * ```ts ignore
+   * this.emitClose({ code: 1000, reason: "" });
+   * ```
+   */
+  protected emitClose(detail?: unknown): boolean {
+    if (this.#closeEmitted) return false;
+    this.#closeEmitted = true;
+    this.emit(CLOSE_EVENT, detail);
+    return true;
+  }
+
+  /**
+   * Drops every local listener (a fresh local target replaces the old one).
+   *
+   * @example
+   * ```ts ignore
+   * this.dropListeners(); // on close()
+   * ```
+   */
+  protected dropListeners(): void {
+    this.#local = new InProcessEventTarget<EnvelopeEvent>(this.#options);
+  }
+}
