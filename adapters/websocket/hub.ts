@@ -6,16 +6,8 @@
 
 import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError } from "../../core/errors.ts";
-import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
-import type {
-  AddListenerOptions,
-  EnvelopeEvent,
-  EventEnvelope,
-  ListenerOptions,
-  SubscriptionReadiness,
-  TypedEventListenerOrEventListenerObject,
-  TypedEventTarget,
-} from "../../core/types.ts";
+import { TransportEventTarget } from "../../core/transport_event_target.ts";
+import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
 import { encodeEvent, type Frame, Link, type LinkConfig, Outbox, toEvent } from "./link.ts";
 import {
@@ -149,8 +141,7 @@ class HubConnection<TRequest> implements WebSocketHubConnection<TRequest> {
  * pubsub.publish("ping", "1", 1); // to every spoke
  * ```
  */
-export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<EnvelopeEvent>, SubscriptionReadiness {
-  #local: InProcessEventTarget<EnvelopeEvent>;
+export class WebSocketHub<TRequest = unknown> extends TransportEventTarget implements SubscriptionReadiness {
   #options: ResolvedCommonOptions;
   #authenticate: WebSocketHubOptions<TRequest>["authenticate"];
   #handshakeTimeout: number;
@@ -164,8 +155,8 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
    * @param options Limits, heartbeat, handshake, relay and error handling.
    */
   constructor(options: WebSocketHubOptions<TRequest> = {}) {
+    super(options);
     this.#options = resolveCommonOptions(options, jsonCodec);
-    this.#local = new InProcessEventTarget<EnvelopeEvent>({ onListenerError: options.onListenerError });
     this.#authenticate = options.authenticate;
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
     this.#relay = options.relay ?? true;
@@ -195,11 +186,11 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
     }
     const connection = new HubConnection<TRequest>(request, (connection) =>
       new Link(socket, config, {
-        onOpen: () => this.#dispatchState("connect", { connection }),
+        onOpen: () => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
         onEnvelope: (envelope, frame, link) => this.#onEnvelope(envelope, frame, link),
         onClose: (info, link) => {
           this.#connections.delete(connection);
-          this.#dispatchState("disconnect", { connection, info });
+          this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
           link.socketClosed.then(() => connection.resolveClosed(info));
         },
         onError: (error) => this.#reportError(error),
@@ -207,24 +198,6 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
     if (connection.link.state !== "closed") this.#connections.add(connection);
     if (this.#closed) connection.close(CloseCode.Normal, "Hub closed");
     return connection;
-  }
-
-  /** Adds a local listener for a topic or a reserved name (`"connect"`, `"disconnect"`, `"close"`, `"error"`). */
-  addEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddListenerOptions,
-  ): void {
-    this.#local.addEventListener(type, listener, options);
-  }
-
-  /** Removes a local listener. */
-  removeEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | ListenerOptions,
-  ): void {
-    this.#local.removeEventListener(type, listener, options);
   }
 
   /**
@@ -236,7 +209,7 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
     const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
-    const result = this.#local.dispatchEvent(event);
+    const result = this.dispatchLocal(event);
     for (const connection of this.#connections) connection.link.send(frame);
     return result;
   }
@@ -251,16 +224,6 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
   }
 
   /**
-   * Counts local listeners, for one topic or all.
-   *
-   * @param topic The topic; all when omitted.
-   * @returns The number of listeners.
-   */
-  listenerCount(topic?: string): number {
-    return this.#local.listenerCount(topic);
-  }
-
-  /**
    * Closes every connection with 1000 and refuses new ones; settles once
    * their sockets have closed (or after `timeout` ms). The first call
    * dispatches `"close"` synchronously, once every connection's
@@ -270,12 +233,11 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
    * @param timeout The most milliseconds to wait for the sockets. @default {5000}
    */
   async close(timeout = 5_000): Promise<void> {
-    const first = !this.#closed;
     this.#closed = true;
     const connections = [...this.#connections];
     for (const connection of connections) connection.close(CloseCode.Normal, "Hub closed");
     // The hub is finished: a pub/sub over it ends its subscriptions here.
-    if (first) this.#local.dispatchEvent(new CustomEvent("close") as unknown as EnvelopeEvent);
+    this.emitClose();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(connections.map((c) => c.link.socketClosed)),
@@ -285,18 +247,14 @@ export class WebSocketHub<TRequest = unknown> implements TypedEventTarget<Envelo
   }
 
   #onEnvelope(envelope: EventEnvelope, frame: Frame, from: Link): void {
-    this.#local.dispatchEvent(toEvent(envelope));
+    this.dispatchLocal(toEvent(envelope));
     if (!this.#relay) return;
     for (const connection of this.#connections) if (connection.link !== from) connection.link.send(frame);
   }
 
-  #dispatchState(type: "connect" | "disconnect", detail: WebSocketHubEventDetail): void {
-    this.#local.dispatchEvent(new CustomEvent(type, { detail }) as unknown as EnvelopeEvent);
-  }
-
   #reportError(error: PubSubError): void {
     this.#options.onError(error);
-    this.#local.dispatchEvent(new CustomEvent("error", { detail: error }) as unknown as EnvelopeEvent);
+    this.emit("error", error);
   }
 }
 

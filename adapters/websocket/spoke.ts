@@ -6,15 +6,8 @@
 
 import { jsonCodec } from "../../core/envelope.ts";
 import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
-import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
-import type {
-  AddListenerOptions,
-  EnvelopeEvent,
-  ListenerOptions,
-  SubscriptionReadiness,
-  TypedEventListenerOrEventListenerObject,
-  TypedEventTarget,
-} from "../../core/types.ts";
+import { TransportEventTarget } from "../../core/transport_event_target.ts";
+import type { EnvelopeEvent, SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
 import { encodeEvent, Link, type LinkConfig, Outbox, toEvent } from "./link.ts";
@@ -175,7 +168,7 @@ export interface WebSocketReconnectingDetail {
  * spoke.addEventListener("close", (event) => console.log("stopped for good", event.detail));
  * ```
  */
-export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, SubscriptionReadiness {
+export class WebSocketSpoke extends TransportEventTarget implements SubscriptionReadiness {
   #url: string;
   #options: ResolvedCommonOptions;
   #WebSocket: WebSocketConstructorLike;
@@ -187,7 +180,6 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
   #factor: number;
   #resetAfter: number;
   #maxAttempts: number;
-  #local: InProcessEventTarget<EnvelopeEvent>;
   #outbox: Outbox;
   #link: Link | undefined;
   #state: WebSocketSpokeState = "connecting";
@@ -206,6 +198,7 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
    * @param options Reconnect, handshake, limits and error handling.
    */
   constructor(url: string | URL, options: WebSocketSpokeOptions = {}) {
+    super(options);
     const parsed = new URL(url);
     if (!["ws:", "wss:", "http:", "https:"].includes(parsed.protocol)) {
       throw new TypeError(`Expected a ws: or wss: URL, got ${JSON.stringify(String(url))}`);
@@ -227,7 +220,6 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
     this.#factor = positive("backoff.factor", backoff.factor ?? 2);
     this.#resetAfter = nonNegative("backoff.resetAfter", backoff.resetAfter ?? 10_000);
     this.#maxAttempts = nonNegative("maxAttempts", options.maxAttempts ?? Infinity);
-    this.#local = new InProcessEventTarget<EnvelopeEvent>({ onListenerError: options.onListenerError });
     this.#outbox = new Outbox(this.#options.outboxSize);
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#connect();
@@ -244,24 +236,6 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
     return this.#closed;
   }
 
-  /** Adds a local listener for a topic or a reserved name. Listeners survive reconnects. */
-  addEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddListenerOptions,
-  ): void {
-    this.#local.addEventListener(type, listener, options);
-  }
-
-  /** Removes a local listener. */
-  removeEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | ListenerOptions,
-  ): void {
-    this.#local.removeEventListener(type, listener, options);
-  }
-
   /**
    * Delivers `event` to local listeners and sends its envelope to the hub:
    * at once if open, through the outbox otherwise; dropped once closed for good.
@@ -271,7 +245,7 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
     const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
-    const result = this.#local.dispatchEvent(event);
+    const result = this.dispatchLocal(event);
     if (this.#link !== undefined) this.#link.send(frame);
     else if (this.#final === undefined) {
       const overflow = this.#outbox.push(frame);
@@ -292,26 +266,16 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
     if (this.#final !== undefined) return Promise.reject(closedError(this.#final));
     return new Promise((resolve, reject) => {
       const onOpen = () => {
-        this.#local.removeEventListener("close", onClose);
+        this.removeEventListener("close", onClose);
         resolve();
       };
       const onClose = () => {
-        this.#local.removeEventListener("open", onOpen);
+        this.removeEventListener("open", onOpen);
         reject(closedError(this.#final!));
       };
-      this.#local.addEventListener("open", onOpen, { once: true });
-      this.#local.addEventListener("close", onClose, { once: true });
+      this.addEventListener("open", onOpen, { once: true });
+      this.addEventListener("close", onClose, { once: true });
     });
-  }
-
-  /**
-   * Counts local listeners, for one topic or all (state listeners included).
-   *
-   * @param topic The topic; all when omitted.
-   * @returns The number of listeners.
-   */
-  listenerCount(topic?: string): number {
-    return this.#local.listenerCount(topic);
   }
 
   /** Stops for good: closes the socket with 1000 and cancels any pending reconnect. Idempotent. */
@@ -342,9 +306,9 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
           this.#stableTimer = undefined;
           this.#attempt = 0;
         }, this.#resetAfter);
-        this.#local.dispatchEvent(new CustomEvent("open") as EnvelopeEvent);
+        this.emit("open");
       },
-      onEnvelope: (envelope) => this.#local.dispatchEvent(toEvent(envelope)),
+      onEnvelope: (envelope) => this.dispatchLocal(toEvent(envelope)),
       onClose: (info) => {
         if (this.#link === link) this.#link = undefined;
         this.#onClose(info, link);
@@ -373,13 +337,11 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
       this.#stop(info, link);
       return;
     }
-    this.#local.dispatchEvent(new CustomEvent("disconnect", { detail: info }) as unknown as EnvelopeEvent);
+    this.emit("disconnect", info);
     const base = Math.min(this.#maxDelay, this.#initialDelay * this.#factor ** (this.#attempt - 1));
     const delay = base === 0 ? 0 : Math.round(base / 2 + Math.random() * base / 2);
     this.#state = "reconnecting";
-    this.#local.dispatchEvent(
-      new CustomEvent("reconnecting", { detail: { attempt: this.#attempt, delay } }) as unknown as EnvelopeEvent,
-    );
+    this.emit("reconnecting", { attempt: this.#attempt, delay } satisfies WebSocketReconnectingDetail);
     if (this.#final === undefined && this.#retryTimer === undefined && this.#state === "reconnecting") {
       this.#retryTimer = setTimeout(() => this.#connect(), delay);
     }
@@ -393,15 +355,15 @@ export class WebSocketSpoke implements TypedEventTarget<EnvelopeEvent>, Subscrip
     if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
     this.#retryTimer = this.#stableTimer = undefined;
     this.#outbox.drain();
-    // The one terminal "close" (#final guards it): a pub/sub over the spoke ends its subscriptions here.
-    this.#local.dispatchEvent(new CustomEvent("close", { detail: info }) as unknown as EnvelopeEvent);
+    // The one terminal "close": a pub/sub over the spoke ends its subscriptions here.
+    this.emitClose(info);
     const socketClosed = link?.socketClosed ?? Promise.resolve();
     socketClosed.then(() => this.#resolveClosed(info));
   }
 
   #reportError(error: PubSubError): void {
     this.#options.onError(error);
-    this.#local.dispatchEvent(new CustomEvent("error", { detail: error }) as unknown as EnvelopeEvent);
+    this.emit("error", error);
   }
 }
 

@@ -7,16 +7,8 @@
 
 import { jsonCodec } from "../../core/envelope.ts";
 import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
-import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
-import type {
-  AddListenerOptions,
-  EnvelopeEvent,
-  EventEnvelope,
-  ListenerOptions,
-  SubscriptionReadiness,
-  TypedEventListenerOrEventListenerObject,
-  TypedEventTarget,
-} from "../../core/types.ts";
+import { TransportEventTarget } from "../../core/transport_event_target.ts";
+import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
 import { encodeEvent, type Frame, Link, type LinkConfig, type LinkState, Outbox, toEvent } from "./link.ts";
 import {
@@ -142,8 +134,7 @@ export interface WebSocketEventTargetOptions<TRequest = unknown>
  * pubsub.publish("ping", "1", 1);
  * ```
  */
-export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, SubscriptionReadiness {
-  #local: InProcessEventTarget<EnvelopeEvent>;
+export class WebSocketEventTarget extends TransportEventTarget implements SubscriptionReadiness {
   #options: ResolvedCommonOptions;
   #link: Link;
   #closed: Promise<WebSocketCloseInfo>;
@@ -157,8 +148,8 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
    * @param options Limits, heartbeat, handshake and error handling.
    */
   constructor(socket: WebSocketLike, options: WebSocketEventTargetOptions<unknown> = {}) {
+    super(options);
     this.#options = resolveCommonOptions(options, jsonCodec);
-    this.#local = new InProcessEventTarget<EnvelopeEvent>({ onListenerError: options.onListenerError });
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const config: LinkConfig = {
       ...this.#options,
@@ -169,12 +160,12 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
     if (authenticate !== undefined) config.authenticate = (credentials) => authenticate(credentials, options.request);
     if (options.credentials !== undefined) config.credentials = credentialsFunction(options.credentials);
     this.#link = new Link(socket, config, {
-      onOpen: () => this.#local.dispatchEvent(new CustomEvent("open") as EnvelopeEvent),
-      onEnvelope: (envelope: EventEnvelope, _frame: Frame) => this.#local.dispatchEvent(toEvent(envelope)),
+      onOpen: () => this.emit("open"),
+      onEnvelope: (envelope: EventEnvelope, _frame: Frame) => this.dispatchLocal(toEvent(envelope)),
       onClose: (info) => {
         if (this.#info !== undefined) return; // the link reports its close once; "close" is final
         this.#info = info;
-        this.#local.dispatchEvent(new CustomEvent("close", { detail: info }) as unknown as EnvelopeEvent);
+        this.emitClose(info);
         this.#link.socketClosed.then(() => this.#resolveClosed(info));
       },
       onError: (error) => this.#reportError(error),
@@ -196,24 +187,6 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
     return this.#closed;
   }
 
-  /** Adds a local listener for a topic or a reserved name (`"open"`, `"close"`, `"error"`). */
-  addEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddListenerOptions,
-  ): void {
-    this.#local.addEventListener(type, listener, options);
-  }
-
-  /** Removes a local listener. */
-  removeEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | ListenerOptions,
-  ): void {
-    this.#local.removeEventListener(type, listener, options);
-  }
-
   /**
    * Delivers `event` to local listeners and sends its envelope to the peer
    * (queued while connecting, dropped once closed).
@@ -223,7 +196,7 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
     const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
-    const result = this.#local.dispatchEvent(event);
+    const result = this.dispatchLocal(event);
     this.#link.send(frame);
     return result;
   }
@@ -239,26 +212,16 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
     if (this.#link.state === "closed") return Promise.reject(closedError(this.#info));
     return new Promise((resolve, reject) => {
       const onOpen = () => {
-        this.#local.removeEventListener("close", onClose);
+        this.removeEventListener("close", onClose);
         resolve();
       };
       const onClose = () => {
-        this.#local.removeEventListener("open", onOpen);
+        this.removeEventListener("open", onOpen);
         reject(closedError(this.#info));
       };
-      this.#local.addEventListener("open", onOpen, { once: true });
-      this.#local.addEventListener("close", onClose, { once: true });
+      this.addEventListener("open", onOpen, { once: true });
+      this.addEventListener("close", onClose, { once: true });
     });
-  }
-
-  /**
-   * Counts local listeners, for one topic or all (state listeners included).
-   *
-   * @param topic The topic; all when omitted.
-   * @returns The number of listeners.
-   */
-  listenerCount(topic?: string): number {
-    return this.#local.listenerCount(topic);
   }
 
   /**
@@ -273,7 +236,7 @@ export class WebSocketEventTarget implements TypedEventTarget<EnvelopeEvent>, Su
 
   #reportError(error: PubSubError): void {
     this.#options.onError(error);
-    this.#local.dispatchEvent(new CustomEvent("error", { detail: error }) as unknown as EnvelopeEvent);
+    this.emit("error", error);
   }
 }
 
