@@ -8,17 +8,9 @@
 
 import { toEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
-import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import { topicFor } from "../../core/topic.ts";
-import type {
-  AddListenerOptions,
-  EnvelopeEvent,
-  EventEnvelope,
-  ListenerOptions,
-  TypedEvent,
-  TypedEventListenerOrEventListenerObject,
-  TypedEventTarget,
-} from "../../core/types.ts";
+import { TransportEventTarget } from "../../core/transport_event_target.ts";
+import type { EnvelopeEvent, EventEnvelope, TypedEvent } from "../../core/types.ts";
 import { attachEndpoint, type WorkerEndpoint } from "./endpoint.ts";
 import { postFailure, WorkerError } from "./errors.ts";
 import { readWireMessage, WIRE_TAG } from "./wire.ts";
@@ -137,9 +129,8 @@ export interface WorkerCloseDetail {
  * port2.close();
  * ```
  */
-export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
+export class WorkerEventTarget extends TransportEventTarget {
   readonly #endpoint: WorkerEndpoint;
-  readonly #local: InProcessEventTarget<EnvelopeEvent>;
   readonly #onError: (error: PubSubError) => void;
   readonly #transfer: ((envelope: EventEnvelope) => readonly object[] | undefined) | undefined;
   readonly #batch: boolean;
@@ -158,6 +149,7 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
    * @param options See {@linkcode WorkerEventTargetOptions}.
    */
   constructor(endpoint: WorkerEndpoint, options: WorkerEventTargetOptions = {}) {
+    super(options);
     if (endpoint === null || typeof endpoint !== "object" || typeof endpoint.postMessage !== "function") {
       throw new TypeError(
         `Cannot create a worker event target: expected a Worker, MessagePort, BroadcastChannel or worker scope, got ${
@@ -166,7 +158,6 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
       );
     }
     this.#endpoint = endpoint;
-    this.#local = new InProcessEventTarget<EnvelopeEvent>({ onListenerError: options.onListenerError });
     this.#onError = options.onError ?? defaultOnError;
     this.#transfer = options.transfer;
     this.#batch = options.batch === true;
@@ -193,24 +184,6 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
     return this.#closed;
   }
 
-  /** Adds a local listener; see `EventTarget.addEventListener`. */
-  addEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddListenerOptions,
-  ): void {
-    this.#local.addEventListener(type, listener, options);
-  }
-
-  /** Removes a local listener; see `EventTarget.removeEventListener`. */
-  removeEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | ListenerOptions,
-  ): void {
-    this.#local.removeEventListener(type, listener, options);
-  }
-
   /**
    * Sends the event's envelope to the other side, then dispatches the event
    * to local listeners (each exactly once). An event whose type holds no `:`
@@ -223,7 +196,7 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
     const topic = event.type;
-    if (topic.indexOf(":") === -1) return this.#local.dispatchEvent(event);
+    if (topic.indexOf(":") === -1) return this.dispatchLocal(event);
     if (this.#closed) {
       throw new PubSubClosedError(`Cannot publish to ${JSON.stringify(topic)}: the worker event target is closed`);
     }
@@ -243,7 +216,7 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
     let local = event;
     const transfer = this.#transfer?.(envelope);
     const transferring = transfer !== undefined && transfer.length > 0;
-    if (transferring && this.#local.listenerCount(topic) > 0) {
+    if (transferring && this.listenerCount(topic) > 0) {
       // The transfer detaches the buffers here: local listeners get a copy made first.
       let payload: unknown;
       try {
@@ -262,17 +235,7 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
         throw postFailure(envelope.type, envelope.id, error);
       }
     }
-    return this.#local.dispatchEvent(local);
-  }
-
-  /**
-   * Counts local listeners: for one topic, or all of them.
-   *
-   * @param topic The topic; all when omitted.
-   * @returns The number of listeners.
-   */
-  listenerCount(topic?: string): number {
-    return this.#local.listenerCount(topic);
+    return this.dispatchLocal(local);
   }
 
   /**
@@ -289,8 +252,8 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
   #deliver = (envelope: EventEnvelope): void => {
     const topic = topicFor(envelope.type, envelope.id);
     // No listener, no event object: the common case for a busy port with few subscribers.
-    if (this.#local.listenerCount(topic) === 0) return;
-    this.#local.dispatchEvent(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
+    if (this.listenerCount(topic) === 0) return;
+    this.dispatchLocal(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
   };
 
   #report = (error: PubSubError): void => {
@@ -364,7 +327,7 @@ export class WorkerEventTarget implements TypedEventTarget<EnvelopeEvent> {
         console.error("[@alkdev/pubsub/worker] closing the endpoint threw:", error);
       }
     }
-    this.#local.dispatchEvent(new CustomEvent("close", { detail }) as unknown as EnvelopeEvent);
+    this.emitClose(detail);
   }
 }
 
