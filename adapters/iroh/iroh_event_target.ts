@@ -8,15 +8,9 @@
 import { type Codec, decodeEnvelope, jsonCodec } from "../../core/envelope.ts";
 import { EnvelopeError, FrameTooLargeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, TruncatedFrameError } from "../../core/framing.ts";
-import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import { describe, topicFor } from "../../core/topic.ts";
-import type {
-  EnvelopeEvent,
-  EventEnvelope,
-  TypedEvent,
-  TypedEventListenerOrEventListenerObject,
-  TypedEventTarget,
-} from "../../core/types.ts";
+import { TransportEventTarget } from "../../core/transport_event_target.ts";
+import type { EnvelopeEvent, EventEnvelope, TypedEvent, TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohPeerRefusedError } from "./errors.ts";
 import type { IrohBiStreamLike, IrohConnectionLike, IrohRecvStreamLike, IrohSendStreamLike } from "./types.ts";
 
@@ -292,7 +286,7 @@ function mapBinding(error: unknown, line: string, remoteId: string): Mapped {
   };
 }
 
-class IrohStreamEventTarget implements IrohEventTarget {
+class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTarget {
   readonly remoteId: string;
   readonly role: "hub" | "spoke";
   #conn: IrohConnectionLike;
@@ -302,7 +296,6 @@ class IrohStreamEventTarget implements IrohEventTarget {
   #handshakeMs: number;
   #closeMs: number;
   #onError: (error: PubSubError) => void;
-  #local: InProcessEventTarget<EnvelopeEvent>;
   #encoder: FrameEncoder;
   #decoder: FrameDecoder;
   #state: State = "opening";
@@ -320,6 +313,7 @@ class IrohStreamEventTarget implements IrohEventTarget {
   #closeError: PubSubError | undefined;
 
   constructor(conn: IrohConnectionLike, role: "hub" | "spoke", options: IrohEventTargetOptions) {
+    super(options);
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#encoder = new FrameEncoder({ maxFrameBytes });
     this.#decoder = new FrameDecoder({ maxFrameBytes });
@@ -329,7 +323,6 @@ class IrohStreamEventTarget implements IrohEventTarget {
     this.#closeMs = positiveInt("closeTimeoutMs", options.closeTimeoutMs, 5_000);
     this.#codec = options.codec ?? jsonCodec;
     this.#onError = options.onError ?? defaultOnError;
-    this.#local = new InProcessEventTarget<EnvelopeEvent>({ onListenerError: options.onListenerError });
     this.#conn = conn;
     this.role = role;
     this.remoteId = String(conn.remoteId());
@@ -416,22 +409,6 @@ class IrohStreamEventTarget implements IrohEventTarget {
 
   // ---- EventTarget ----
 
-  addEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    this.#local.addEventListener(type, listener, options);
-  }
-
-  removeEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | EventListenerOptions,
-  ): void {
-    this.#local.removeEventListener(type, listener, options);
-  }
-
   dispatchEvent(event: EnvelopeEvent): boolean {
     if (this.#state !== "open") {
       throw new PubSubClosedError(
@@ -458,11 +435,7 @@ class IrohStreamEventTarget implements IrohEventTarget {
     // Any extra keys on the detail travel too; the receiver's decodeEnvelope drops them.
     this.#encoder.write(this.#codec.encode(detail));
     this.#schedule();
-    return this.#local.dispatchEvent(event);
-  }
-
-  listenerCount(topic?: string): number {
-    return this.#local.listenerCount(topic);
+    return this.dispatchLocal(event);
   }
 
   // ---- writing ----
@@ -528,9 +501,7 @@ class IrohStreamEventTarget implements IrohEventTarget {
       );
       return;
     }
-    this.#local.dispatchEvent(
-      new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent,
-    );
+    this.dispatchLocal(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
   };
 
   async #readLoop(recv: IrohRecvStreamLike): Promise<void> {
@@ -641,7 +612,7 @@ class IrohStreamEventTarget implements IrohEventTarget {
     this.#peerFinished.reject(pending);
     this.#encoder.take();
     this.#closed.resolve(info);
-    this.#local.dispatchEvent(new CustomEvent("close", { detail: info }) as unknown as EnvelopeEvent);
+    this.emitClose(info);
   }
 
   #report(error: PubSubError): void {
