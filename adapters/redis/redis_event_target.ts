@@ -8,8 +8,8 @@
 import { Buffer } from "node:buffer";
 import { type Codec, decodeEnvelope, jsonCodec } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
-import { InProcessEventTarget } from "../../core/in_process_event_target.ts";
 import { topicFor } from "../../core/topic.ts";
+import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import type {
   AddListenerOptions,
   EnvelopeEvent,
@@ -353,7 +353,7 @@ export function createRedisEventTarget(options: RedisEventTargetOptions): RedisE
   return new RedisEventTargetImpl(options);
 }
 
-class RedisEventTargetImpl implements RedisEventTarget {
+class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTarget {
   readonly prefix: string;
   #pub: RedisClient;
   #sub: RedisClient;
@@ -372,12 +372,9 @@ class RedisEventTargetImpl implements RedisEventTarget {
   }[] = [];
   // deno-lint-ignore no-explicit-any
   #pubListeners: [string, (...args: any[]) => void][];
-  #local: InProcessEventTarget<TypedEvent>;
   #channels = new Map<string, ChannelRecord>();
   #state: RedisConnectionState;
   #closed = false;
-  /** The terminal "close" event was dispatched (on close() or on the subscribe client's end). */
-  #finished = false;
   #closing: Promise<void> | undefined;
   /** Bumped on every connection loss and on close; stale resubscribe runs stop when it changes. */
   #generation = 0;
@@ -391,6 +388,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
   #onPublishFailure: (channel: string) => (error: unknown) => void;
 
   constructor(options: RedisEventTargetOptions) {
+    super(options);
     const { publishClient } = options;
     if (publishClient === options.subscribeClient) {
       throw new TypeError(
@@ -421,7 +419,6 @@ class RedisEventTargetImpl implements RedisEventTarget {
         `Cannot create a Redis event target: maxQueued must be a non-negative integer, got ${this.#maxQueued}`,
       );
     }
-    this.#local = new InProcessEventTarget<TypedEvent>({ onListenerError: options.onListenerError });
     // A topic never starts with ":" (its type is non-empty), so this channel is never a topic's.
     this.#probeChannel = `${this.prefix}:probe:${crypto.randomUUID()}`;
     this.#state = this.#sub.status === "ready" ? "ready" : "connecting";
@@ -464,34 +461,33 @@ class RedisEventTargetImpl implements RedisEventTarget {
     return this.prefix + topic;
   }
 
-  addEventListener(
+  override addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
     options?: boolean | AddListenerOptions,
   ): void {
     if (this.#closed || listener === null) return;
-    const l = listener as TypedEventListenerOrEventListenerObject<TypedEvent>;
     if (!isTopic(type)) {
-      this.#local.addEventListener(type, l, options);
+      super.addEventListener(type, listener, options);
       return;
     }
-    const before = this.#local.listenerCount(type);
-    this.#local.addEventListener(type, l, options);
-    if (this.#local.listenerCount(type) === before) return; // a duplicate, or an aborted signal
+    const before = this.listenerCount(type);
+    super.addEventListener(type, listener, options);
+    if (this.listenerCount(type) === before) return; // a duplicate, or an aborted signal
     const signal = typeof options === "object" ? options.signal : undefined;
     // The local target removes the listener on abort; then the channel may need an UNSUBSCRIBE.
     signal?.addEventListener("abort", () => this.#syncTopic(type), { once: true });
     if (before === 0) this.#syncTopic(type);
   }
 
-  removeEventListener(
+  override removeEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
     options?: boolean | ListenerOptions,
   ): void {
     if (listener === null) return;
-    this.#local.removeEventListener(type, listener as TypedEventListenerOrEventListenerObject<TypedEvent>, options);
-    if (!this.#closed && isTopic(type) && this.#local.listenerCount(type) === 0) this.#syncTopic(type);
+    super.removeEventListener(type, listener, options);
+    if (!this.#closed && isTopic(type) && this.listenerCount(type) === 0) this.#syncTopic(type);
   }
 
   dispatchEvent(event: EnvelopeEvent): boolean {
@@ -499,7 +495,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
       throw new PubSubClosedError(`Cannot publish to ${JSON.stringify(event.type)}: the target is closed`);
     }
     const topic = event.type;
-    if (!isTopic(topic)) return this.#local.dispatchEvent(event);
+    if (!isTopic(topic)) return this.dispatchLocal(event);
     const envelope = checkEnvelope(event.detail, topic);
     const channel = this.prefix + topic;
     const onPublished = this.#onPublished;
@@ -538,10 +534,6 @@ class RedisEventTargetImpl implements RedisEventTarget {
     return new Promise((resolve, reject) => record.waiters.push({ resolve, reject }));
   }
 
-  listenerCount(type?: string): number {
-    return this.#local.listenerCount(type);
-  }
-
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     const closedError = new PubSubClosedError("The Redis event target was closed");
@@ -559,8 +551,8 @@ class RedisEventTargetImpl implements RedisEventTarget {
     }
     this.#channels.clear();
     this.#setState("closed");
-    this.#dispatchClose();
-    this.#local = new InProcessEventTarget<TypedEvent>();
+    this.emitClose();
+    this.dropListeners();
     this.#closing = this.#release(channels);
     return this.#closing;
   }
@@ -650,9 +642,9 @@ class RedisEventTargetImpl implements RedisEventTarget {
         this.#report(reported, { operation: "message", channel });
         return;
       }
-      this.#local.dispatchEvent(new CustomEvent(topic, { detail: envelope }));
+      this.dispatchLocal(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
       // `once` listeners may have left.
-      if (this.#local.listenerCount(topic) === 0) this.#syncTopic(topic);
+      if (this.listenerCount(topic) === 0) this.#syncTopic(topic);
     } catch (error) {
       // Never throw into ioredis' callback: that would be an uncaught exception.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, error);
@@ -662,7 +654,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
   #syncTopic(topic: string): void {
     if (this.#closed) return;
     const channel = this.prefix + topic;
-    const wanted = this.#local.listenerCount(topic) > 0;
+    const wanted = this.listenerCount(topic) > 0;
     let record = this.#channels.get(channel);
     if (record === undefined) {
       if (!wanted) return;
@@ -728,7 +720,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
   }
 
   #onReady(): void {
-    if (this.#closed || this.#finished) return;
+    if (this.#closed || this.closeEmitted) return;
     if (this.#state === "connecting") {
       this.#setState("ready");
       return;
@@ -737,7 +729,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
   }
 
   #onClose(): void {
-    if (this.#closed || this.#finished) return;
+    if (this.#closed || this.closeEmitted) return;
     this.#generation++;
     this.#stopProbe();
     for (const record of this.#channels.values()) if (record.subscribed) record.stale = true;
@@ -745,7 +737,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
   }
 
   #onEnd(): void {
-    if (this.#closed || this.#finished) return;
+    if (this.#closed || this.closeEmitted) return;
     this.#onClose();
     this.#setState("ended");
     const error = new RedisConnectionError("The subscribe client's connection ended; subscriptions are not live");
@@ -755,14 +747,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
       this.#rejectWaiters(record, error);
     }
     this.#report(error, { operation: "connection" });
-    this.#dispatchClose();
-  }
-
-  /** Dispatches the terminal "close" event, at most once. */
-  #dispatchClose(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#local.dispatchEvent(new CustomEvent("close"));
+    this.emitClose();
   }
 
   async #resubscribe(): Promise<void> {
@@ -782,7 +767,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
     // Then prove the whole path with a round trip: a probe published through the publish client.
     if (!(await this.#probe(generation)) || generation !== this.#generation) return;
     this.#setState("ready");
-    this.#local.dispatchEvent(new CustomEvent("resubscribed", { detail: { channels: this.#channels.size } }));
+    this.emit("resubscribed", { channels: this.#channels.size });
     for (const record of this.#channels.values()) {
       if (isLive(record)) { for (const waiter of record.waiters.splice(0)) waiter.resolve(); }
     }
@@ -829,7 +814,7 @@ class RedisEventTargetImpl implements RedisEventTarget {
     if (previous === state) return;
     this.#state = state;
     const detail: RedisStateChange = { state, previous };
-    this.#local.dispatchEvent(new CustomEvent("state", { detail }));
+    this.emit("state", detail);
   }
 
   #rejectWaiters(record: ChannelRecord, error: unknown): void {
