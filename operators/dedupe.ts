@@ -70,6 +70,7 @@ class DedupeStream<T> extends OneSourceStream<T, T> {
   readonly #seen: Set<unknown> | Map<unknown, true>;
   #last: unknown = undefined;
   #hasLast = false;
+  #oldest: MapIterator<unknown> | undefined = undefined;
 
   constructor(source: OperatorSource<T>, key: ((value: T, index: number) => unknown) | undefined, max: number) {
     super(source);
@@ -100,7 +101,13 @@ class DedupeStream<T> extends OneSourceStream<T, T> {
       return false;
     }
     seen.set(key, true);
-    if (seen.size > max) seen.delete(seen.keys().next().value);
+    if (seen.size > max) {
+      // A Map iterates in insertion order, skipping deleted entries and reaching re-added ones at the
+      // end, so one long-lived iterator always yields the least recently seen key: no allocation per
+      // eviction.
+      const oldest = (this.#oldest ??= seen.keys());
+      seen.delete(oldest.next().value);
+    }
     return true;
   }
 
@@ -141,6 +148,7 @@ class DedupeStream<T> extends OneSourceStream<T, T> {
 
   protected override close(pending: boolean): Promise<void> {
     this.#seen.clear();
+    this.#oldest = undefined;
     this.#last = undefined;
     return super.close(pending);
   }
