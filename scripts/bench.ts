@@ -22,7 +22,7 @@ const benches: Bench[] = [
   {
     name: "operators",
     file: "scripts/bench/operators.ts",
-    permissions: ["--allow-read", "--allow-env", "--v8-flags=--expose-gc"],
+    permissions: ["--allow-read", "--allow-env", "--allow-run", "--v8-flags=--expose-gc"],
   },
   {
     name: "redis",
