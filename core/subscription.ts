@@ -123,9 +123,9 @@ export type SubscriptionSetup<T> = (
  *
  * @example
  * ```ts
- * import { Repeater, type RepeaterConstructor } from "@alkdev/pubsub";
+ * import { RepeaterBase, type RepeaterConstructor } from "@alkdev/pubsub";
  *
- * const ctor: RepeaterConstructor = Repeater as unknown as RepeaterConstructor;
+ * const ctor: RepeaterConstructor = RepeaterBase;
  * ```
  */
 export interface RepeaterConstructor {

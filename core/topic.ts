@@ -22,10 +22,10 @@
  * @example Topics that naive `${type}:${id}` would confuse
  * ```ts
  * import { topicFor } from "@alkdev/pubsub";
- * import { assertNotEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  *
  * console.log(topicFor("user.updated", "42")); // "user.updated:42"
- * assertNotEquals(topicFor("a:b", "c"), topicFor("a", "b:c"));
+ * assert.notEqual(topicFor("a:b", "c"), topicFor("a", "b:c"));
  * ```
  */
 export function topicFor(type: string, id: string): string {

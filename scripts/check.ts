@@ -11,6 +11,7 @@ const steps: [string, string[]][] = [
   ["fmt", ["fmt", "--check"]],
   ["lint", ["lint"]],
   ["type check (exports, tests, scripts)", ["check", ...exports, "tests/", "scripts/"]],
+  ["type check of JSDoc examples", ["check", "--doc", ...exports, "core/", "operators/", "adapters/"]],
   ["doc lint", ["doc", "--lint", ...exports]],
   ["publish dry run", ["publish", "--dry-run", "--allow-dirty"]],
 ];
