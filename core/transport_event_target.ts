@@ -43,7 +43,7 @@ import {
 export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeEvent> {
   #options: InProcessEventTargetOptions;
   #local: InProcessEventTarget<EnvelopeEvent>;
-  #closeEmitted = false;
+  #closeEvent: EnvelopeEvent | undefined;
 
   /**
    * Creates the local target.
@@ -70,12 +70,26 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
     this.#local = new InProcessEventTarget<EnvelopeEvent>(this.#options);
   }
 
-  /** Adds a local listener for a topic or a reserved, non-topic name. */
+  /**
+   * Adds a local listener for a topic or a reserved, non-topic name. A
+   * `"close"` listener added after the target closed is called once, in a
+   * microtask, with the original close event (so a pub/sub created over a
+   * finished target ends its subscriptions instead of waiting forever).
+   */
   addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
     options?: boolean | AddListenerOptions,
   ): void {
+    const closeEvent = this.#closeEvent;
+    if (type === CLOSE_EVENT && closeEvent !== undefined) {
+      if (listener !== null) {
+        const late = new InProcessEventTarget<EnvelopeEvent>(this.#options);
+        late.addEventListener(CLOSE_EVENT, listener, options);
+        queueMicrotask(() => late.dispatchEvent(closeEvent));
+      }
+      return;
+    }
     this.#local.addEventListener(type, listener, options);
   }
 
@@ -110,7 +124,7 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
    * ```
    */
   protected get closeEmitted(): boolean {
-    return this.#closeEmitted;
+    return this.#closeEvent !== undefined;
   }
 
   /**
@@ -157,9 +171,10 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
    * ```
    */
   protected emitClose(detail?: unknown): boolean {
-    if (this.#closeEmitted) return false;
-    this.#closeEmitted = true;
-    this.emit(CLOSE_EVENT, detail);
+    if (this.#closeEvent !== undefined) return false;
+    const event = new CustomEvent(CLOSE_EVENT, { detail }) as unknown as EnvelopeEvent;
+    this.#closeEvent = event;
+    this.#local.dispatchEvent(event);
     return true;
   }
 

@@ -10,15 +10,16 @@ import { type Codec, decodeEnvelope, jsonCodec } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import type {
-  AddListenerOptions,
-  EnvelopeEvent,
-  EventEnvelope,
-  ListenerOptions,
-  SubscriptionReadiness,
-  TypedEvent,
-  TypedEventListenerOrEventListenerObject,
-  TypedEventTarget,
+import {
+  type AddListenerOptions,
+  CLOSE_EVENT,
+  type EnvelopeEvent,
+  type EventEnvelope,
+  type ListenerOptions,
+  type SubscriptionReadiness,
+  type TypedEvent,
+  type TypedEventListenerOrEventListenerObject,
+  type TypedEventTarget,
 } from "../../core/types.ts";
 import { RedisConnectionError, RedisPublishError, RedisSubscribeError } from "./errors.ts";
 
@@ -466,7 +467,12 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
     options?: boolean | AddListenerOptions,
   ): void {
-    if (this.#closed || listener === null) return;
+    if (listener === null) return;
+    if (type === CLOSE_EVENT) {
+      super.addEventListener(type, listener, options); // late "close" listeners still hear it
+      return;
+    }
+    if (this.#closed) return;
     if (!isTopic(type)) {
       super.addEventListener(type, listener, options);
       return;
