@@ -462,6 +462,8 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     return this.prefix + topic;
   }
 
+  #abortHooks = new WeakMap<AbortSignal, Set<string>>();
+
   override addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
@@ -481,8 +483,16 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     super.addEventListener(type, listener, options);
     if (this.listenerCount(type) === before) return; // a duplicate, or an aborted signal
     const signal = typeof options === "object" ? options.signal : undefined;
-    // The local target removes the listener on abort; then the channel may need an UNSUBSCRIBE.
-    signal?.addEventListener("abort", () => this.#syncTopic(type), { once: true });
+    // The local target removes the listener on abort; then the channel may need an UNSUBSCRIBE. One hook per
+    // (signal, topic), so a long-lived signal reused across many add/remove cycles does not collect hooks.
+    if (signal !== undefined) {
+      let topics = this.#abortHooks.get(signal);
+      if (topics === undefined) this.#abortHooks.set(signal, topics = new Set());
+      if (!topics.has(type)) {
+        topics.add(type);
+        signal.addEventListener("abort", () => this.#syncTopic(type), { once: true });
+      }
+    }
     if (before === 0) this.#syncTopic(type);
   }
 
