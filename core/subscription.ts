@@ -185,6 +185,9 @@ export class Subscription<T> extends RepeaterBase implements AsyncIterableIterat
   #length = 0;
   readonly #capacity: number;
   readonly #overflow: OverflowPolicy;
+  // The first pending next() is held in two fields (the common case), later ones in #waiters.
+  #resolve: ((result: IteratorResult<T, undefined>) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
   #waiters: Waiter<T>[] = [];
   #state = OPEN;
   #error: unknown = undefined;
@@ -249,9 +252,10 @@ export class Subscription<T> extends RepeaterBase implements AsyncIterableIterat
 
   #push = (value: T): boolean => {
     if (this.#state !== OPEN) return false;
-    const waiter = this.#waiters.length > 0 ? this.#waiters.shift() : undefined;
-    if (waiter !== undefined) {
-      waiter.resolve({ value, done: false });
+    const resolve = this.#resolve;
+    if (resolve !== undefined) {
+      this.#shiftWaiter();
+      resolve({ value, done: false });
       return true;
     }
     const buffer = this.#buffer;
@@ -288,15 +292,33 @@ export class Subscription<T> extends RepeaterBase implements AsyncIterableIterat
     }
     this.#runCleanup();
     // Waiters exist only while the buffer is empty: settle them now.
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) this.#settleEnded(waiter);
+    for (const waiter of this.#takeWaiters()) this.#settleEnded(waiter);
   };
+
+  #shiftWaiter(): void {
+    const next = this.#waiters.length > 0 ? this.#waiters.shift() : undefined;
+    this.#resolve = next?.resolve;
+    this.#reject = next?.reject;
+  }
+
+  #takeWaiters(): Waiter<T>[] {
+    if (this.#resolve === undefined) return [];
+    const waiters = [{ resolve: this.#resolve, reject: this.#reject! }, ...this.#waiters];
+    this.#resolve = this.#reject = undefined;
+    this.#waiters = [];
+    return waiters;
+  }
 
   /** Returns the next value, waiting for one if none is buffered. */
   next(_value?: unknown): Promise<IteratorResult<T, undefined>> {
     if (this.#length > 0) return Promise.resolve({ value: this.#take(), done: false });
     if (this.#state === OPEN) {
+      if (this.#resolve === undefined) {
+        return new Promise((resolve, reject) => {
+          this.#resolve = resolve;
+          this.#reject = reject;
+        });
+      }
       return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
     }
     return new Promise((resolve, reject) => this.#settleEnded({ resolve, reject }));
@@ -339,9 +361,7 @@ export class Subscription<T> extends RepeaterBase implements AsyncIterableIterat
     this.#error = undefined;
     this.#hasError = false;
     if (wasOpen) this.#runCleanup();
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.resolve(DONE_RESULT);
+    for (const waiter of this.#takeWaiters()) waiter.resolve(DONE_RESULT);
   }
 
   #settleEnded(waiter: Waiter<T>): void {

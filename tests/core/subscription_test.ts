@@ -195,3 +195,18 @@ Deno.test("Subscription: `for await` with break detaches", async () => {
   }
   assert.equal(cleanups(), 1);
 });
+
+Deno.test("Subscription: several pending next() calls: stop(error) rejects the first, ends the rest", async () => {
+  const { sub, push, stop } = manual<number>();
+  const a = sub.next(), b = sub.next(), c = sub.next();
+  push(1);
+  const failure = new Error("source failed");
+  stop(failure);
+  assert.deepEqual(await a, { value: 1, done: false });
+  await assert.rejects(b, (e) => e === failure);
+  assert.deepEqual(await c, { value: undefined, done: true });
+  const d = manual<number>();
+  const pending = [d.sub.next(), d.sub.next()];
+  await d.sub.return();
+  assert.deepEqual(await Promise.all(pending), [{ value: undefined, done: true }, { value: undefined, done: true }]);
+});
