@@ -124,8 +124,7 @@ export interface WorkerCloseDetail {
  * const { port1, port2 } = new MessageChannel();
  * const target: WorkerEventTarget = createWorkerEventTarget(port1, { closeEndpoint: true });
  * const pubsub = createPubSub<{ ping: number }>({ eventTarget: target });
- * target.addEventListener("close", () => pubsub.close());
- * target.close(); // ends pubsub's subscriptions through the "close" listener, closes port1
+ * target.close(); // dispatches "close", which ends pubsub's subscriptions; closes port1
  * port2.close();
  * ```
  */
@@ -363,8 +362,7 @@ export class WorkerEventTarget extends TransportEventTarget {
  *
  * const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
  * const eventTarget = createWorkerEventTarget(worker, { closeEndpoint: true });
- * const pubsub = createPubSub<{ progress: number }>({ eventTarget });
- * eventTarget.addEventListener("close", () => pubsub.close());
+ * const pubsub = createPubSub<{ progress: number }>({ eventTarget }); // ends if the worker exits or crashes
  * for await (const p of pubsub.subscribe("progress", "job-1")) {
  *   if (p === 100) break;
  * }
