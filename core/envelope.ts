@@ -137,3 +137,41 @@ function preview(data: string | Uint8Array): string {
   if (typeof data === "string") return data;
   return `<${data.byteLength} bytes>`;
 }
+
+/**
+ * Checks an outgoing event's `detail` before a transport sends it: it must be
+ * an envelope (non-empty string `type`, string `id`) and, given `topic`, belong
+ * on that topic. Returns `detail` itself (no copy: this runs on every publish);
+ * keys other than `type`, `id` and `payload` may travel, and the receiver's
+ * {@linkcode decodeEnvelope} drops them.
+ *
+ * @param detail The event's `detail`.
+ * @param topic The event's `type`, when the envelope must match it.
+ * @returns The envelope.
+ * @throws {EnvelopeError} If `detail` is not an envelope, or not one for `topic`.
+ *
+ * @example
+ * ```ts
+ * import { outgoingEnvelope } from "@alkdev/pubsub";
+ *
+ * const envelope = outgoingEnvelope({ type: "ping", id: "1", payload: 0 }, "ping:1");
+ * console.log(envelope.payload); // 0
+ * ```
+ */
+export function outgoingEnvelope(detail: unknown, topic?: string): EventEnvelope {
+  const candidate = detail as Partial<EventEnvelope> | null | undefined;
+  // Fast path for what createPubSub dispatches; toEnvelope names the problem otherwise.
+  const envelope = candidate !== null && typeof candidate === "object" && typeof candidate.type === "string" &&
+      candidate.type.length > 0 && typeof candidate.id === "string"
+    ? candidate as EventEnvelope
+    : toEnvelope(detail);
+  if (topic !== undefined) {
+    const actual = topicFor(envelope.type, envelope.id);
+    if (actual !== topic) {
+      throw new EnvelopeError(
+        `Envelope for topic ${JSON.stringify(actual)} was dispatched on topic ${JSON.stringify(topic)}`,
+      );
+    }
+  }
+  return envelope;
+}

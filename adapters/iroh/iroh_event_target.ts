@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Codec, decodeEnvelope, jsonCodec } from "../../core/envelope.ts";
+import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, FrameTooLargeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, TruncatedFrameError } from "../../core/framing.ts";
 import { describe, topicFor } from "../../core/topic.ts";
@@ -417,19 +417,7 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
         } is ${this.state}`,
       );
     }
-    const detail = event.detail as EventEnvelope | null | undefined;
-    if (
-      detail === null || typeof detail !== "object" || typeof detail.type !== "string" || typeof detail.id !== "string"
-    ) {
-      throw new EnvelopeError(`Cannot send ${JSON.stringify(event.type)}: its detail is not an envelope`);
-    }
-    if (topicFor(detail.type, detail.id) !== event.type) {
-      throw new EnvelopeError(
-        `Cannot send ${JSON.stringify(event.type)}: its envelope belongs on topic ${
-          JSON.stringify(topicFor(detail.type, detail.id))
-        }`,
-      );
-    }
+    const detail = outgoingEnvelope(event.detail, event.type);
     const buffered = this.bufferedBytes;
     if (buffered >= this.#maxOutbox) throw new IrohOutboxFullError(buffered, this.#maxOutbox);
     // Any extra keys on the detail travel too; the receiver's decodeEnvelope drops them.

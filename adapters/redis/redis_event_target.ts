@@ -6,7 +6,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { type Codec, decodeEnvelope, jsonCodec } from "../../core/envelope.ts";
+import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
@@ -512,7 +512,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     }
     const topic = event.type;
     if (!isTopic(topic)) return this.dispatchLocal(event);
-    const envelope = checkEnvelope(event.detail, topic);
+    const envelope = outgoingEnvelope(event.detail, topic);
     const channel = this.prefix + topic;
     const onPublished = this.#onPublished;
     this.#send(channel, envelope).then(
@@ -526,7 +526,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     if (this.#closed) {
       throw new PubSubClosedError(`Cannot publish ${JSON.stringify(envelope?.type)}: the target is closed`);
     }
-    const valid = checkEnvelope(envelope, undefined);
+    const valid = outgoingEnvelope(envelope, undefined);
     const channel = this.prefix + topicFor(valid.type, valid.id);
     const onPublished = this.#onPublished;
     return this.#send(channel, valid).then(
@@ -858,26 +858,6 @@ function isTopic(type: string): boolean {
 function shardedSubscribersOff(client: RedisClient): boolean {
   const options = (client as { options?: { shardedSubscribers?: boolean } }).options;
   return client.isCluster === true && options?.shardedSubscribers !== true;
-}
-
-function checkEnvelope(detail: unknown, topic: string | undefined): EventEnvelope {
-  if (detail === null || typeof detail !== "object") {
-    throw new EnvelopeError(`Cannot publish to ${JSON.stringify(topic)}: the event's detail is not an envelope`);
-  }
-  const { type, id, payload } = detail as EventEnvelope;
-  if (typeof type !== "string" || type.length === 0 || typeof id !== "string") {
-    throw new EnvelopeError(
-      `Cannot publish: the envelope's type and id must be strings, got ${typeof type} and ${typeof id}`,
-    );
-  }
-  if (topic !== undefined && topicFor(type, id) !== topic) {
-    throw new EnvelopeError(
-      `Cannot publish: the envelope for topic ${JSON.stringify(topicFor(type, id))} was dispatched as ${
-        JSON.stringify(topic)
-      }`,
-    );
-  }
-  return { type, id, payload };
 }
 
 function defaultOnError(error: PubSubError, context: RedisErrorContext): void {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Codec, decodeEnvelope } from "../../core/envelope.ts";
+import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, FrameTooLargeError, type PubSubError } from "../../core/errors.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
@@ -439,24 +439,7 @@ export function oversize(frame: Frame, max: number): number {
  * for the event's topic and that it fits in `max` bytes.
  */
 export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Frame {
-  const envelope = event.detail as Partial<EventEnvelope> | null | undefined;
-  if (envelope === null || typeof envelope !== "object") {
-    throw new EnvelopeError(
-      `Cannot send event ${JSON.stringify(event.type)}: its detail must be an envelope, got ${describe(envelope)}`,
-    );
-  }
-  let topic: string;
-  try {
-    topic = topicFor(envelope.type as string, envelope.id as string);
-  } catch (cause) {
-    throw new EnvelopeError(`Cannot send event ${JSON.stringify(event.type)}: ${(cause as Error).message}`, { cause });
-  }
-  if (topic !== event.type) {
-    throw new EnvelopeError(
-      `Cannot send event ${JSON.stringify(event.type)}: its envelope belongs on topic ${JSON.stringify(topic)}`,
-    );
-  }
-  const frame = codec.encode(envelope as EventEnvelope);
+  const frame = codec.encode(outgoingEnvelope(event.detail, event.type));
   if (typeof frame === "string" && frame.charCodeAt(0) === BRACKET) {
     throw new TypeError(`The codec produced text starting with "[", which is reserved for control frames`);
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { toEnvelope } from "../../core/envelope.ts";
+import { outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
@@ -199,19 +199,7 @@ export class WorkerEventTarget extends TransportEventTarget {
     if (this.#closed) {
       throw new PubSubClosedError(`Cannot publish to ${JSON.stringify(topic)}: the worker event target is closed`);
     }
-    const detail = event.detail as Partial<EventEnvelope> | null | undefined;
-    // Fast path for what createPubSub dispatches; core's toEnvelope checks (and throws) otherwise.
-    const envelope = detail !== null && typeof detail === "object" && typeof detail.type === "string" &&
-        detail.type.length > 0 && typeof detail.id === "string"
-      ? detail as EventEnvelope
-      : toEnvelope(detail);
-    if (topicFor(envelope.type, envelope.id) !== topic) {
-      throw new EnvelopeError(
-        `Envelope for topic ${JSON.stringify(topicFor(envelope.type, envelope.id))} dispatched on topic ${
-          JSON.stringify(topic)
-        }`,
-      );
-    }
+    const envelope = outgoingEnvelope(event.detail, topic);
     let local = event;
     const transfer = this.#transfer?.(envelope);
     const transferring = transfer !== undefined && transfer.length > 0;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Codec, decodeEnvelope, EnvelopeError, jsonCodec, toEnvelope } from "../../mod.ts";
+import { type Codec, decodeEnvelope, EnvelopeError, jsonCodec, outgoingEnvelope, toEnvelope } from "../../mod.ts";
 
 const isEnvelopeError = (message: RegExp) => (error: unknown) => {
   assert.ok(error instanceof EnvelopeError, `expected EnvelopeError, got ${error}`);
@@ -63,4 +63,13 @@ Deno.test("decodeEnvelope: a custom codec's output is still validated", () => {
 
 Deno.test("toEnvelope: strips unknown keys", () => {
   assert.deepEqual(toEnvelope({ type: "t", id: "1", payload: 2, extra: true }), { type: "t", id: "1", payload: 2 });
+});
+
+Deno.test("outgoingEnvelope: returns the detail itself when valid, rejects non-envelopes and topic mismatches", () => {
+  const detail = { type: "a", id: "b:c", payload: 1 };
+  assert.equal(outgoingEnvelope(detail, "a:b:c"), detail);
+  assert.equal(outgoingEnvelope(detail), detail);
+  assert.throws(() => outgoingEnvelope("nope", "a:b"), isEnvelopeError(/got "nope"/));
+  assert.throws(() => outgoingEnvelope({ type: "", id: "1" }), isEnvelopeError(/non-empty string/));
+  assert.throws(() => outgoingEnvelope(detail, "a%3Ab:c"), isEnvelopeError(/dispatched on topic "a%3Ab:c"/));
 });
