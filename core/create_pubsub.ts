@@ -13,6 +13,8 @@ import {
   type EnvelopeEvent,
   type EventEnvelope,
   type PubSubEventMap,
+  SUBSCRIPTION_ERROR_EVENT,
+  type SubscriptionErrorDetail,
   type SubscriptionReadiness,
   type TypedEventTarget,
 } from "./types.ts";
@@ -117,7 +119,8 @@ export interface PubSub<M extends PubSubEventMap> {
 export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}): PubSub<M> {
   const target = config.eventTarget ?? new InProcessEventTarget();
   const defaults = config.subscriptionDefaults;
-  const active = new Set<SubscriptionStop>();
+  // Each live subscription's stop function, with its topic.
+  const active = new Map<SubscriptionStop, string>();
   let closed = false;
   let closedBy = "the pub/sub is closed";
 
@@ -125,11 +128,16 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
   const shutdown = (): void => {
     if (closed) return;
     closed = true;
-    for (const stop of [...active]) stop();
+    for (const stop of [...active.keys()]) stop();
   };
   const onTargetClose = (): void => {
     closedBy = "its transport closed";
     shutdown();
+  };
+  const onSubscriptionError = (event: EnvelopeEvent): void => {
+    const detail = (event as unknown as CustomEvent<SubscriptionErrorDetail>).detail;
+    if (detail === null || typeof detail !== "object") return;
+    for (const [stop, topic] of [...active]) if (topic === detail.topic) stop(detail.error);
   };
 
   return {
@@ -149,12 +157,18 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
             if (detail !== null && typeof detail === "object") push(detail.payload as M[K]);
           };
           target.addEventListener(topic, listener);
-          if (active.size === 0) target.addEventListener(CLOSE_EVENT, onTargetClose);
-          active.add(stop);
+          if (active.size === 0) {
+            target.addEventListener(CLOSE_EVENT, onTargetClose);
+            target.addEventListener(SUBSCRIPTION_ERROR_EVENT, onSubscriptionError);
+          }
+          active.set(stop, topic);
           return () => {
             active.delete(stop);
             target.removeEventListener(topic, listener);
-            if (active.size === 0) target.removeEventListener(CLOSE_EVENT, onTargetClose);
+            if (active.size === 0) {
+              target.removeEventListener(CLOSE_EVENT, onTargetClose);
+              target.removeEventListener(SUBSCRIPTION_ERROR_EVENT, onSubscriptionError);
+            }
           };
         },
         defaults === undefined ? options : { ...defaults, ...options },

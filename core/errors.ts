@@ -169,3 +169,100 @@ export class FrameTooLargeError extends PubSubError {
     this.limit = limit;
   }
 }
+
+/**
+ * Why a hub refused a subscribe or a publish:
+ * - `"forbidden"`: `authorize` returned something other than `true`, or threw;
+ * - `"too-many-subscriptions"`: the connection holds its limit of subscriptions;
+ * - `"topic-too-long"`: the topic is longer than the hub's limit;
+ * - `"invalid-topic"`: the string is not a topic made by `topicFor`;
+ * - `"unavailable"`: the hub's upstream could not subscribe.
+ *
+ * @example
+ * ```ts
+ * import type { RefusalReason } from "@alkdev/pubsub";
+ *
+ * const reason: RefusalReason = "forbidden";
+ * ```
+ */
+export type RefusalReason =
+  | "forbidden"
+  | "too-many-subscriptions"
+  | "topic-too-long"
+  | "invalid-topic"
+  | "unavailable";
+
+/**
+ * A hub refused a subscription. The spoke's subscriptions to the topic end
+ * with this error (their `next()` rejects with it after any buffered events),
+ * and `ready()` for the topic rejects with it. The hub sends nothing for the
+ * topic.
+ *
+ * @example
+ * ```ts
+ * import { SubscriptionRefusedError } from "@alkdev/pubsub";
+ *
+ * const error = new SubscriptionRefusedError("secret:1", "forbidden");
+ * console.log(error.code, error.topic, error.reason); // "ERR_SUBSCRIPTION_REFUSED" "secret:1" "forbidden"
+ * ```
+ */
+export class SubscriptionRefusedError extends PubSubError {
+  /** The refused topic. */
+  readonly topic: string;
+  /** Why it was refused. */
+  readonly reason: RefusalReason;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param topic The refused topic.
+   * @param reason Why it was refused.
+   * @param message The hub's message, if any.
+   * @param options The cause, if any.
+   */
+  constructor(topic: string, reason: RefusalReason, message?: string, options?: ErrorOptions) {
+    super(
+      "ERR_SUBSCRIPTION_REFUSED",
+      message ?? `Subscription to ${JSON.stringify(topic)} was refused (${reason})`,
+      options,
+    );
+    this.name = "SubscriptionRefusedError";
+    this.topic = topic;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A hub refused a publish: the event was dropped and reached no one past the
+ * hub. The sender's own local subscribers had already received it. Reported
+ * through the sender's error channel; the connection stays open.
+ *
+ * @example
+ * ```ts
+ * import { PublishRefusedError } from "@alkdev/pubsub";
+ *
+ * const error = new PublishRefusedError("admin.command:1", "forbidden");
+ * console.log(error.code, error.topic); // "ERR_PUBLISH_REFUSED" "admin.command:1"
+ * ```
+ */
+export class PublishRefusedError extends PubSubError {
+  /** The topic of the refused event. */
+  readonly topic: string;
+  /** Why it was refused. */
+  readonly reason: RefusalReason;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param topic The topic of the refused event.
+   * @param reason Why it was refused.
+   * @param message The hub's message, if any.
+   * @param options The cause, if any.
+   */
+  constructor(topic: string, reason: RefusalReason, message?: string, options?: ErrorOptions) {
+    super("ERR_PUBLISH_REFUSED", message ?? `Publish to ${JSON.stringify(topic)} was refused (${reason})`, options);
+    this.name = "PublishRefusedError";
+    this.topic = topic;
+    this.reason = reason;
+  }
+}

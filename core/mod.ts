@@ -13,4 +13,6 @@ export * from "./framing.ts";
 export * from "./subscription.ts";
 export * from "./in_process_event_target.ts";
 export * from "./transport_event_target.ts";
+export * from "./hub_router.ts";
+export * from "./remote_interest.ts";
 export * from "./create_pubsub.ts";

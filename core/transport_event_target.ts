@@ -9,6 +9,7 @@ import {
   type AddListenerOptions,
   CLOSE_EVENT,
   type EnvelopeEvent,
+  isTopic,
   type ListenerOptions,
   type TypedEventListenerOrEventListenerObject,
   type TypedEventTarget,
@@ -90,7 +91,37 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
       }
       return;
     }
+    if (this.onTopicInterest === undefined || !isTopic(type)) {
+      this.#local.addEventListener(type, listener, options);
+      return;
+    }
+    const before = this.#local.listenerCount(type);
     this.#local.addEventListener(type, listener, options);
+    if (this.#local.listenerCount(type) === before) return; // a duplicate, or an aborted signal
+    const signal = typeof options === "object" && options !== null ? options.signal : undefined;
+    if (signal !== undefined) this.#watchAbort(signal, type);
+    if (before === 0 && !this.#interested.has(type)) {
+      this.#interested.add(type);
+      this.onTopicInterest(type, true);
+    }
+  }
+
+  // Topics reported as interested by onTopicInterest, so each change is reported once.
+  #interested = new Set<string>();
+
+  // One abort hook per (signal, topic), so a long-lived signal reused across many listeners collects no hooks.
+  #abortHooks = new WeakMap<AbortSignal, Set<string>>();
+
+  #watchAbort(signal: AbortSignal, topic: string): void {
+    let topics = this.#abortHooks.get(signal);
+    if (topics === undefined) this.#abortHooks.set(signal, topics = new Set());
+    if (topics.has(topic)) return;
+    topics.add(topic);
+    signal.addEventListener("abort", () => this.#checkInterest(topic), { once: true });
+  }
+
+  #checkInterest(topic: string): void {
+    if (this.#local.listenerCount(topic) === 0 && this.#interested.delete(topic)) this.onTopicInterest?.(topic, false);
   }
 
   /** Removes a local listener. */
@@ -99,8 +130,32 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
     options?: boolean | ListenerOptions,
   ): void {
+    if (this.onTopicInterest === undefined || !isTopic(type)) {
+      this.#local.removeEventListener(type, listener, options);
+      return;
+    }
     this.#local.removeEventListener(type, listener, options);
+    this.#checkInterest(type);
   }
+
+  /**
+   * Called, when a subclass defines it, as a topic gains its first local
+   * listener (`interested` is `true`) and as it loses its last one (`false`),
+   * whether by `removeEventListener`, an aborted `signal` or a `once`
+   * listener that has run. Reserved, non-topic names are not reported. A
+   * network adapter announces its interest to the remote side here.
+   *
+   * @param topic The topic.
+   * @param interested Whether the topic now has listeners.
+   *
+   * @example
+   * ```ts ignore
+   * protected override onTopicInterest(topic: string, interested: boolean): void {
+   *   this.#send(interested ? ["sub", topic] : ["unsub", topic]);
+   * }
+   * ```
+   */
+  protected onTopicInterest?(topic: string, interested: boolean): void;
 
   /** Delivers `event` to local listeners and sends its envelope over the transport. */
   abstract dispatchEvent(event: EnvelopeEvent): boolean;
@@ -139,7 +194,10 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
    * ```
    */
   protected dispatchLocal(event: EnvelopeEvent): boolean {
-    return this.#local.dispatchEvent(event);
+    const result = this.#local.dispatchEvent(event);
+    // A `once` listener that has run may have been the topic's last.
+    if (this.onTopicInterest !== undefined && this.#interested.has(event.type)) this.#checkInterest(event.type);
+    return result;
   }
 
   /**
@@ -187,6 +245,7 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
    * ```
    */
   protected dropListeners(): void {
+    this.#interested.clear();
     this.#local = new InProcessEventTarget<EnvelopeEvent>(this.#options);
   }
 }

@@ -257,3 +257,65 @@ export interface SubscriptionReadiness {
  * ```
  */
 export const CLOSE_EVENT = "close";
+
+/**
+ * The event a transport dispatches on itself when the subscriptions to one
+ * topic cannot go on: a hub refused the topic, for example. Its `detail` is a
+ * {@linkcode SubscriptionErrorDetail}. {@linkcode createPubSub} listens for it
+ * while it has subscriptions and ends each subscription to `detail.topic`
+ * with `detail.error` (its `next()` rejects with it after any buffered
+ * events). Other topics are untouched.
+ *
+ * @example
+ * ```ts
+ * import { createPubSub, InProcessEventTarget, SUBSCRIPTION_ERROR_EVENT, topicFor } from "@alkdev/pubsub";
+ *
+ * const eventTarget = new InProcessEventTarget();
+ * const pubsub = createPubSub<{ ping: number }>({ eventTarget });
+ * const sub = pubsub.subscribe("ping", "1");
+ * const error = new Error("refused");
+ * const detail = { topic: topicFor("ping", "1"), error };
+ * eventTarget.dispatchEvent(new CustomEvent(SUBSCRIPTION_ERROR_EVENT, { detail }) as never);
+ * await sub.next().catch((e) => console.log(e === error)); // true
+ * ```
+ */
+export const SUBSCRIPTION_ERROR_EVENT = "subscription-error";
+
+/**
+ * The detail of {@linkcode SUBSCRIPTION_ERROR_EVENT}.
+ *
+ * @example
+ * ```ts
+ * import { SubscriptionRefusedError, type SubscriptionErrorDetail } from "@alkdev/pubsub";
+ *
+ * const detail: SubscriptionErrorDetail = {
+ *   topic: "secret:1",
+ *   error: new SubscriptionRefusedError("secret:1", "forbidden"),
+ * };
+ * ```
+ */
+export interface SubscriptionErrorDetail {
+  /** The topic whose subscriptions end. */
+  topic: string;
+  /** The error they end with. */
+  error: Error;
+}
+
+/**
+ * Whether an event name is a topic (it holds a `:`, as every
+ * {@linkcode topicFor} result does) rather than a reserved name such as
+ * `"close"`.
+ *
+ * @param name The event name.
+ * @returns `true` for a topic.
+ *
+ * @example
+ * ```ts
+ * import { isTopic } from "@alkdev/pubsub";
+ *
+ * console.log(isTopic("job.progress:1"), isTopic("close")); // true false
+ * ```
+ */
+export function isTopic(name: string): boolean {
+  return name.indexOf(":") > 0;
+}

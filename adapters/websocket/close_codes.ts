@@ -30,12 +30,18 @@ export const CloseCode = {
   MessageTooBig: 4009,
   /** The peer read too slowly: `bufferedAmount` passed the high-water mark (mirrors 1013 "try again later"). */
   SlowConsumer: 4013,
-  /** The handshake frame was malformed. Final. */
+  /** The handshake frame was malformed, or a control frame during the handshake was not the expected one. Final. */
   BadRequest: 4400,
-  /** `authenticate` refused the credentials (or threw), or data came before the handshake. Final. */
+  /** `authenticate` refused the credentials (or threw). Final. */
   Unauthorized: 4401,
-  /** No handshake frame within `handshakeTimeout`. Final. */
+  /** No handshake within `handshakeTimeout`. Final. */
   HandshakeTimeout: 4408,
+  /**
+   * The peer speaks another protocol version: a hello for a version other
+   * than 2, or a version 1 peer (its `["auth", …]` handshake, or a data frame
+   * before any hello). Final; the reason says which version is required.
+   */
+  UnsupportedProtocol: 4426,
   /** A second handshake frame on one connection. Final. */
   TooManyHandshakes: 4429,
 } as const;

@@ -5,11 +5,12 @@
  */
 
 import { jsonCodec } from "../../core/envelope.ts";
-import type { PubSubError } from "../../core/errors.ts";
+import type { PubSubError, RefusalReason } from "../../core/errors.ts";
+import { type Authorize, type HubAction, type HubPeer, HubRouter, type HubRouterStats } from "../../core/hub_router.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness } from "../../core/types.ts";
+import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
-import { encodeEvent, type Frame, Link, type LinkConfig, Outbox, toEvent } from "./link.ts";
+import { encodeEvent, type Frame, Link, type LinkConfig, type LinkCounters, Outbox } from "./link.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
   positive,
@@ -19,32 +20,107 @@ import {
   type WebSocketCommonOptions,
 } from "./options.ts";
 import type { WebSocketLike } from "./socket.ts";
-import type { WebSocketAcceptOptions, WebSocketConnectionState } from "./websocket_event_target.ts";
+import type { Authenticate, WebSocketConnectionState } from "./websocket_event_target.ts";
 
 /**
  * Options for {@linkcode createWebSocketHub}.
  *
  * @typeParam TRequest The upgrade request type passed to `authenticate`.
+ * @typeParam TContext What `authenticate` returns for a connection, passed to `authorize`.
  *
- * @example
+ * @example Per-user topics
  * ```ts
  * import type { WebSocketHubOptions } from "@alkdev/pubsub/websocket";
  *
- * const options: WebSocketHubOptions<Request> = {
- *   authenticate: (credentials) => credentials === "secret",
- *   relay: false,
+ * type User = { user: string };
+ * const options: WebSocketHubOptions<Request, User> = {
+ *   authenticate: (credentials) => ({ user: String((credentials as { user?: string })?.user) }),
+ *   authorize: ({ id, context }) => id === context?.user,
+ *   maxSubscriptionsPerConnection: 100,
  * };
  * ```
  */
-export interface WebSocketHubOptions<TRequest = unknown>
-  extends WebSocketCommonOptions, WebSocketAcceptOptions<TRequest> {
+export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown> extends WebSocketCommonOptions {
   /**
-   * Forward each envelope received from one spoke to every other open spoke
-   * (as well as to the hub's local listeners), so spokes reach each other.
-   *
-   * @default {true}
+   * Decides on the credentials of a spoke's hello, `["hello", 2, credentials]`
+   * (`undefined` when the hello has none). Return `true`, or a context object
+   * (user id, tenant, roles) that the hub keeps for the connection and passes
+   * to `authorize`, to accept; anything else, or a throw, closes the
+   * connection with 4401. Without it, every hello is accepted.
    */
-  relay?: boolean;
+  authenticate?: Authenticate<TRequest, TContext>;
+  /**
+   * Milliseconds from the socket opening to the end of the handshake (hello
+   * received and `authenticate` settled); past it, the socket closes with 4408.
+   *
+   * @default {5000}
+   */
+  handshakeTimeout?: number;
+  /**
+   * Decides each subscribe (`["sub", topic]`) and each publish of a
+   * connection. A refused subscribe is answered `["subrefused", …]` and sends
+   * nothing for the topic; a refused publish is dropped and answered
+   * `["pubrefused", …]`; the connection stays open. A throw refuses and is
+   * reported to `onError`.
+   *
+   * @default {everything is allowed}
+   */
+  authorize?: Authorize<TContext>;
+  /**
+   * A shared target the hub publishes to and listens on, for example a Redis
+   * target: several hub processes over one Redis then act as one hub. The hub
+   * listens on a topic there only while one of its connections, or one of its
+   * own listeners, wants it. The hub never closes it.
+   *
+   * @default {none: the hub delivers within its own process}
+   */
+  upstream?: TypedEventTarget<EnvelopeEvent>;
+  /**
+   * The most topics one connection may hold (subscribed or waiting for
+   * `authorize`); one more is refused with `"too-many-subscriptions"`.
+   *
+   * @default {4096}
+   */
+  maxSubscriptionsPerConnection?: number;
+  /**
+   * The longest topic a connection may subscribe to, in UTF-16 code units;
+   * a longer one is refused with `"topic-too-long"`.
+   *
+   * @default {1024}
+   */
+  maxTopicLength?: number;
+}
+
+/**
+ * The hub's counters, from {@linkcode WebSocketHub.stats}. Frame and byte
+ * counts cover data and control frames; text frames count UTF-16 code units
+ * (equal to bytes for ASCII JSON).
+ *
+ * @example
+ * ```ts ignore
+ * setInterval(() => {
+ *   const { connections, topics, framesOut } = hub.stats();
+ *   console.log({ connections, topics, framesOut });
+ * }, 10_000);
+ * ```
+ */
+export interface WebSocketHubStats extends HubRouterStats {
+  /** Connections not yet closed (handshake included). */
+  connections: number;
+  /** Connections accepted since the hub started. */
+  accepted: number;
+  /** Connections closed since the hub started. */
+  disconnects: number;
+  /** Frames received. */
+  framesIn: number;
+  /** Bytes received. */
+  bytesIn: number;
+  /** Frames sent. */
+  framesOut: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Frames not sent: dropped under `backpressure: "drop"` or from a full outbox. */
+  dropped: number;
 }
 
 /**
@@ -58,9 +134,13 @@ export interface WebSocketHubOptions<TRequest = unknown>
  * connection.closed.then(({ code }) => console.log("spoke left with", code));
  * ```
  */
-export interface WebSocketHubConnection<TRequest = unknown> {
+export interface WebSocketHubConnection<TRequest = unknown, TContext = unknown> {
   /** The upgrade request given to `accept`. */
   readonly request: TRequest | undefined;
+  /** What `authenticate` returned, if it returned an object; `undefined` before the handshake. */
+  readonly context: TContext | undefined;
+  /** The topics this connection holds (subscribed or being authorized). */
+  readonly topics: number;
   /** The connection's state. */
   readonly state: WebSocketConnectionState;
   /** Settles with the close code and reason once the socket has closed. */
@@ -87,14 +167,21 @@ export interface WebSocketHubEventDetail {
   info?: WebSocketCloseInfo;
 }
 
-class HubConnection<TRequest> implements WebSocketHubConnection<TRequest> {
+class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TRequest, TContext>, HubPeer<Frame> {
   readonly request: TRequest | undefined;
+  context: TContext | undefined;
   readonly link: Link;
   readonly closed: Promise<WebSocketCloseInfo>;
   resolveClosed!: (info: WebSocketCloseInfo) => void;
+  readonly #router: HubRouter<Frame, TContext>;
 
-  constructor(request: TRequest | undefined, makeLink: (connection: HubConnection<TRequest>) => Link) {
+  constructor(
+    request: TRequest | undefined,
+    router: HubRouter<Frame, TContext>,
+    makeLink: (connection: HubConnection<TRequest, TContext>) => Link,
+  ) {
     this.request = request;
+    this.#router = router;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.link = makeLink(this);
   }
@@ -103,17 +190,36 @@ class HubConnection<TRequest> implements WebSocketHubConnection<TRequest> {
     return this.link.state;
   }
 
+  get topics(): number {
+    return this.#router.topicsOf(this);
+  }
+
   close(code: number = CloseCode.Normal, reason = ""): void {
     this.link.close(code, reason);
+  }
+
+  sendData(frame: Frame): void {
+    this.link.send(frame);
+  }
+
+  subscribed(topic: string): void {
+    this.link.control(["suback", topic]);
+  }
+
+  refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
+    this.link.control([action === "subscribe" ? "subrefused" : "pubrefused", topic, reason, message]);
   }
 }
 
 /**
- * A hub: one event target over every connection it accepts. `dispatchEvent`
- * delivers to the hub's local listeners and sends to every connection;
- * envelopes from a spoke go to local listeners and, with `relay`, to every
- * other spoke. Every open connection receives every event (there is no
- * per-topic subscription on the wire).
+ * A hub: one event target over every connection it accepts, routed by
+ * interest. Each spoke says which topics it wants (`["sub", topic]`); the hub
+ * sends a connection only data frames for topics it subscribed to and the
+ * hub allowed. `dispatchEvent` delivers to the hub's local listeners and to
+ * the subscribed connections; an envelope from a spoke goes to the hub's
+ * local listeners and to the other subscribed spokes, never back to its
+ * sender. With `upstream`, every event goes out through it and is delivered
+ * when it comes back, so hubs sharing one upstream act as one.
  *
  * Reserved, non-topic event names:
  * - `"connect"` and `"disconnect"` per connection (detail
@@ -138,28 +244,41 @@ class HubConnection<TRequest> implements WebSocketHubConnection<TRequest> {
  *   return response;
  * });
  * const pubsub = createPubSub<{ ping: number }>({ eventTarget: hub });
- * pubsub.publish("ping", "1", 1); // to every spoke
+ * pubsub.publish("ping", "1", 1); // to every spoke subscribed to ping:1
  * ```
  */
-export class WebSocketHub<TRequest = unknown> extends TransportEventTarget implements SubscriptionReadiness {
+export class WebSocketHub<TRequest = unknown, TContext = unknown> extends TransportEventTarget
+  implements SubscriptionReadiness {
   #options: ResolvedCommonOptions;
-  #authenticate: WebSocketHubOptions<TRequest>["authenticate"];
+  #authenticate: WebSocketHubOptions<TRequest, TContext>["authenticate"];
   #handshakeTimeout: number;
-  #relay: boolean;
-  #connections = new Set<HubConnection<TRequest>>();
+  #router: HubRouter<Frame, TContext>;
+  #connections = new Set<HubConnection<TRequest, TContext>>();
+  #counters: LinkCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
+  #accepted = 0;
+  #disconnects = 0;
   #closed = false;
 
   /**
    * Constructs a hub; prefer {@linkcode createWebSocketHub}.
    *
-   * @param options Limits, heartbeat, handshake, relay and error handling.
+   * @param options Limits, heartbeat, handshake, authorization, upstream and error handling.
    */
-  constructor(options: WebSocketHubOptions<TRequest> = {}) {
+  constructor(options: WebSocketHubOptions<TRequest, TContext> = {}) {
     super(options);
-    this.#options = resolveCommonOptions(options, jsonCodec);
+    const resolved = resolveCommonOptions(options, jsonCodec);
+    this.#options = resolved;
     this.#authenticate = options.authenticate;
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
-    this.#relay = options.relay ?? true;
+    this.#router = new HubRouter<Frame, TContext>({
+      encode: (envelope) => resolved.codec.encode(envelope),
+      deliverLocal: (event) => this.dispatchLocal(event),
+      upstream: options.upstream,
+      authorize: options.authorize,
+      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
+      maxTopicLength: options.maxTopicLength,
+      onError: (error) => this.#reportError(error),
+    });
   }
 
   /** The number of connections not yet closed. */
@@ -174,22 +293,34 @@ export class WebSocketHub<TRequest = unknown> extends TransportEventTarget imple
    * @param request The upgrade request, passed to `authenticate`.
    * @returns The connection.
    */
-  accept(socket: WebSocketLike, request?: TRequest): WebSocketHubConnection<TRequest> {
+  accept(socket: WebSocketLike, request?: TRequest): WebSocketHubConnection<TRequest, TContext> {
     const authenticate = this.#authenticate;
     const config: LinkConfig = {
       ...this.#options,
+      role: "accept",
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
+      counters: this.#counters,
     };
     if (authenticate !== undefined) {
       config.authenticate = (credentials) => authenticate(credentials, request as TRequest);
     }
-    const connection = new HubConnection<TRequest>(request, (connection) =>
+    this.#accepted++;
+    const router = this.#router;
+    const connection = new HubConnection<TRequest, TContext>(request, router, (connection) =>
       new Link(socket, config, {
+        onHandshake: (_link, context) => {
+          connection.context = context as TContext | undefined;
+          router.attach(connection, connection.context);
+        },
         onOpen: () => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
-        onEnvelope: (envelope, frame, link) => this.#onEnvelope(envelope, frame, link),
+        onSubscribe: (topic) => router.subscribe(connection, topic),
+        onUnsubscribe: (topic) => router.unsubscribe(connection, topic),
+        onEnvelope: (envelope, frame) => router.publishFrom(connection, envelope, frame),
         onClose: (info, link) => {
+          router.detach(connection);
           this.#connections.delete(connection);
+          this.#disconnects++;
           this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
           link.socketClosed.then(() => connection.resolveClosed(info));
         },
@@ -202,25 +333,49 @@ export class WebSocketHub<TRequest = unknown> extends TransportEventTarget imple
 
   /**
    * Delivers `event` to local listeners and sends its envelope to every
-   * connection (queued on those still connecting or in the handshake).
+   * connection subscribed to its topic. With `upstream`, it is published
+   * there and delivered when it comes back.
    *
    * @throws {EnvelopeError} If `event.detail` is not an envelope for `event.type`.
    * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxMessageBytes`; nothing is delivered.
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
+    if (!isTopic(event.type)) return this.dispatchLocal(event);
     const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
-    const result = this.dispatchLocal(event);
-    for (const connection of this.#connections) connection.link.send(frame);
-    return result;
+    this.#router.publish(event, frame);
+    return !event.defaultPrevented;
   }
 
   /**
-   * Settles at once: the hub's listeners are live as soon as they are added.
+   * Settles once the hub's local listeners for `topic` are live: at once
+   * without an upstream, after the upstream's own `ready` with one.
    *
-   * @param _topic Unused.
+   * @param topic The topic.
    */
-  ready(_topic: string): Promise<void> {
-    return Promise.resolve();
+  ready(topic: string): Promise<void> {
+    return this.#router.ready(topic);
+  }
+
+  /**
+   * The hub's counters: connections, topics, subscriptions, frames and bytes
+   * each way, drops and refusals.
+   *
+   * @returns A snapshot.
+   */
+  stats(): WebSocketHubStats {
+    return {
+      connections: this.#connections.size,
+      accepted: this.#accepted,
+      disconnects: this.#disconnects,
+      ...this.#router.stats(),
+      ...this.#counters,
+    };
+  }
+
+  /** Counts the hub's own listeners per topic, so the upstream is listened on while they want it. @internal */
+  protected override onTopicInterest(topic: string, interested: boolean): void {
+    if (interested) this.#router.addLocal(topic);
+    else this.#router.removeLocal(topic);
   }
 
   /**
@@ -236,6 +391,7 @@ export class WebSocketHub<TRequest = unknown> extends TransportEventTarget imple
     this.#closed = true;
     const connections = [...this.#connections];
     for (const connection of connections) connection.close(CloseCode.Normal, "Hub closed");
+    this.#router.clear();
     // The hub is finished: a pub/sub over it ends its subscriptions here.
     this.emitClose();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -244,12 +400,6 @@ export class WebSocketHub<TRequest = unknown> extends TransportEventTarget imple
       new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout))),
     ]);
     clearTimeout(timer);
-  }
-
-  #onEnvelope(envelope: EventEnvelope, frame: Frame, from: Link): void {
-    this.dispatchLocal(toEvent(envelope));
-    if (!this.#relay) return;
-    for (const connection of this.#connections) if (connection.link !== from) connection.link.send(frame);
   }
 
   #reportError(error: PubSubError): void {
@@ -263,7 +413,7 @@ export class WebSocketHub<TRequest = unknown> extends TransportEventTarget imple
  * to `hub.accept(socket, request)`.
  *
  * @typeParam TRequest The upgrade request type passed to `authenticate`.
- * @param options Limits, heartbeat, handshake, relay and error handling.
+ * @param options Limits, heartbeat, handshake, authorization, upstream and error handling.
  * @returns The hub.
  *
  * @example A Deno hub that requires a token
@@ -283,8 +433,8 @@ export class WebSocketHub<TRequest = unknown> extends TransportEventTarget imple
  * pubsub.publish("job.progress", "job-1", 50);
  * ```
  */
-export function createWebSocketHub<TRequest = unknown>(
-  options: WebSocketHubOptions<TRequest> = {},
-): WebSocketHub<TRequest> {
-  return new WebSocketHub<TRequest>(options);
+export function createWebSocketHub<TRequest = unknown, TContext = unknown>(
+  options: WebSocketHubOptions<TRequest, TContext> = {},
+): WebSocketHub<TRequest, TContext> {
+  return new WebSocketHub<TRequest, TContext>(options);
 }

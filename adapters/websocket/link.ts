@@ -1,18 +1,22 @@
 /**
- * One WebSocket connection's protocol machinery, shared by the hub, its
- * connections and the spoke: frames, handshake, heartbeat, size limit,
- * backpressure and the outbox. Not exported from the package.
+ * One WebSocket connection's protocol machinery (protocol version 2), shared
+ * by the hub's connections and the spoke: frames, handshake, heartbeat, size
+ * limit, backpressure and the outbox. Not exported from the package.
  *
  * Frames (see docs/architecture/websocket.md):
  * - data: the codec's encoding of one envelope (JSON text by default);
  * - control: a JSON array text frame whose first element names it:
- *   `["ping"]`, `["pong"]`, `["auth", credentials]`, `["ack"]`.
+ *   `["hello", 2, credentials?]`, `["welcome", 2]`, `["sub", topic]`,
+ *   `["unsub", topic]`, `["suback", topic]`,
+ *   `["subrefused", topic, reason, message]`,
+ *   `["pubrefused", topic, reason, message]`, `["ping"]`, `["pong"]`.
  *
  * @module
  */
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
-import { EnvelopeError, FrameTooLargeError, type PubSubError } from "../../core/errors.ts";
+import { EnvelopeError, FrameTooLargeError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
+import type { HubAction } from "../../core/hub_router.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
@@ -32,9 +36,12 @@ export type LinkState = "connecting" | "handshake" | "open" | "closed";
 /** A data frame as it goes on the wire. */
 export type Frame = string | Uint8Array;
 
+/** The protocol version this adapter speaks. */
+export const PROTOCOL_VERSION = 2;
+
 const PING = '["ping"]';
 const PONG = '["pong"]';
-const ACK = '["ack"]';
+const WELCOME = `["welcome",${PROTOCOL_VERSION}]`;
 const BRACKET = 91; // "["
 
 /** A bounded FIFO of frames waiting for the socket to open. */
@@ -76,12 +83,30 @@ export class Outbox {
   }
 }
 
+/** Counters a link adds to: frames and bytes each way (text frames count UTF-16 code units). */
+export interface LinkCounters {
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  /** Frames not sent: dropped by backpressure or from a full outbox. */
+  dropped: number;
+}
+
 /** What a link needs beyond the common options. */
 export interface LinkConfig extends ResolvedCommonOptions {
-  /** Hub side: decides on the credentials of the `["auth", …]` frame. */
-  authenticate?: (credentials: unknown) => boolean | Promise<boolean>;
-  /** Spoke side: produces the credentials sent in the first frame. */
+  /** `"dial"`: sends `["hello", …]` and waits for `["welcome", 2]`; `"accept"`: the reverse. */
+  role: "dial" | "accept";
+  /**
+   * Accepting side: decides on the hello's credentials (`undefined` when the
+   * hello carries none). `true` or an object accepts (an object becomes the
+   * connection's context); anything else refuses with 4401.
+   */
+  authenticate?: (credentials: unknown) => unknown;
+  /** Dialing side: produces the credentials sent in the hello; without it the hello carries none. */
   credentials?: () => unknown;
+  /** Where frame and byte counts go. */
+  counters?: LinkCounters;
   /** Bounds the whole handshake on either side. */
   handshakeTimeout: number;
   /** Where frames wait while the socket is not open; the spoke shares one across reconnects. */
@@ -90,11 +115,30 @@ export interface LinkConfig extends ResolvedCommonOptions {
 
 /** Callbacks from a link to its owner. */
 export interface LinkCallbacks {
+  /** The handshake is done; runs before the outbox is flushed (subscriptions go first). */
+  onHandshake?(link: Link, context: unknown): void;
+  /** The link is open and its outbox flushed. */
   onOpen(link: Link): void;
   onEnvelope(envelope: EventEnvelope, frame: Frame, link: Link): void;
   onClose(info: WebSocketCloseInfo, link: Link): void;
   onError(error: PubSubError): void;
+  /** Accepting side: `["sub", topic]`. */
+  onSubscribe?(topic: string, link: Link): void;
+  /** Accepting side: `["unsub", topic]`. */
+  onUnsubscribe?(topic: string, link: Link): void;
+  /** Dialing side: `["suback", topic]`. */
+  onSubscribed?(topic: string, link: Link): void;
+  /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`. */
+  onRefused?(action: HubAction, topic: string, reason: RefusalReason, message: string, link: Link): void;
 }
+
+const REASONS: ReadonlySet<string> = new Set([
+  "forbidden",
+  "too-many-subscriptions",
+  "topic-too-long",
+  "invalid-topic",
+  "unavailable",
+]);
 
 /** Drives one socket. Construct it last: if the socket is already open it starts at once. */
 export class Link {
@@ -147,6 +191,14 @@ export class Link {
     else if (this.#state !== "closed") this.#queue(frame);
   }
 
+  /**
+   * Sends a control frame (a JSON array) if open, through the same
+   * backpressure check as data; dropped otherwise.
+   */
+  control(message: readonly unknown[]): void {
+    if (this.#state === "open") this.#write(JSON.stringify(message));
+  }
+
   /** Closes with `code`; the owner's `onClose` runs at once, without waiting for the peer. */
   close(code: number = CloseCode.Normal, reason = "", error?: PubSubError): void {
     if (this.#state === "closed") return;
@@ -159,7 +211,9 @@ export class Link {
   }
 
   #queue(frame: Frame): void {
-    const overflow = this.#config.outbox.push(frame);
+    const outbox = this.#config.outbox;
+    if (outbox.length >= outbox.size && this.#config.counters !== undefined) this.#config.counters.dropped++;
+    const overflow = outbox.push(frame);
     if (overflow !== undefined) this.#callbacks.onError(overflow);
   }
 
@@ -173,6 +227,7 @@ export class Link {
         this.close(CloseCode.SlowConsumer, "Slow consumer", error);
         return;
       }
+      if (this.#config.counters !== undefined) this.#config.counters.dropped++;
       if (!this.#dropping) {
         this.#dropping = true;
         this.#callbacks.onError(new WebSocketBackpressureError(buffered, this.#config.highWaterMark, "drop"));
@@ -180,6 +235,11 @@ export class Link {
       return;
     }
     this.#dropping = false;
+    const counters = this.#config.counters;
+    if (counters !== undefined) {
+      counters.framesOut++;
+      counters.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
+    }
     try {
       socket.send(frame);
     } catch {
@@ -188,6 +248,11 @@ export class Link {
   }
 
   #sendControl(text: string): void {
+    const counters = this.#config.counters;
+    if (counters !== undefined) {
+      counters.framesOut++;
+      counters.bytesOut += text.length;
+    }
     try {
       this.socket.send(text);
     } catch {
@@ -197,26 +262,29 @@ export class Link {
 
   #onSocketOpen = (): void => {
     if (this.#state !== "connecting") return;
-    this.#startHeartbeat();
     const config = this.#config;
-    if (config.authenticate === undefined && config.credentials === undefined) {
-      this.#open();
-      return;
-    }
+    // Every v2 connection has a handshake; the heartbeat starts only once it is done, so the handshake timeout
+    // (4408, final) is what ends a peer that never completes it.
     this.#state = "handshake";
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = undefined;
-      this.close(CloseCode.HandshakeTimeout, "Handshake timeout");
+      const error = new WebSocketHandshakeError(CloseCode.HandshakeTimeout, "Handshake timeout");
+      this.#callbacks.onError(error);
+      this.close(CloseCode.HandshakeTimeout, "Handshake timeout", error);
     }, config.handshakeTimeout);
-    if (config.credentials !== undefined) this.#sendCredentials(config.credentials);
+    if (config.role === "dial") this.#sendHello(config.credentials);
   };
 
-  #sendCredentials(credentials: () => unknown): void {
+  #sendHello(credentials: (() => unknown) | undefined): void {
+    if (credentials === undefined) {
+      this.#sendControl(JSON.stringify(["hello", PROTOCOL_VERSION]));
+      return;
+    }
     Promise.resolve()
       .then(credentials)
       .then((value) => {
         if (this.#state !== "handshake") return;
-        this.#sendControl(JSON.stringify(["auth", value ?? null]));
+        this.#sendControl(JSON.stringify(["hello", PROTOCOL_VERSION, value ?? null]));
       })
       .catch((cause) => {
         if (this.#state === "closed") return;
@@ -226,10 +294,13 @@ export class Link {
       });
   }
 
-  #open(): void {
+  #open(context: unknown): void {
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     this.#state = "open";
+    this.#startHeartbeat();
+    this.#callbacks.onHandshake?.(this, context);
+    if (this.#state !== "open") return;
     const queued = this.#config.outbox.drain();
     for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#write(queued[i]);
     if (this.#state === "open") this.#callbacks.onOpen(this);
@@ -258,6 +329,13 @@ export class Link {
     }
     let data = event.data;
     const max = this.#config.maxMessageBytes;
+    const counters = this.#config.counters;
+    if (counters !== undefined) {
+      counters.framesIn++;
+      counters.bytesIn += typeof data === "string"
+        ? data.length
+        : (data as ArrayBuffer | ArrayBufferView | undefined)?.byteLength ?? 0;
+    }
     if (typeof data === "string") {
       if (data.length * 3 > max) {
         const size = utf8Length(data);
@@ -285,10 +363,13 @@ export class Link {
       }
     }
     const frame = data as Frame;
-    if (this.#state === "handshake" && this.#config.authenticate !== undefined) {
-      const error = new WebSocketProtocolError("Received a data frame before the handshake finished");
-      this.#callbacks.onError(error);
-      this.close(CloseCode.Unauthorized, "Unauthorized", error);
+    if (this.#state !== "open") {
+      if (this.#config.role === "accept") {
+        // A v1 peer sends data at once: it gets the version refusal, not silent misrouting.
+        this.#refuseVersion("Received a data frame before the handshake");
+      } else {
+        this.#callbacks.onError(new WebSocketProtocolError("Received a data frame before the handshake finished"));
+      }
       return;
     }
     let envelope: EventEnvelope;
@@ -317,55 +398,108 @@ export class Link {
       this.#badControl(text, cause);
       return;
     }
-    const tag = Array.isArray(message) ? message[0] : undefined;
-    switch (tag) {
-      case "ping":
-        this.#sendControl(PONG);
-        return;
-      case "pong":
-        return;
-      case "ack":
-        if (this.#state === "handshake" && this.#config.credentials !== undefined) this.#open();
-        return;
-      case "auth":
-        this.#onAuth((message as unknown[])[1]);
-        return;
-      default:
-        this.#badControl(text);
+    if (!Array.isArray(message)) {
+      this.#badControl(text);
+      return;
     }
+    if (this.#state !== "open") {
+      if (this.#config.role === "accept") this.#onAcceptHandshake(message, text);
+      else if (message[0] === "welcome" && message.length === 2 && message[1] === PROTOCOL_VERSION) {
+        this.#open(undefined);
+      } else this.#badControl(text);
+      return;
+    }
+    const tag = message[0];
+    if (tag === "ping" && message.length === 1) this.#sendControl(PONG);
+    else if (tag === "pong" && message.length === 1) return;
+    else if (this.#config.role === "accept") this.#onAcceptControl(message, text);
+    else this.#onDialControl(message, text);
+  }
+
+  #onAcceptControl(message: unknown[], text: string): void {
+    const [tag, topic] = message;
+    if (tag === "hello") {
+      this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
+      return;
+    }
+    if (message.length !== 2 || typeof topic !== "string") {
+      this.#badControl(text);
+      return;
+    }
+    if (tag === "sub") this.#callbacks.onSubscribe?.(topic, this);
+    else if (tag === "unsub") this.#callbacks.onUnsubscribe?.(topic, this);
+    else this.#badControl(text);
+  }
+
+  #onDialControl(message: unknown[], text: string): void {
+    const [tag, topic, reason, detail] = message;
+    if (tag === "suback" && message.length === 2 && typeof topic === "string") {
+      this.#callbacks.onSubscribed?.(topic, this);
+      return;
+    }
+    if (
+      (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
+      typeof reason === "string" && REASONS.has(reason) && typeof detail === "string"
+    ) {
+      const action: HubAction = tag === "subrefused" ? "subscribe" : "publish";
+      this.#callbacks.onRefused?.(action, topic, reason as RefusalReason, detail, this);
+      return;
+    }
+    this.#badControl(text);
   }
 
   #badControl(text: string, cause?: unknown): void {
     const error = new WebSocketProtocolError(`Unknown control frame ${describe(text)}`, { cause });
     this.#callbacks.onError(error);
-    if (this.#state === "handshake" && this.#config.authenticate !== undefined) {
-      this.close(CloseCode.BadRequest, "Bad request", error);
-    }
+    if (this.#state === "handshake") this.close(CloseCode.BadRequest, "Bad request", error);
   }
 
-  #onAuth(credentials: unknown): void {
-    const authenticate = this.#config.authenticate;
-    if (authenticate === undefined) {
-      // No authentication required: acknowledge so a spoke with credentials can proceed.
-      this.#sendControl(ACK);
+  #refuseVersion(what: string): void {
+    const reason = `Protocol version ${PROTOCOL_VERSION} required`;
+    const error = new WebSocketHandshakeError(CloseCode.UnsupportedProtocol, `${what}: ${reason}`);
+    this.#callbacks.onError(error);
+    this.close(CloseCode.UnsupportedProtocol, reason, error);
+  }
+
+  /** The accepting side's handshake: the first frame must be `["hello", 2]` or `["hello", 2, credentials]`. */
+  #onAcceptHandshake(message: unknown[], text: string): void {
+    const [tag, version] = message;
+    if (tag !== "hello") {
+      if (tag === "auth") this.#refuseVersion("Received a version 1 handshake"); // ["auth", credentials]
+      else this.#badControl(text);
       return;
     }
     if (this.#handshakeStarted) {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
+    if (typeof version !== "number" || message.length > 3) {
+      this.#badControl(text);
+      return;
+    }
+    if (version !== PROTOCOL_VERSION) {
+      this.#refuseVersion(`Received a handshake for protocol version ${version}`);
+      return;
+    }
     this.#handshakeStarted = true;
+    const authenticate = this.#config.authenticate;
+    if (authenticate === undefined) {
+      this.#sendControl(WELCOME);
+      this.#open(undefined);
+      return;
+    }
+    const credentials = message.length === 3 ? message[2] : undefined;
     Promise.resolve()
       .then(() => authenticate(credentials))
       .then(
         (accepted) => {
           if (this.#state !== "handshake") return;
-          if (accepted !== true) {
+          if (accepted !== true && (accepted === null || typeof accepted !== "object")) {
             this.close(CloseCode.Unauthorized, "Unauthorized");
             return;
           }
-          this.#sendControl(ACK);
-          this.#open();
+          this.#sendControl(WELCOME);
+          this.#open(accepted === true ? undefined : accepted);
         },
         (cause) => {
           if (this.#state === "closed") return;

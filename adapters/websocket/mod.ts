@@ -69,6 +69,7 @@ export {
   type WebSocketHubConnection,
   type WebSocketHubEventDetail,
   type WebSocketHubOptions,
+  type WebSocketHubStats,
 } from "./hub.ts";
 export {
   type BackoffOptions,
@@ -77,4 +78,6 @@ export {
   WebSocketSpoke,
   type WebSocketSpokeOptions,
   type WebSocketSpokeState,
+  type WebSocketSpokeStats,
+  type WebSocketSpokeUrl,
 } from "./spoke.ts";

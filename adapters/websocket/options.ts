@@ -205,6 +205,11 @@ export function positive(name: string, value: number): number {
   return value;
 }
 
+/** Turns a credentials option into a function. @internal */
+export function credentialsFunction(credentials: unknown): () => unknown {
+  return typeof credentials === "function" ? credentials as () => unknown : () => credentials;
+}
+
 function defaultOnError(error: PubSubError): void {
   console.error("[pubsub/websocket]", error);
 }

@@ -5,13 +5,28 @@
  */
 
 import { jsonCodec } from "../../core/envelope.ts";
-import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
+import {
+  PublishRefusedError,
+  PubSubClosedError,
+  type PubSubError,
+  type RefusalReason,
+  SubscriptionRefusedError,
+} from "../../core/errors.ts";
+import type { HubAction } from "../../core/hub_router.ts";
+import { RemoteInterest } from "../../core/remote_interest.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import type { EnvelopeEvent, SubscriptionReadiness } from "../../core/types.ts";
+import {
+  type EnvelopeEvent,
+  isTopic,
+  SUBSCRIPTION_ERROR_EVENT,
+  type SubscriptionErrorDetail,
+  type SubscriptionReadiness,
+} from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
-import { encodeEvent, Link, type LinkConfig, Outbox, toEvent } from "./link.ts";
+import { encodeEvent, Link, type LinkConfig, type LinkCounters, Outbox, toEvent } from "./link.ts";
 import {
+  credentialsFunction,
   DEFAULT_HANDSHAKE_TIMEOUT,
   positive,
   resolveCommonOptions,
@@ -20,7 +35,6 @@ import {
   type WebSocketCommonOptions,
 } from "./options.ts";
 import type { WebSocketConstructorLike, WebSocketLike } from "./socket.ts";
-import { credentialsFunction } from "./websocket_event_target.ts";
 
 /**
  * Reconnect timing: capped exponential backoff with jitter. Before retry `n`
@@ -87,15 +101,15 @@ export interface WebSocketSpokeOptions extends WebSocketCommonOptions {
   /** Subprotocols offered to the hub. */
   protocols?: string | string[];
   /**
-   * Credentials sent in the first frame of every connection,
-   * `["auth", credentials]` (JSON; never in the URL). A function is called
-   * for each connection and may return a promise. Without credentials no
-   * handshake is sent.
+   * Credentials sent in the hello that opens every connection,
+   * `["hello", 2, credentials]` (JSON; never in the URL). A function is called
+   * for each connection and may return a promise. Without credentials the
+   * hello is `["hello", 2]`.
    */
   credentials?: unknown;
   /**
-   * Milliseconds from the socket opening to the hub's `["ack"]`; past it the
-   * spoke closes with 4408 and stops.
+   * Milliseconds from the socket opening to the hub's `["welcome", 2]`; past
+   * it the spoke closes with 4408 and stops.
    *
    * @default {5000}
    */
@@ -142,10 +156,58 @@ export interface WebSocketReconnectingDetail {
 }
 
 /**
+ * Where a spoke dials: one URL, several (tried in turn, one per attempt, so a
+ * spoke whose hub died moves to the next), or a function called before each
+ * attempt that returns the URL (or a promise of it).
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketSpokeUrl } from "@alkdev/pubsub/websocket";
+ *
+ * const hubs: WebSocketSpokeUrl = ["ws://10.0.0.1:8080", "ws://10.0.0.2:8080"];
+ * ```
+ */
+export type WebSocketSpokeUrl =
+  | string
+  | URL
+  | readonly (string | URL)[]
+  | (() => string | URL | Promise<string | URL>);
+
+/**
+ * The spoke's counters, from {@linkcode WebSocketSpoke.stats}.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(spoke.stats().reconnects);
+ * ```
+ */
+export interface WebSocketSpokeStats {
+  /** Connections opened after the first one. */
+  reconnects: number;
+  /** Topics the spoke's listeners want (announced to the hub). */
+  topics: number;
+  /** Frames received. */
+  framesIn: number;
+  /** Bytes received (text frames count UTF-16 code units). */
+  bytesIn: number;
+  /** Frames sent. */
+  framesOut: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Frames not sent: dropped under `backpressure: "drop"` or from a full outbox. */
+  dropped: number;
+}
+
+/**
  * A reconnecting WebSocket event target. Local listeners live on the spoke,
- * not the socket, so they survive reconnects. While it is not open, events
- * wait in a bounded outbox (oldest dropped first) and are sent, in order, once
- * the next connection is open.
+ * not the socket, so they survive reconnects. The spoke tells the hub which
+ * topics its listeners want (`["sub", topic]` when a topic gets its first
+ * listener, `["unsub", topic]` when it loses its last; 50 listeners on one
+ * topic send one frame), and the hub sends it only those. After each
+ * (re)connect it announces them all again before anything else. While it is
+ * not open, events wait in a bounded outbox (oldest dropped first) and are
+ * sent, in order, once the next connection is open and its subscriptions are
+ * announced.
  *
  * Reserved, non-topic event names:
  * - `"open"`: each connection is open (handshake included);
@@ -157,7 +219,10 @@ export interface WebSocketReconnectingDetail {
  *   close): dispatched once, when the spoke stops for good (its own `close()`,
  *   a 4400–4499 code from the hub, or `maxAttempts` used up). A pub/sub
  *   created over the spoke ends its subscriptions then (see `CLOSE_EVENT`);
- * - `"error"` (detail the {@linkcode PubSubError}).
+ * - `"error"` (detail the {@linkcode PubSubError});
+ * - `"subscription-error"` (`SUBSCRIPTION_ERROR_EVENT`): the hub refused a
+ *   topic; a pub/sub over the spoke ends that topic's subscriptions with the
+ *   {@linkcode SubscriptionRefusedError}.
  *
  * @example
  * ```ts ignore
@@ -169,7 +234,10 @@ export interface WebSocketReconnectingDetail {
  * ```
  */
 export class WebSocketSpoke extends TransportEventTarget implements SubscriptionReadiness {
-  #url: string;
+  #nextUrl: () => string | Promise<string>;
+  #interest = new RemoteInterest();
+  #counters: LinkCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
+  #opened = 0;
   #options: ResolvedCommonOptions;
   #WebSocket: WebSocketConstructorLike;
   #protocols: string | string[] | undefined;
@@ -194,16 +262,12 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   /**
    * Starts connecting; prefer {@linkcode connectWebSocketEventTarget}.
    *
-   * @param url The hub's `ws:` or `wss:` URL.
+   * @param url The hub's `ws:` or `wss:` URL, several of them, or a function returning the next.
    * @param options Reconnect, handshake, limits and error handling.
    */
-  constructor(url: string | URL, options: WebSocketSpokeOptions = {}) {
+  constructor(url: WebSocketSpokeUrl, options: WebSocketSpokeOptions = {}) {
     super(options);
-    const parsed = new URL(url);
-    if (!["ws:", "wss:", "http:", "https:"].includes(parsed.protocol)) {
-      throw new TypeError(`Expected a ws: or wss: URL, got ${JSON.stringify(String(url))}`);
-    }
-    this.#url = parsed.href;
+    this.#nextUrl = urlSource(url);
     this.#options = resolveCommonOptions(options, jsonCodec);
     const WebSocketClass = options.WebSocket ??
       (globalThis as { WebSocket?: WebSocketConstructorLike }).WebSocket;
@@ -225,6 +289,15 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     this.#connect();
   }
 
+  /**
+   * The spoke's counters: reconnects, topics, frames and bytes each way, drops.
+   *
+   * @returns A snapshot.
+   */
+  stats(): WebSocketSpokeStats {
+    return { reconnects: Math.max(0, this.#opened - 1), topics: this.#interest.size, ...this.#counters };
+  }
+
   /** The spoke's state. */
   get state(): WebSocketSpokeState {
     if (this.#state === "connecting" && this.#link?.state === "handshake") return "handshake";
@@ -244,6 +317,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
    * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxMessageBytes`; nothing is delivered.
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
+    if (!isTopic(event.type)) return this.dispatchLocal(event);
     const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
     const result = this.dispatchLocal(event);
     if (this.#link !== undefined) this.#link.send(frame);
@@ -255,51 +329,96 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   }
 
   /**
-   * Settles once the spoke is open (handshake included): from then on, events
-   * the hub sends reach local listeners. Rejects with
+   * Settles once `topic` is live: the hub has acknowledged the spoke's
+   * subscription on the current connection (for a topic no listener wants,
+   * once a connection is open). Rejects with the
+   * {@linkcode SubscriptionRefusedError} if the hub refuses it, and with
    * {@linkcode PubSubClosedError} if the spoke stops for good first.
    *
-   * @param _topic Unused: every topic is live once the connection is open.
+   * @param topic The topic.
    */
-  ready(_topic: string): Promise<void> {
-    if (this.#state === "open") return Promise.resolve();
-    if (this.#final !== undefined) return Promise.reject(closedError(this.#final));
-    return new Promise((resolve, reject) => {
-      const onOpen = () => {
-        this.removeEventListener("close", onClose);
-        resolve();
-      };
-      const onClose = () => {
-        this.removeEventListener("open", onOpen);
-        reject(closedError(this.#final!));
-      };
-      this.addEventListener("open", onOpen, { once: true });
-      this.addEventListener("close", onClose, { once: true });
-    });
+  ready(topic: string): Promise<void> {
+    return this.#interest.ready(topic);
   }
 
-  /** Stops for good: closes the socket with 1000 and cancels any pending reconnect. Idempotent. */
-  close(): void {
+  /**
+   * Stops for good: closes the socket and cancels any pending reconnect.
+   * Idempotent.
+   *
+   * @param code The close code. @default {1000}
+   * @param reason The close reason. @default {""}
+   */
+  close(code: number = CloseCode.Normal, reason = ""): void {
     if (this.#final !== undefined) return;
     this.#stopping = true;
     const link = this.#link;
-    if (link !== undefined) link.close(CloseCode.Normal, "");
-    else this.#stop({ code: CloseCode.Normal, reason: "" }, undefined);
+    if (link !== undefined) link.close(code, reason);
+    else this.#stop({ code, reason }, undefined);
+  }
+
+  /** Announces topics as local listeners come and go. @internal */
+  protected override onTopicInterest(topic: string, interested: boolean): void {
+    if (interested) this.#interest.want(topic);
+    else this.#interest.unwant(topic);
   }
 
   #connect(): void {
     this.#retryTimer = undefined;
     this.#state = "connecting";
-    let socket: WebSocketLike;
+    let url: string | Promise<string>;
     try {
-      socket = new this.#WebSocket(this.#url, this.#protocols);
+      url = this.#nextUrl();
     } catch (cause) {
-      this.#onClose({ code: 1006, reason: `Cannot open a WebSocket: ${(cause as Error)?.message ?? cause}` });
+      this.#cannotDial(cause);
       return;
     }
-    const config: LinkConfig = { ...this.#options, handshakeTimeout: this.#handshakeTimeout, outbox: this.#outbox };
+    if (typeof url === "string") this.#dial(url);
+    else {
+      url.then(
+        (resolved) => {
+          if (this.#final === undefined && !this.#stopping) this.#dial(checkUrl(resolved));
+          else if (this.#link === undefined) this.#stop({ code: CloseCode.Normal, reason: "" }, undefined);
+        },
+        (cause) => this.#cannotDial(cause),
+      );
+    }
+  }
+
+  #cannotDial(cause: unknown): void {
+    if (this.#stopping) {
+      this.#stop({ code: CloseCode.Normal, reason: "" }, undefined);
+      return;
+    }
+    this.#onClose({ code: 1006, reason: `Cannot open a WebSocket: ${(cause as Error)?.message ?? cause}` });
+  }
+
+  #dial(url: string): void {
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(url, this.#protocols);
+    } catch (cause) {
+      this.#cannotDial(cause);
+      return;
+    }
+    const config: LinkConfig = {
+      ...this.#options,
+      role: "dial",
+      handshakeTimeout: this.#handshakeTimeout,
+      outbox: this.#outbox,
+      counters: this.#counters,
+    };
     if (this.#credentials !== undefined) config.credentials = this.#credentials;
+    const interest = this.#interest;
     const link = new Link(socket, config, {
+      onHandshake: () => {
+        this.#opened++;
+        interest.connected({
+          subscribe: (topic) => link.control(["sub", topic]),
+          unsubscribe: (topic) => link.control(["unsub", topic]),
+        });
+      },
+      onSubscribed: (topic) => interest.acked(topic),
+      onRefused: (action, topic, reason, message) => this.#onRefused(action, topic, reason, message),
       onOpen: () => {
         this.#state = "open";
         this.#stableTimer = setTimeout(() => {
@@ -311,11 +430,23 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       onEnvelope: (envelope) => this.dispatchLocal(toEvent(envelope)),
       onClose: (info) => {
         if (this.#link === link) this.#link = undefined;
+        interest.disconnected();
         this.#onClose(info, link);
       },
       onError: (error) => this.#reportError(error),
     });
     if (link.state !== "closed") this.#link = link;
+  }
+
+  #onRefused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
+    if (action === "publish") {
+      this.#reportError(new PublishRefusedError(topic, reason, message));
+      return;
+    }
+    const error = new SubscriptionRefusedError(topic, reason, message);
+    if (!this.#interest.refused(topic, error)) return; // withdrawn meanwhile
+    this.#reportError(error);
+    this.emit(SUBSCRIPTION_ERROR_EVENT, { topic, error } satisfies SubscriptionErrorDetail);
   }
 
   #onClose(info: WebSocketCloseInfo, link?: Link): void {
@@ -355,6 +486,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
     this.#retryTimer = this.#stableTimer = undefined;
     this.#outbox.drain();
+    this.#interest.close(closedError(info));
     // The one terminal "close": a pub/sub over the spoke ends its subscriptions here.
     this.emitClose(info);
     const socketClosed = link?.socketClosed ?? Promise.resolve();
@@ -396,7 +528,10 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
  * eventTarget.close();
  * ```
  */
-export function connectWebSocketEventTarget(url: string | URL, options: WebSocketSpokeOptions = {}): WebSocketSpoke {
+export function connectWebSocketEventTarget(
+  url: WebSocketSpokeUrl,
+  options: WebSocketSpokeOptions = {},
+): WebSocketSpoke {
   return new WebSocketSpoke(url, options);
 }
 
@@ -412,4 +547,34 @@ function closedError(info: WebSocketCloseInfo): PubSubClosedError {
     `The WebSocket spoke stopped with code ${info.code} (${JSON.stringify(info.reason)})`,
     { cause: info.error },
   );
+}
+
+function checkUrl(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`Expected a ws: or wss: URL, got ${JSON.stringify(String(url))}`);
+  }
+  if (!["ws:", "wss:", "http:", "https:"].includes(parsed.protocol)) {
+    throw new TypeError(`Expected a ws: or wss: URL, got ${JSON.stringify(String(url))}`);
+  }
+  return parsed.href;
+}
+
+function urlSource(url: WebSocketSpokeUrl): () => string | Promise<string> {
+  if (typeof url === "function") {
+    return () => {
+      const next = url();
+      return typeof next === "string" || next instanceof URL ? checkUrl(next) : Promise.resolve(next).then(checkUrl);
+    };
+  }
+  if (typeof url === "string" || url instanceof URL) {
+    const href = checkUrl(url);
+    return () => href;
+  }
+  const list = url.map(checkUrl);
+  if (list.length === 0) throw new TypeError("Expected at least one hub URL, got an empty list");
+  let index = 0;
+  return () => list[index++ % list.length];
 }

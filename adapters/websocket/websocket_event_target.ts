@@ -5,25 +5,19 @@
  * @module
  */
 
-import { jsonCodec } from "../../core/envelope.ts";
-import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
+import { PubSubClosedError } from "../../core/errors.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness } from "../../core/types.ts";
+import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
-import { encodeEvent, type Frame, Link, type LinkConfig, type LinkState, Outbox, toEvent } from "./link.ts";
-import {
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  positive,
-  resolveCommonOptions,
-  type ResolvedCommonOptions,
-  type WebSocketCloseInfo,
-  type WebSocketCommonOptions,
-} from "./options.ts";
-import type { WebSocketLike } from "./socket.ts";
+import { WebSocketHub, type WebSocketHubEventDetail, type WebSocketHubOptions } from "./hub.ts";
+import type { LinkState } from "./link.ts";
+import type { WebSocketCloseInfo, WebSocketCommonOptions } from "./options.ts";
+import type { WebSocketConstructorLike, WebSocketLike } from "./socket.ts";
+import { WebSocketSpoke } from "./spoke.ts";
 
 /**
  * The state of one connection: `"connecting"` until the socket opens,
- * `"handshake"` while credentials are checked, `"open"`, then `"closed"`.
+ * `"handshake"` until the hello is answered, `"open"`, then `"closed"`.
  *
  * @example
  * ```ts
@@ -35,24 +29,28 @@ import type { WebSocketLike } from "./socket.ts";
 export type WebSocketConnectionState = LinkState;
 
 /**
- * Decides on a spoke's credentials (the second element of its first frame,
- * `["auth", credentials]`). Return `true` to accept; anything else, or a
- * throw, closes the connection with 4401.
+ * Decides on a spoke's credentials (the third element of its hello,
+ * `["hello", 2, credentials]`; `undefined` when there is none). Return `true`
+ * or a context object (kept for the connection and passed to `authorize`) to
+ * accept; anything else, or a throw, closes the connection with 4401.
  *
  * @typeParam TRequest The upgrade request type, e.g. `Request` on Deno.
+ * @typeParam TContext The context type returned for accepted connections.
  *
  * @example
  * ```ts
  * import type { Authenticate } from "@alkdev/pubsub/websocket";
  *
- * const authenticate: Authenticate<Request> = (credentials, request) =>
- *   (credentials as { token?: string })?.token === "secret" && new URL(request.url).pathname === "/events";
+ * const authenticate: Authenticate<Request, { user: string }> = (credentials, request) =>
+ *   (credentials as { token?: string })?.token === "secret" && new URL(request.url).pathname === "/events"
+ *     ? { user: "ada" }
+ *     : false;
  * ```
  */
-export type Authenticate<TRequest = unknown> = (
+export type Authenticate<TRequest = unknown, TContext = unknown> = (
   credentials: unknown,
   request: TRequest,
-) => boolean | Promise<boolean>;
+) => boolean | TContext | Promise<boolean | TContext>;
 
 /**
  * Handshake options for the accepting (hub) side.
@@ -71,14 +69,13 @@ export type Authenticate<TRequest = unknown> = (
  */
 export interface WebSocketAcceptOptions<TRequest = unknown> {
   /**
-   * Requires a handshake: the peer's first frame must be `["auth", credentials]`,
-   * which this function accepts or refuses. Without it, no handshake is
-   * required (a peer that sends one anyway is acknowledged).
+   * Decides on the credentials of the peer's hello; without it, every hello
+   * is accepted.
    */
   authenticate?: Authenticate<TRequest>;
   /**
    * Milliseconds from the socket opening to the end of the handshake
-   * (credentials received and `authenticate` settled); past it, the socket
+   * (hello received and `authenticate` settled); past it, the socket
    * closes with 4408.
    *
    * @default {5000}
@@ -101,27 +98,47 @@ export interface WebSocketAcceptOptions<TRequest = unknown> {
  */
 export interface WebSocketEventTargetOptions<TRequest = unknown>
   extends WebSocketCommonOptions, WebSocketAcceptOptions<TRequest> {
+  /**
+   * Which end of the connection this is. `"accept"`: the side that accepted
+   * the socket; it waits for the hello and serves the peer like a hub with
+   * one connection (`authorize`, limits). `"dial"`: the side that opened it;
+   * it sends the hello and subscribes like a spoke that does not reconnect.
+   *
+   * @default {"accept" when `authenticate` or `request` is given, else "dial"}
+   */
+  role?: "accept" | "dial";
   /** The upgrade request, passed to `authenticate`. */
   request?: TRequest;
   /**
-   * Dialing side: credentials to send in the first frame, `["auth", credentials]`
-   * (JSON), before any data. A function is called for each connection and may
-   * return a promise. The socket counts as open once the peer answers `["ack"]`.
+   * Dialing side: credentials to send in the hello,
+   * `["hello", 2, credentials]` (JSON). A function is called once and may
+   * return a promise. The socket counts as open once the peer answers
+   * `["welcome", 2]`.
    */
   credentials?: unknown;
+  /** Accepting side: passed to the one-connection hub, see {@linkcode WebSocketHubOptions}. */
+  authorize?: WebSocketHubOptions<TRequest>["authorize"];
+  /** Accepting side: see {@linkcode WebSocketHubOptions}. @default {4096} */
+  maxSubscriptionsPerConnection?: number;
+  /** Accepting side: see {@linkcode WebSocketHubOptions}. @default {1024} */
+  maxTopicLength?: number;
 }
 
 /**
- * An event target over one WebSocket. `dispatchEvent` delivers to local
- * listeners and sends the envelope to the peer; envelopes from the peer are
- * validated and delivered to local listeners.
+ * An event target over one WebSocket, on either end. The accepting end is a
+ * hub with this one connection: it sends the peer only the topics the peer
+ * subscribed to. The dialing end is a spoke that does not reconnect: it
+ * subscribes for its listeners and `ready(topic)` waits for the peer's
+ * acknowledgement. Envelopes from the peer are validated and delivered to
+ * local listeners.
  *
  * Reserved, non-topic event names (none contains `:`): `"open"` (detail
- * `undefined`), `"close"` (detail {@linkcode WebSocketCloseInfo}) and
- * `"error"` (detail the {@linkcode PubSubError}). `"close"` is dispatched
- * once, when the socket closes for any reason (`close()` included); there is
- * no reconnect, so it is final, and a pub/sub created over the target ends
- * its subscriptions then (see `CLOSE_EVENT`).
+ * `undefined`), `"close"` (detail {@linkcode WebSocketCloseInfo}),
+ * `"error"` (detail the {@linkcode PubSubError}) and, on the dialing end,
+ * `"subscription-error"`. `"close"` is dispatched once, when the socket
+ * closes for any reason (`close()` included); there is no reconnect, so it is
+ * final, and a pub/sub created over the target ends its subscriptions then
+ * (see `CLOSE_EVENT`).
  *
  * @example
  * ```ts ignore
@@ -130,56 +147,93 @@ export interface WebSocketEventTargetOptions<TRequest = unknown>
  *
  * const eventTarget = createWebSocketEventTarget(new WebSocket("ws://127.0.0.1:8080"));
  * const pubsub = createPubSub<{ ping: number }>({ eventTarget });
- * await eventTarget.ready("ping:1");
+ * const pings = pubsub.subscribe("ping", "1");
+ * await pubsub.ready("ping", "1");
  * pubsub.publish("ping", "1", 1);
  * ```
  */
 export class WebSocketEventTarget extends TransportEventTarget implements SubscriptionReadiness {
-  #options: ResolvedCommonOptions;
-  #link: Link;
+  #socket: WebSocketLike;
+  #hub: WebSocketHub<unknown> | undefined;
+  #spoke: WebSocketSpoke | undefined;
+  #inner: WebSocketHub<unknown> | WebSocketSpoke;
+  #connection: ReturnType<WebSocketHub<unknown>["accept"]> | undefined;
+  #opened: Promise<void>;
   #closed: Promise<WebSocketCloseInfo>;
-  #resolveClosed!: (info: WebSocketCloseInfo) => void;
   #info: WebSocketCloseInfo | undefined;
 
   /**
    * Wraps `socket`; prefer {@linkcode createWebSocketEventTarget}.
    *
    * @param socket An open or connecting socket.
-   * @param options Limits, heartbeat, handshake and error handling.
+   * @param options Role, limits, heartbeat, handshake and error handling.
    */
   constructor(socket: WebSocketLike, options: WebSocketEventTargetOptions<unknown> = {}) {
     super(options);
-    this.#options = resolveCommonOptions(options, jsonCodec);
-    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    const config: LinkConfig = {
-      ...this.#options,
-      handshakeTimeout: positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT),
-      outbox: new Outbox(this.#options.outboxSize),
-    };
-    const authenticate = options.authenticate;
-    if (authenticate !== undefined) config.authenticate = (credentials) => authenticate(credentials, options.request);
-    if (options.credentials !== undefined) config.credentials = credentialsFunction(options.credentials);
-    this.#link = new Link(socket, config, {
-      onOpen: () => this.emit("open"),
-      onEnvelope: (envelope: EventEnvelope, _frame: Frame) => this.dispatchLocal(toEvent(envelope)),
-      onClose: (info) => {
-        if (this.#info !== undefined) return; // the link reports its close once; "close" is final
-        this.#info = info;
-        this.emitClose(info);
-        this.#link.socketClosed.then(() => this.#resolveClosed(info));
-      },
-      onError: (error) => this.#reportError(error),
+    this.#socket = socket;
+    const role = options.role ??
+      (options.authenticate !== undefined || options.request !== undefined ? "accept" : "dial");
+    let resolveOpened!: () => void;
+    let rejectOpened!: (error: Error) => void;
+    this.#opened = new Promise((resolve, reject) => {
+      resolveOpened = resolve;
+      rejectOpened = reject;
     });
+    this.#opened.catch(() => {});
+    let resolveClosed!: (info: WebSocketCloseInfo) => void;
+    this.#closed = new Promise((resolve) => (resolveClosed = resolve));
+    const finish = (info: WebSocketCloseInfo, socketClosed: Promise<unknown>): void => {
+      if (this.#info !== undefined) return;
+      this.#info = info;
+      rejectOpened(closedError(info));
+      this.emitClose(info);
+      socketClosed.then(() => resolveClosed(info));
+    };
+    if (role === "accept") {
+      const hub = new WebSocketHub<unknown>(options as WebSocketHubOptions<unknown>);
+      this.#hub = hub;
+      this.#inner = hub;
+      hub.addEventListener("connect", () => {
+        resolveOpened();
+        this.emit("open");
+      });
+      hub.addEventListener("disconnect", (event) => {
+        const { connection, info } = (event as unknown as CustomEvent<WebSocketHubEventDetail>).detail;
+        finish(info ?? { code: 1006, reason: "" }, connection.closed);
+        hub.close();
+      });
+      this.#connection = hub.accept(socket, options.request);
+    } else {
+      const Given = function (): WebSocketLike {
+        return socket;
+      } as unknown as WebSocketConstructorLike;
+      const spoke = new WebSocketSpoke("ws://127.0.0.1/", { ...options, WebSocket: Given, maxAttempts: 0 });
+      this.#spoke = spoke;
+      this.#inner = spoke;
+      spoke.addEventListener("open", () => {
+        resolveOpened();
+        this.emit("open");
+      });
+      spoke.addEventListener("close", (event) => {
+        finish((event as unknown as CustomEvent<WebSocketCloseInfo>).detail, spoke.closed);
+      });
+      spoke.addEventListener(SUBSCRIPTION_ERROR_EVENT, (event) => {
+        this.emit(SUBSCRIPTION_ERROR_EVENT, (event as unknown as CustomEvent).detail);
+      });
+    }
+    this.#inner.addEventListener("error", (event) => this.emit("error", (event as unknown as CustomEvent).detail));
   }
 
   /** The socket this target drives. */
   get socket(): WebSocketLike {
-    return this.#link.socket;
+    return this.#socket;
   }
 
   /** The connection's state. */
   get state(): WebSocketConnectionState {
-    return this.#link.state;
+    if (this.#connection !== undefined) return this.#connection.state;
+    const state = this.#spoke!.state;
+    return state === "reconnecting" ? "closed" : state;
   }
 
   /** Settles with the close code and reason once the socket has closed. */
@@ -189,39 +243,29 @@ export class WebSocketEventTarget extends TransportEventTarget implements Subscr
 
   /**
    * Delivers `event` to local listeners and sends its envelope to the peer
-   * (queued while connecting, dropped once closed).
+   * (on the accepting end, only if the peer subscribed to its topic; on the
+   * dialing end, queued while connecting; dropped once closed).
    *
    * @throws {EnvelopeError} If `event.detail` is not an envelope for `event.type`.
    * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxMessageBytes`; nothing is delivered.
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
-    const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
-    const result = this.dispatchLocal(event);
-    this.#link.send(frame);
-    return result;
+    if (!isTopic(event.type)) return this.dispatchLocal(event);
+    return this.#inner.dispatchEvent(event);
   }
 
   /**
-   * Settles once the connection is open (handshake included); rejects with
-   * {@linkcode PubSubClosedError} if it closes first.
+   * Settles once the connection is open (handshake included) and, on the
+   * dialing end, the peer has acknowledged the subscription to `topic`;
+   * rejects with {@linkcode PubSubClosedError} if it closes first, or with the
+   * refusal if the peer refuses the topic.
    *
-   * @param _topic Unused: every topic is live once the connection is open.
+   * @param topic The topic.
    */
-  ready(_topic: string): Promise<void> {
-    if (this.#link.state === "open") return Promise.resolve();
-    if (this.#link.state === "closed") return Promise.reject(closedError(this.#info));
-    return new Promise((resolve, reject) => {
-      const onOpen = () => {
-        this.removeEventListener("close", onClose);
-        resolve();
-      };
-      const onClose = () => {
-        this.removeEventListener("open", onOpen);
-        reject(closedError(this.#info));
-      };
-      this.addEventListener("open", onOpen, { once: true });
-      this.addEventListener("close", onClose, { once: true });
-    });
+  ready(topic: string): Promise<void> {
+    if (this.#spoke !== undefined) return this.#spoke.ready(topic);
+    if (this.#info !== undefined) return Promise.reject(closedError(this.#info));
+    return this.#opened;
   }
 
   /**
@@ -231,13 +275,19 @@ export class WebSocketEventTarget extends TransportEventTarget implements Subscr
    * @param reason The close reason. @default {""}
    */
   close(code: number = CloseCode.Normal, reason = ""): void {
-    this.#link.close(code, reason);
+    if (this.#connection !== undefined) this.#connection.close(code, reason);
+    else this.#spoke!.close(code, reason);
   }
 
-  #reportError(error: PubSubError): void {
-    this.#options.onError(error);
-    this.emit("error", error);
+  /** Listens on the inner hub or spoke for the topics local listeners want. @internal */
+  protected override onTopicInterest(topic: string, interested: boolean): void {
+    if (interested) this.#inner.addEventListener(topic, this.#forward);
+    else this.#inner.removeEventListener(topic, this.#forward);
   }
+
+  #forward = (event: EnvelopeEvent): void => {
+    this.dispatchLocal(event);
+  };
 }
 
 /**
@@ -248,7 +298,7 @@ export class WebSocketEventTarget extends TransportEventTarget implements Subscr
  *
  * @typeParam TRequest The upgrade request type passed to `authenticate`.
  * @param socket A `WebSocket` (Deno, browser) or `ws` socket, connecting or open.
- * @param options Limits, heartbeat, handshake and error handling.
+ * @param options Role, limits, heartbeat, handshake and error handling.
  * @returns The target.
  *
  * @example One target per accepted connection on Deno
@@ -273,11 +323,6 @@ export function createWebSocketEventTarget<TRequest = unknown>(
   options: WebSocketEventTargetOptions<TRequest> = {},
 ): WebSocketEventTarget {
   return new WebSocketEventTarget(socket, options as WebSocketEventTargetOptions<unknown>);
-}
-
-/** Turns a credentials option into a function. @internal */
-export function credentialsFunction(credentials: unknown): () => unknown {
-  return typeof credentials === "function" ? credentials as () => unknown : () => credentials;
 }
 
 function closedError(info: WebSocketCloseInfo | undefined): PubSubClosedError {

@@ -1,0 +1,724 @@
+/**
+ * `HubRouter`: the routing table a hub keeps over its connections, shared by
+ * every hub transport (WebSocket, iroh). It knows nothing of sockets or
+ * frames beyond an opaque, already encoded frame type `F`.
+ *
+ * - topic → connections and connection → topics, with the hub's own local
+ *   listeners counted per topic;
+ * - limits (subscriptions per connection, topic length) and the `authorize`
+ *   hook, for subscribes and publishes;
+ * - the upstream: every event, whoever published it, goes out through the
+ *   upstream target and comes back through the one upstream listener the hub
+ *   holds per topic while anyone (a connection or a local listener) wants it.
+ *   Without an upstream the router uses a private in-process one, so there is
+ *   one delivery path;
+ * - the sender of a relayed event is never sent its own event back, including
+ *   when it returns asynchronously from a shared upstream such as Redis.
+ *
+ * @module
+ */
+
+import { PublishRefusedError, type PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
+import { InProcessEventTarget } from "./in_process_event_target.ts";
+import { parseTopic, topicFor } from "./topic.ts";
+import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness, TypedEventTarget } from "./types.ts";
+
+/**
+ * What a connection asks to do: receive a topic, or send an event to it.
+ *
+ * @example
+ * ```ts
+ * import type { HubAction } from "@alkdev/pubsub";
+ *
+ * const action: HubAction = "subscribe";
+ * ```
+ */
+export type HubAction = "subscribe" | "publish";
+
+/**
+ * The question put to {@linkcode Authorize}.
+ *
+ * @typeParam TContext What `authenticate` returned for the connection.
+ *
+ * @example
+ * ```ts
+ * import type { AuthorizeRequest } from "@alkdev/pubsub";
+ *
+ * const request: AuthorizeRequest<{ user: string }> = {
+ *   action: "subscribe",
+ *   type: "job.progress",
+ *   id: "job-1",
+ *   topic: "job.progress:job-1",
+ *   context: { user: "ada" },
+ * };
+ * ```
+ */
+export interface AuthorizeRequest<TContext = unknown> {
+  /** Subscribe or publish. */
+  action: HubAction;
+  /** The event type. */
+  type: string;
+  /** The event id. */
+  id: string;
+  /** The topic, `topicFor(type, id)`. */
+  topic: string;
+  /** The connection's context: what `authenticate` returned, or `undefined`. */
+  context: TContext | undefined;
+}
+
+/**
+ * Decides whether a connection may subscribe to, or publish on, a topic.
+ * Only `true` (or a promise of `true`) allows; anything else refuses. A throw
+ * or a rejection refuses and is reported to the hub's error channel.
+ *
+ * @typeParam TContext What `authenticate` returned for the connection.
+ *
+ * @example Users read their own topics; only admins publish
+ * ```ts
+ * import type { Authorize } from "@alkdev/pubsub";
+ *
+ * const authorize: Authorize<{ user: string; admin: boolean }> = ({ action, id, context }) =>
+ *   action === "subscribe" ? id === context?.user : context?.admin === true;
+ * ```
+ */
+export type Authorize<TContext = unknown> = (request: AuthorizeRequest<TContext>) => boolean | Promise<boolean>;
+
+/**
+ * One connection as the router sees it: where to send data frames and
+ * answers. The transport implements it.
+ *
+ * @typeParam F The encoded frame type.
+ *
+ * @example
+ * ```ts ignore
+ * const peer: HubPeer<string> = {
+ *   sendData: (frame) => socket.send(frame),
+ *   subscribed: (topic) => socket.send(JSON.stringify(["suback", topic])),
+ *   refused: (action, topic, reason, message) => socket.send(JSON.stringify(["refused", action, topic, reason, message])),
+ * };
+ * ```
+ */
+export interface HubPeer<F> {
+  /** Sends one data frame. */
+  sendData(frame: F): void;
+  /** The subscription to `topic` is live: frames for it follow. */
+  subscribed(topic: string): void;
+  /** A subscribe or publish was refused. */
+  refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void;
+}
+
+/**
+ * Options for {@linkcode HubRouter}.
+ *
+ * @typeParam F The encoded frame type.
+ * @typeParam TContext The connection context type.
+ *
+ * @example
+ * ```ts
+ * import type { HubRouterOptions } from "@alkdev/pubsub";
+ *
+ * const options: HubRouterOptions<string> = {
+ *   encode: (envelope) => JSON.stringify(envelope),
+ *   deliverLocal: () => {},
+ *   onError: (error) => console.warn(error.message),
+ * };
+ * ```
+ */
+export interface HubRouterOptions<F, TContext = unknown> {
+  /** Encodes an envelope as a data frame (for events that arrive from the upstream). */
+  encode(envelope: EventEnvelope): F;
+  /** Delivers an event to the hub's own local listeners. */
+  deliverLocal(event: EnvelopeEvent): void;
+  /**
+   * A shared target the hub publishes to and listens on, for example a Redis
+   * target, so that several hub processes act as one hub.
+   *
+   * @default {a private in-process target}
+   */
+  upstream?: TypedEventTarget<EnvelopeEvent>;
+  /**
+   * Decides each subscribe and publish of a connection.
+   *
+   * @default {everything is allowed}
+   */
+  authorize?: Authorize<TContext>;
+  /**
+   * The most topics one connection may hold (subscribed or waiting for
+   * `authorize`). One more is refused with `"too-many-subscriptions"`.
+   *
+   * @default {4096}
+   */
+  maxSubscriptionsPerConnection?: number;
+  /**
+   * The longest topic accepted, in UTF-16 code units. A longer one is refused
+   * with `"topic-too-long"`.
+   *
+   * @default {1024}
+   */
+  maxTopicLength?: number;
+  /**
+   * The most publishes of one connection waiting for an asynchronous
+   * `authorize`; more are refused with `"forbidden"` until it catches up.
+   *
+   * @default {1024}
+   */
+  maxPendingPublishes?: number;
+  /** Where refusals caused by a throwing `authorize`, and upstream failures, are reported. */
+  onError(error: PubSubError): void;
+}
+
+/**
+ * The router's counters, for `stats()`.
+ *
+ * @example
+ * ```ts
+ * import type { HubRouterStats } from "@alkdev/pubsub";
+ *
+ * const stats: HubRouterStats = {
+ *   topics: 0, subscriptions: 0, refusedSubscribes: 0, refusedPublishes: 0, deliveries: 0,
+ * };
+ * ```
+ */
+export interface HubRouterStats {
+  /** Topics wanted by a connection or a local listener (each holds one upstream listener). */
+  topics: number;
+  /** Live (connection, topic) subscriptions. */
+  subscriptions: number;
+  /** Subscribes refused since the hub started. */
+  refusedSubscribes: number;
+  /** Publishes refused since the hub started. */
+  refusedPublishes: number;
+  /** Data frames handed to connections since the hub started. */
+  deliveries: number;
+}
+
+/** @default values. @internal */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 4096;
+/** @internal */
+export const DEFAULT_MAX_TOPIC_LENGTH = 1024;
+/** @internal */
+export const DEFAULT_MAX_PENDING_PUBLISHES = 1024;
+/** How long a relayed event's echo is awaited from an asynchronous upstream, in ms. @internal */
+export const ECHO_TIMEOUT = 30_000;
+/** The most echoes awaited per topic. @internal */
+export const MAX_ECHOES_PER_TOPIC = 4096;
+
+interface Echo<F> {
+  frame: F;
+  from: HubPeer<F>;
+  at: number;
+}
+
+class Route<F> {
+  readonly peers = new Set<HubPeer<F>>();
+  local = 0;
+  /** Events relayed from a subscribed sender, waiting to come back from an asynchronous upstream. */
+  echoes: Echo<F>[] | undefined;
+}
+
+interface Entry {
+  /** Bumped on each subscribe, so a late `authorize` answer for an older request is ignored. */
+  generation: number;
+  active: boolean;
+}
+
+interface PeerState<TContext> {
+  context: TContext | undefined;
+  topics: Map<string, Entry>;
+  generation: number;
+  /** Publishes waiting for an asynchronous `authorize`, in order. */
+  pending: number;
+  chain: Promise<void> | undefined;
+}
+
+interface Relay<F> {
+  event: EnvelopeEvent;
+  frame: F | undefined;
+  from: HubPeer<F> | undefined;
+  seen: boolean;
+}
+
+/**
+ * The routing table and delivery rules of a hub. A transport creates one,
+ * `attach`es each connection once its handshake is done, passes it the
+ * connection's `subscribe`/`unsubscribe` requests and data, calls
+ * `addLocal`/`removeLocal` as its own listeners come and go, and `detach`es
+ * the connection when it closes.
+ *
+ * Delivery: every event goes out through the upstream (`publish` and
+ * `publishFrom`) and is delivered when it comes back through the upstream
+ * listener: to the hub's local listeners if any, and to every connection
+ * subscribed to its topic except the one that sent it. Each interested
+ * party receives it once.
+ *
+ * @typeParam F The encoded frame type.
+ * @typeParam TContext The connection context type.
+ *
+ * @example Two peers, one topic
+ * ```ts
+ * import { HubRouter, type HubPeer, topicFor } from "@alkdev/pubsub";
+ *
+ * const router = new HubRouter<string>({
+ *   encode: (envelope) => JSON.stringify(envelope),
+ *   deliverLocal: () => {},
+ *   onError: console.error,
+ * });
+ * const peer = (name: string): HubPeer<string> => ({
+ *   sendData: (frame) => console.log(name, "got", frame),
+ *   subscribed: (topic) => console.log(name, "subscribed to", topic),
+ *   refused: () => {},
+ * });
+ * const a = peer("a"), b = peer("b");
+ * router.attach(a);
+ * router.attach(b);
+ * router.subscribe(b, topicFor("ping", "1")); // b subscribed to ping:1
+ * const envelope = { type: "ping", id: "1", payload: 1 };
+ * router.publishFrom(a, envelope, JSON.stringify(envelope)); // b got {"type":"ping","id":"1","payload":1}
+ * ```
+ */
+export class HubRouter<F, TContext = unknown> {
+  #options: HubRouterOptions<F, TContext>;
+  #upstream: TypedEventTarget<EnvelopeEvent>;
+  #authorize: Authorize<TContext> | undefined;
+  #maxSubscriptions: number;
+  #maxTopicLength: number;
+  #maxPending: number;
+  #routes = new Map<string, Route<F>>();
+  #peers = new Map<HubPeer<F>, PeerState<TContext>>();
+  #relay: Relay<F> | undefined;
+  #subscriptions = 0;
+  #refusedSubscribes = 0;
+  #refusedPublishes = 0;
+  #deliveries = 0;
+
+  /**
+   * Creates an empty router.
+   *
+   * @param options Encoding, local delivery, upstream, authorization and limits.
+   */
+  constructor(options: HubRouterOptions<F, TContext>) {
+    this.#options = options;
+    this.#upstream = options.upstream ?? new InProcessEventTarget<EnvelopeEvent>();
+    this.#authorize = options.authorize;
+    this.#maxSubscriptions = positiveInteger(
+      "maxSubscriptionsPerConnection",
+      options.maxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    );
+    this.#maxTopicLength = positiveInteger("maxTopicLength", options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH);
+    this.#maxPending = positiveInteger(
+      "maxPendingPublishes",
+      options.maxPendingPublishes ?? DEFAULT_MAX_PENDING_PUBLISHES,
+    );
+  }
+
+  /** Whether a real upstream was given (not the private in-process one). */
+  get hasUpstream(): boolean {
+    return this.#options.upstream !== undefined;
+  }
+
+  /**
+   * Adds a connection whose handshake is done.
+   *
+   * @param peer The connection.
+   * @param context What `authenticate` returned for it.
+   */
+  attach(peer: HubPeer<F>, context?: TContext): void {
+    if (this.#peers.has(peer)) return;
+    this.#peers.set(peer, { context, topics: new Map(), generation: 0, pending: 0, chain: undefined });
+  }
+
+  /**
+   * Removes a connection and all its subscriptions. Idempotent.
+   *
+   * @param peer The connection.
+   */
+  detach(peer: HubPeer<F>): void {
+    const state = this.#peers.get(peer);
+    if (state === undefined) return;
+    this.#peers.delete(peer);
+    for (const [topic, entry] of state.topics) if (entry.active) this.#removePeer(topic, peer);
+    state.topics.clear();
+  }
+
+  /**
+   * Handles a connection's request to receive `topic`. Answers through the
+   * peer's `subscribed` or `refused`, at once or after `authorize` (and the
+   * upstream's `ready`) settle. A repeated request for a live topic is
+   * answered again.
+   *
+   * @param peer The connection.
+   * @param topic The topic.
+   */
+  subscribe(peer: HubPeer<F>, topic: string): void {
+    const state = this.#peers.get(peer);
+    if (state === undefined) return;
+    const existing = state.topics.get(topic);
+    if (existing !== undefined) {
+      if (existing.active) peer.subscribed(topic);
+      return; // an answer is on its way
+    }
+    if (topic.length > this.#maxTopicLength) {
+      this.#refuseSubscribe(peer, topic, "topic-too-long", `Topic is longer than ${this.#maxTopicLength} characters`);
+      return;
+    }
+    const parsed = parseTopic(topic);
+    if (parsed === undefined) {
+      this.#refuseSubscribe(peer, topic, "invalid-topic", `Not a topic: ${JSON.stringify(topic.slice(0, 80))}`);
+      return;
+    }
+    if (state.topics.size >= this.#maxSubscriptions) {
+      this.#refuseSubscribe(
+        peer,
+        topic,
+        "too-many-subscriptions",
+        `The connection already holds ${this.#maxSubscriptions} subscriptions`,
+      );
+      return;
+    }
+    const entry: Entry = { generation: ++state.generation, active: false };
+    state.topics.set(topic, entry);
+    const current = () => this.#peers.get(peer) === state && state.topics.get(topic) === entry;
+    this.#decide(
+      "subscribe",
+      parsed.type,
+      parsed.id,
+      topic,
+      state,
+      (allowed, cause) => {
+        if (!current()) return;
+        if (!allowed) {
+          state.topics.delete(topic);
+          this.#refuseSubscribe(peer, topic, "forbidden", undefined, cause);
+          return;
+        }
+        this.#activate(peer, state, topic, entry, current);
+      },
+    );
+  }
+
+  /**
+   * Handles a connection's request to stop receiving `topic` (live or still
+   * being decided). Unknown topics are ignored.
+   *
+   * @param peer The connection.
+   * @param topic The topic.
+   */
+  unsubscribe(peer: HubPeer<F>, topic: string): void {
+    const state = this.#peers.get(peer);
+    const entry = state?.topics.get(topic);
+    if (state === undefined || entry === undefined) return;
+    state.topics.delete(topic);
+    if (entry.active) this.#removePeer(topic, peer);
+  }
+
+  /**
+   * Relays an event a connection sent: after `authorize`, out through the
+   * upstream, and from there to local listeners and subscribed connections
+   * other than the sender. Order is kept per connection, also while an
+   * asynchronous `authorize` is pending.
+   *
+   * @param peer The sending connection.
+   * @param envelope The decoded, valid envelope.
+   * @param frame The frame it arrived in, passed on as is to other connections.
+   */
+  publishFrom(peer: HubPeer<F>, envelope: EventEnvelope, frame: F): void {
+    const state = this.#peers.get(peer);
+    if (state === undefined) return;
+    const topic = topicFor(envelope.type, envelope.id);
+    if (this.#authorize === undefined) {
+      this.#relayFrom(peer, topic, envelope, frame);
+      return;
+    }
+    if (state.pending >= this.#maxPending) {
+      this.#refusePublish(peer, topic, "forbidden", `More than ${this.#maxPending} publishes wait for authorize`);
+      return;
+    }
+    this.#decide("publish", envelope.type, envelope.id, topic, state, (allowed, cause) => {
+      if (this.#peers.get(peer) !== state) return;
+      if (allowed) this.#relayFrom(peer, topic, envelope, frame);
+      else this.#refusePublish(peer, topic, "forbidden", undefined, cause);
+    });
+  }
+
+  /**
+   * Publishes the hub's own event: out through the upstream, and from there
+   * to local listeners and subscribed connections.
+   *
+   * @param event The event (its `type` is the topic, its `detail` a valid envelope).
+   * @param frame Its encoding, if the caller has it already.
+   * @throws Whatever the upstream's `dispatchEvent` throws (a closed Redis target, for example).
+   */
+  publish(event: EnvelopeEvent, frame?: F): void {
+    this.#dispatchUpstream(event, frame, undefined);
+  }
+
+  /**
+   * Counts one more local listener for `topic` (a topic wanted locally holds
+   * the upstream listener too).
+   *
+   * @param topic The topic.
+   */
+  addLocal(topic: string): void {
+    const route = this.#route(topic);
+    route.local++;
+  }
+
+  /**
+   * Counts one local listener less for `topic`.
+   *
+   * @param topic The topic.
+   */
+  removeLocal(topic: string): void {
+    const route = this.#routes.get(topic);
+    if (route === undefined || route.local === 0) return;
+    route.local--;
+    this.#release(topic, route);
+  }
+
+  /**
+   * Settles once the upstream listens on `topic` (at once without an
+   * upstream, or if the upstream cannot tell).
+   *
+   * @param topic The topic.
+   */
+  ready(topic: string): Promise<void> {
+    const upstream = this.#options.upstream as Partial<SubscriptionReadiness> | undefined;
+    if (upstream === undefined || typeof upstream.ready !== "function" || !this.#routes.has(topic)) {
+      return Promise.resolve();
+    }
+    return upstream.ready(topic);
+  }
+
+  /** The topics a connection holds, live or being decided. */
+  topicsOf(peer: HubPeer<F>): number {
+    return this.#peers.get(peer)?.topics.size ?? 0;
+  }
+
+  /** The connections subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.#routes.get(topic)?.peers.size ?? 0;
+  }
+
+  /** The router's counters. */
+  stats(): HubRouterStats {
+    return {
+      topics: this.#routes.size,
+      subscriptions: this.#subscriptions,
+      refusedSubscribes: this.#refusedSubscribes,
+      refusedPublishes: this.#refusedPublishes,
+      deliveries: this.#deliveries,
+    };
+  }
+
+  /** Drops every connection and local count, and every upstream listener. */
+  clear(): void {
+    for (const peer of [...this.#peers.keys()]) this.detach(peer);
+    for (const [topic, route] of this.#routes) {
+      route.local = 0;
+      this.#release(topic, route);
+    }
+  }
+
+  #decide(
+    action: HubAction,
+    type: string,
+    id: string,
+    topic: string,
+    state: PeerState<TContext>,
+    then: (allowed: boolean, cause?: unknown) => void,
+  ): void {
+    const authorize = this.#authorize;
+    if (authorize === undefined) {
+      then(true);
+      return;
+    }
+    const request: AuthorizeRequest<TContext> = { action, type, id, topic, context: state.context };
+    // Publishes keep their order: once one waits for an asynchronous answer, the next ones queue behind it.
+    if (action === "publish" && state.chain !== undefined) {
+      state.pending++;
+      state.chain = state.chain.then(() => authorize(request)).then(
+        (allowed) => then(allowed === true),
+        (cause) => then(false, cause),
+      ).finally(() => {
+        if (--state.pending === 0) state.chain = undefined;
+      });
+      return;
+    }
+    let answer: boolean | Promise<boolean>;
+    try {
+      answer = authorize(request);
+    } catch (cause) {
+      then(false, cause);
+      return;
+    }
+    if (typeof answer === "boolean" || answer === null || typeof (answer as Promise<boolean>)?.then !== "function") {
+      then(answer === true);
+      return;
+    }
+    const settled = Promise.resolve(answer).then(
+      (allowed) => then(allowed === true),
+      (cause) => then(false, cause),
+    );
+    if (action === "publish") {
+      state.pending++;
+      state.chain = settled.finally(() => {
+        if (--state.pending === 0) state.chain = undefined;
+      });
+    }
+  }
+
+  #activate(
+    peer: HubPeer<F>,
+    state: PeerState<TContext>,
+    topic: string,
+    entry: Entry,
+    current: () => boolean,
+  ): void {
+    entry.active = true;
+    const route = this.#route(topic);
+    route.peers.add(peer);
+    this.#subscriptions++;
+    const upstream = this.#options.upstream as Partial<SubscriptionReadiness> | undefined;
+    if (upstream === undefined || typeof upstream.ready !== "function") {
+      peer.subscribed(topic);
+      return;
+    }
+    // With a shared upstream, the answer waits until the upstream really listens (a Redis SUBSCRIBE, say).
+    upstream.ready(topic).then(
+      () => {
+        if (current()) peer.subscribed(topic);
+      },
+      (cause) => {
+        if (!current()) return;
+        state.topics.delete(topic);
+        this.#removePeer(topic, peer);
+        const message = `The upstream could not subscribe to ${JSON.stringify(topic)}`;
+        this.#options.onError(new SubscriptionRefusedError(topic, "unavailable", message, { cause }));
+        this.#refuseSubscribe(peer, topic, "unavailable", message);
+      },
+    );
+  }
+
+  #route(topic: string): Route<F> {
+    let route = this.#routes.get(topic);
+    if (route === undefined) {
+      route = new Route<F>();
+      this.#routes.set(topic, route);
+      this.#upstream.addEventListener(topic, this.#onUpstream);
+    }
+    return route;
+  }
+
+  #removePeer(topic: string, peer: HubPeer<F>): void {
+    const route = this.#routes.get(topic);
+    if (route === undefined || !route.peers.delete(peer)) return;
+    this.#subscriptions--;
+    if (route.echoes !== undefined) {
+      route.echoes = route.echoes.filter((echo) => echo.from !== peer);
+      if (route.echoes.length === 0) route.echoes = undefined;
+    }
+    this.#release(topic, route);
+  }
+
+  #release(topic: string, route: Route<F>): void {
+    if (route.peers.size > 0 || route.local > 0) return;
+    this.#routes.delete(topic);
+    this.#upstream.removeEventListener(topic, this.#onUpstream);
+  }
+
+  #refuseSubscribe(peer: HubPeer<F>, topic: string, reason: RefusalReason, message?: string, cause?: unknown): void {
+    this.#refusedSubscribes++;
+    const error = new SubscriptionRefusedError(topic, reason, message, cause === undefined ? undefined : { cause });
+    if (cause !== undefined) this.#options.onError(error);
+    peer.refused("subscribe", topic, reason, error.message);
+  }
+
+  #refusePublish(peer: HubPeer<F>, topic: string, reason: RefusalReason, message?: string, cause?: unknown): void {
+    this.#refusedPublishes++;
+    const error = new PublishRefusedError(topic, reason, message, cause === undefined ? undefined : { cause });
+    if (cause !== undefined) this.#options.onError(error);
+    peer.refused("publish", topic, reason, error.message);
+  }
+
+  #relayFrom(peer: HubPeer<F>, topic: string, envelope: EventEnvelope, frame: F): void {
+    const event = new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent;
+    try {
+      this.#dispatchUpstream(event, frame, peer);
+    } catch (cause) {
+      const error = new PublishRefusedError(topic, "unavailable", `The upstream refused ${JSON.stringify(topic)}`, {
+        cause,
+      });
+      this.#options.onError(error);
+    }
+  }
+
+  #dispatchUpstream(event: EnvelopeEvent, frame: F | undefined, from: HubPeer<F> | undefined): void {
+    const relay: Relay<F> = { event, frame, from, seen: false };
+    const outer = this.#relay;
+    this.#relay = relay;
+    try {
+      this.#upstream.dispatchEvent(event);
+    } finally {
+      this.#relay = outer;
+    }
+    if (relay.seen || from === undefined || frame === undefined) return;
+    // An asynchronous upstream (Redis) sends the event back later: remember it, so the sender is skipped then.
+    const route = this.#routes.get(event.type);
+    if (route === undefined || !route.peers.has(from)) return;
+    const echoes = route.echoes ??= [];
+    if (echoes.length >= MAX_ECHOES_PER_TOPIC) echoes.shift();
+    // The canonical encoding: what the upstream's copy will encode to, whatever the sender's frame looked like.
+    echoes.push({ frame: this.#options.encode(event.detail), from, at: Date.now() });
+  }
+
+  #onUpstream = (event: EnvelopeEvent): void => {
+    const topic = event.type;
+    const route = this.#routes.get(topic);
+    if (route === undefined) return;
+    let frame: F | undefined;
+    let exclude: HubPeer<F> | undefined;
+    const relay = this.#relay;
+    if (relay !== undefined && relay.event === event) {
+      relay.seen = true;
+      frame = relay.frame;
+      exclude = relay.from;
+    } else if (route.echoes !== undefined) {
+      frame = this.#options.encode(event.detail);
+      exclude = this.#matchEcho(route, frame);
+    }
+    if (route.local > 0) this.#options.deliverLocal(event);
+    if (route.peers.size === 0) return;
+    if (frame === undefined) frame = this.#options.encode(event.detail);
+    for (const peer of route.peers) {
+      if (peer === exclude) continue;
+      this.#deliveries++;
+      peer.sendData(frame);
+    }
+  };
+
+  #matchEcho(route: Route<F>, frame: F): HubPeer<F> | undefined {
+    const echoes = route.echoes!;
+    const oldest = Date.now() - ECHO_TIMEOUT;
+    while (echoes.length > 0 && echoes[0].at < oldest) echoes.shift();
+    // The upstream keeps each publisher's order, so this hub's own events come back oldest first. Identical
+    // frames are indistinguishable, so matching a foreign copy instead changes no one's count.
+    let match: HubPeer<F> | undefined;
+    if (echoes.length > 0 && sameFrame(echoes[0].frame, frame)) match = echoes.shift()!.from;
+    if (echoes.length === 0) route.echoes = undefined;
+    return match;
+  }
+}
+
+function sameFrame(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,205 @@
+/**
+ * `RemoteInterest`: the spoke side of a routed hub. It keeps the set of
+ * topics the spoke's local listeners want, announces each to the hub once per
+ * connection, and tracks the hub's answers so `ready(topic)` can wait for them.
+ * Shared by every spoke transport (WebSocket, iroh).
+ *
+ * @module
+ */
+
+import { PubSubClosedError, type SubscriptionRefusedError } from "./errors.ts";
+
+/**
+ * Where a {@linkcode RemoteInterest} sends its announcements: the current
+ * open connection.
+ *
+ * @example
+ * ```ts
+ * import type { InterestChannel } from "@alkdev/pubsub";
+ *
+ * const channel: InterestChannel = {
+ *   subscribe: (topic) => console.log("sub", topic),
+ *   unsubscribe: (topic) => console.log("unsub", topic),
+ * };
+ * ```
+ */
+export interface InterestChannel {
+  /** Sends a subscribe request for `topic`. */
+  subscribe(topic: string): void;
+  /** Sends an unsubscribe for `topic`. */
+  unsubscribe(topic: string): void;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+interface TopicState {
+  /** The hub answered `subscribed` on the current connection. */
+  acked: boolean;
+  /** The hub refused it on the current connection; it is asked again on the next. */
+  refused: boolean;
+  waiters: Waiter[];
+}
+
+/**
+ * The topics a spoke wants, and what the hub answered for each on the
+ * current connection. The transport calls `want`/`unwant` as the first local
+ * listener of a topic comes and the last goes, `connected` when a connection
+ * is open (before flushing its outbox, so the subscriptions go first),
+ * `disconnected` when it drops, and `acked`/`refused` with the hub's answers.
+ *
+ * @example
+ * ```ts
+ * import { RemoteInterest } from "@alkdev/pubsub";
+ *
+ * const interest = new RemoteInterest();
+ * interest.want("ping:1"); // no connection yet: sent on connect
+ * const sent: string[] = [];
+ * interest.connected({ subscribe: (t) => sent.push(t), unsubscribe: () => {} });
+ * console.log(sent); // ["ping:1"]
+ * const ready = interest.ready("ping:1");
+ * interest.acked("ping:1");
+ * await ready; // the hub now sends ping:1
+ * ```
+ */
+export class RemoteInterest {
+  #topics = new Map<string, TopicState>();
+  #channel: InterestChannel | undefined;
+  #openWaiters: Waiter[] = [];
+  #closed: Error | undefined;
+
+  /** The number of topics wanted. */
+  get size(): number {
+    return this.#topics.size;
+  }
+
+  /** Whether a connection is open. */
+  get isConnected(): boolean {
+    return this.#channel !== undefined;
+  }
+
+  /** The topics wanted, in the order they were first wanted. */
+  topics(): IterableIterator<string> {
+    return this.#topics.keys();
+  }
+
+  /**
+   * A topic got its first local listener: announce it now if connected.
+   *
+   * @param topic The topic.
+   */
+  want(topic: string): void {
+    if (this.#closed !== undefined || this.#topics.has(topic)) return;
+    this.#topics.set(topic, { acked: false, refused: false, waiters: [] });
+    this.#channel?.subscribe(topic);
+  }
+
+  /**
+   * A topic lost its last local listener: withdraw it. Waiting `ready` calls
+   * for it resolve (nothing is left to wait for).
+   *
+   * @param topic The topic.
+   */
+  unwant(topic: string): void {
+    const state = this.#topics.get(topic);
+    if (state === undefined) return;
+    this.#topics.delete(topic);
+    for (const waiter of state.waiters) waiter.resolve();
+    if (!state.refused) this.#channel?.unsubscribe(topic);
+  }
+
+  /**
+   * A connection is open: announce every wanted topic on it, then wake
+   * `ready` calls that waited for a connection.
+   *
+   * @param channel The connection.
+   */
+  connected(channel: InterestChannel): void {
+    if (this.#closed !== undefined) return;
+    this.#channel = channel;
+    for (const [topic, state] of this.#topics) {
+      state.acked = false;
+      state.refused = false;
+      channel.subscribe(topic);
+    }
+    const waiters = this.#openWaiters;
+    this.#openWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** The connection dropped: every answer is void until the next one. */
+  disconnected(): void {
+    this.#channel = undefined;
+    for (const state of this.#topics.values()) state.acked = false;
+  }
+
+  /**
+   * The hub answered that `topic` is live on this connection.
+   *
+   * @param topic The topic.
+   */
+  acked(topic: string): void {
+    const state = this.#topics.get(topic);
+    if (state === undefined || this.#channel === undefined) return;
+    state.acked = true;
+    const waiters = state.waiters;
+    state.waiters = [];
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /**
+   * The hub refused `topic`: waiting `ready` calls reject with `error`. The
+   * topic stays wanted (no unsubscribe is sent) and is asked for again on
+   * the next connection if its listeners are still there.
+   *
+   * @param topic The topic.
+   * @param error The refusal.
+   * @returns Whether the topic was wanted (a refusal for a withdrawn topic is stale).
+   */
+  refused(topic: string, error: SubscriptionRefusedError): boolean {
+    const state = this.#topics.get(topic);
+    if (state === undefined) return false;
+    state.refused = true;
+    state.acked = false;
+    const waiters = state.waiters;
+    state.waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+    return true;
+  }
+
+  /**
+   * Settles once `topic` is live: the hub acknowledged it on the current
+   * connection. For a topic not wanted, once a connection is open. Rejects if
+   * the hub refuses it or `close` is called first.
+   *
+   * @param topic The topic.
+   */
+  ready(topic: string): Promise<void> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    const state = this.#topics.get(topic);
+    if (state === undefined) {
+      if (this.#channel !== undefined) return Promise.resolve();
+      return new Promise((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
+    }
+    if (state.acked) return Promise.resolve();
+    return new Promise((resolve, reject) => state.waiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Ends for good: every waiting and later `ready` rejects with `error`.
+   *
+   * @param error The reason. @default {PubSubClosedError}
+   */
+  close(error: Error = new PubSubClosedError("The connection is closed")): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = error;
+    this.#channel = undefined;
+    const waiters = [...this.#openWaiters];
+    this.#openWaiters = [];
+    for (const state of this.#topics.values()) waiters.push(...state.waiters);
+    this.#topics.clear();
+    for (const waiter of waiters) waiter.reject(error);
+  }
+}
