@@ -192,16 +192,13 @@ export interface HubRouterStats {
   deliveries: number;
 }
 
-/** @default values. @internal */
-export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 4096;
-/** @internal */
-export const DEFAULT_MAX_TOPIC_LENGTH = 1024;
-/** @internal */
-export const DEFAULT_MAX_PENDING_PUBLISHES = 1024;
-/** How long a relayed event's echo is awaited from an asynchronous upstream, in ms. @internal */
-export const ECHO_TIMEOUT = 30_000;
-/** The most echoes awaited per topic. @internal */
-export const MAX_ECHOES_PER_TOPIC = 4096;
+const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 4096;
+const DEFAULT_MAX_TOPIC_LENGTH = 1024;
+const DEFAULT_MAX_PENDING_PUBLISHES = 1024;
+/** How long a relayed event's echo is awaited from an asynchronous upstream, in ms. */
+const ECHO_TIMEOUT = 30_000;
+/** The most echoes awaited per topic. */
+const MAX_ECHOES_PER_TOPIC = 4096;
 
 interface Echo<F> {
   frame: F;
