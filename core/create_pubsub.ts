@@ -68,7 +68,9 @@ export interface PubSub<M extends PubSubEventMap> {
   /**
    * Subscribes to `(type, id)`. Listening starts at once, not at the first
    * `next()`. End it with `break`, `return()`, the `signal`, or `close()`;
-   * each removes the listener at once.
+   * each removes the listener at once. If the transport dispatches
+   * {@linkcode SUBSCRIPTION_ERROR_EVENT} for the topic (a hub refused it), the
+   * subscription ends with that error.
    *
    * @throws {PubSubClosedError} After `close()`.
    * @throws {RangeError} If the options are invalid.

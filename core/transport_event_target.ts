@@ -117,7 +117,8 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
     if (topics === undefined) this.#abortHooks.set(signal, topics = new Set());
     if (topics.has(topic)) return;
     topics.add(topic);
-    signal.addEventListener("abort", () => this.#checkInterest(topic), { once: true });
+    // After every listener's own abort hook (some may be registered after this one) has removed it.
+    signal.addEventListener("abort", () => queueMicrotask(() => this.#checkInterest(topic)), { once: true });
   }
 
   #checkInterest(topic: string): void {
