@@ -1,7 +1,7 @@
 /** Shared helpers for the Redis tests: clients, target pairs, a private redis-server. */
 
 import { Redis, type RedisOptions } from "ioredis";
-import type { ConformancePair } from "../conformance.ts";
+import type { ConformancePair } from "../../testing/mod.ts";
 import {
   createRedisEventTarget,
   type RedisEventTarget,
