@@ -25,8 +25,9 @@ import type { NatsConnectionLike, NatsMessage, NatsStatus, NatsSubscriptionHandl
 /**
  * The adapter's view of its connection:
  * - `"ready"`: connected, and every subscription is live;
- * - `"reconnecting"`: the connection was lost; the client is reconnecting,
- *   and events published to this target's subjects meanwhile are lost;
+ * - `"reconnecting"`: the connection was lost; the client is reconnecting.
+ *   Events other processes publish meanwhile are lost; this target's own
+ *   publishes are held (up to `maxQueued`) and sent after the reconnection;
  * - `"resubscribing"`: connected again; the client has re-sent every
  *   subscription and the adapter waits for a flush round trip to prove the
  *   server holds them (then `"ready"`, and a `"resubscribed"` event);
@@ -139,6 +140,17 @@ export interface NatsEventTargetOptions {
    * @default {2048}
    */
   maxSubjectLength?: number;
+  /**
+   * The most events held while the connection is down. The NATS client
+   * discards what it buffered when it reconnects, so the target holds
+   * publishes itself from the moment it sees the connection drop and sends
+   * them, in order, once the client has reconnected. Beyond this, publishes
+   * are dropped and reported through `onError` ({@linkcode NatsOperationError});
+   * `close()` and the end of the connection drop what is still held.
+   *
+   * @default {10000}
+   */
+  maxQueued?: number;
 }
 
 /**
@@ -279,6 +291,8 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
   #generation = 0;
   #seq = 0;
   #statuses: AsyncIterable<NatsStatus> | undefined;
+  #maxQueued: number;
+  #outbox: { subject: string; data: Uint8Array }[] = [];
 
   constructor(options: NatsEventTargetOptions) {
     super(options);
@@ -290,6 +304,12 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     if (!Number.isInteger(this.#maxSubjectLength) || this.#maxSubjectLength < this.prefix.length + 2) {
       throw new RangeError(
         `Cannot create a NATS event target: maxSubjectLength must be an integer over the prefix's length, got ${this.#maxSubjectLength}`,
+      );
+    }
+    this.#maxQueued = options.maxQueued ?? 10_000;
+    if (!Number.isInteger(this.#maxQueued) || this.#maxQueued < 0) {
+      throw new RangeError(
+        `Cannot create a NATS event target: maxQueued must be a non-negative integer, got ${this.#maxQueued}`,
       );
     }
     this.#noEcho = (this.#conn as { options?: { noEcho?: boolean } }).options?.noEcho === true;
@@ -386,6 +406,7 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     this.#closed = true;
     this.#generation++;
     this.#stopWatching();
+    this.#outbox = [];
     const closedError = new PubSubClosedError("The NATS event target was closed");
     let unsubscribed = 0;
     for (const record of this.#records.values()) {
@@ -421,11 +442,30 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     if (max !== undefined && data.byteLength > max) {
       throw new NatsLimitError("max_payload", subject, data.byteLength, max);
     }
+    if (this.#state === "reconnecting") {
+      if (this.#outbox.length < this.#maxQueued) this.#outbox.push({ subject, data });
+      else {
+        const error = new Error(`The connection is down and ${this.#maxQueued} events are already held`);
+        this.#report(new NatsOperationError("publish", subject, error), { operation: "publish", subject });
+      }
+      return;
+    }
+    this.#publish(subject, data);
+  }
+
+  #publish(subject: string, data: Uint8Array): void {
     try {
       this.#conn.publish(subject, data);
     } catch (error) {
       this.#report(new NatsOperationError("publish", subject, error), { operation: "publish", subject });
     }
+  }
+
+  /** Sends the publishes held while the connection was down, in order. */
+  #flushOutbox(): void {
+    const held = this.#outbox;
+    this.#outbox = [];
+    for (const { subject, data } of held) this.#publish(subject, data);
   }
 
   /** Subscribes or unsubscribes `topic`'s subject to match whether it has local listeners. */
@@ -569,6 +609,7 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     const generation = ++this.#generation;
     for (const record of this.#records.values()) record.live = false;
     this.#setState("resubscribing");
+    this.#flushOutbox();
     // The client re-sends every SUB before anything else on a new connection: a round trip after it proves
     // the server holds all of them (and those made since, up to this point).
     const upTo = this.#seq;
@@ -589,6 +630,12 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     if (this.#closed || this.#state === "ended") return;
     this.#generation++;
     this.#setState("ended");
+    const dropped = this.#outbox.splice(0);
+    if (dropped.length > 0) {
+      const cause = new Error(`The connection closed with ${dropped.length} events held`);
+      const subject = dropped[0].subject;
+      this.#report(new NatsOperationError("publish", subject, cause), { operation: "publish", subject });
+    }
     const error = new NatsConnectionError("The NATS connection closed; subscriptions are not live");
     for (const record of this.#records.values()) {
       record.handle = undefined; // gone with the connection
