@@ -16,6 +16,7 @@ import { createRedisEventTarget as createYogaRedisEventTarget } from "@graphql-y
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { createPubSub } from "../../mod.ts";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
+import { Counter, deferred, measure, paced, printLatency, printRatios, type Scenario } from "./_delivery.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 const EVENTS = 50_000;
@@ -32,46 +33,6 @@ async function connect(): Promise<Redis> {
 
 function prefix(): string {
   return `alk:bench:${crypto.randomUUID().slice(0, 8)}:`;
-}
-
-/** Counts deliveries and wakes the runner when a target count is reached. */
-class Counter {
-  got = 0;
-  #target = Infinity;
-  #resolve: (() => void) | undefined;
-  hit = (): void => {
-    if (++this.got === this.#target) this.#resolve!();
-  };
-  until(target: number): Promise<void> {
-    if (this.got >= target) return Promise.resolve();
-    this.#target = target;
-    return new Promise((r) => (this.#resolve = r));
-  }
-}
-
-/** A scenario publishes one event per `publish()` call; `counter` counts deliveries (to every subscriber). */
-interface Scenario {
-  subscribers: number;
-  counter: Counter;
-  publish(): void;
-  close(): Promise<void>;
-}
-
-/**
- * Publishes `count` events in windows of WINDOW, waiting for each window's
- * delivery before the next: @graphql-yoga's subscription throws
- * RepeaterOverflowError (an uncaught exception) beyond 1024 undelivered events.
- */
-const WINDOW = 1000;
-
-async function runScenario(s: Scenario, count: number): Promise<void> {
-  for (let sent = 0; sent < count;) {
-    const n = Math.min(WINDOW, count - sent);
-    const target = s.counter.got + n * s.subscribers;
-    for (let i = 0; i < n; i++) s.publish();
-    sent += n;
-    await s.counter.until(target);
-  }
 }
 
 async function raw(subscribers = 1): Promise<Scenario> {
@@ -194,32 +155,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Runs the scenarios interleaved, RUNS times after a warm-up, and returns each one's median ms. */
-async function measure(scenarios: [string, Scenario][], count: number): Promise<[string, number][]> {
-  const times = new Map<string, number[]>(scenarios.map(([name]) => [name, []]));
-  for (const [, s] of scenarios) await runScenario(s, Math.min(count, 5_000));
-  for (let r = 0; r < RUNS; r++) {
-    for (const [name, s] of scenarios) {
-      const start = performance.now();
-      await runScenario(s, count);
-      times.get(name)!.push(performance.now() - start);
-    }
-  }
-  return scenarios.map(([name]) => {
-    const t = times.get(name)!.sort((x, y) => x - y);
-    return [name, t[Math.floor(t.length / 2)]];
-  });
-}
-
-function printRates(title: string, delivered: number, rows: [string, number][]): void {
-  const base = rows[0][1];
-  console.log(`\n${title} (${delivered.toLocaleString("en-US")} delivered events, median of ${RUNS} runs)`);
-  for (const [name, ms] of rows) {
-    const rate = Math.round(delivered / (ms / 1000)).toLocaleString("en-US");
-    console.log(`  ${name.padEnd(52)} ${`${rate}/s`.padStart(14)}  ${(base / ms).toFixed(2)}× raw`);
-  }
-}
-
 // 1 → 1 throughput.
 {
   const scenarios: [string, Scenario][] = [
@@ -229,7 +164,7 @@ function printRates(title: string, delivered: number, rows: [string, number][]):
     ["@graphql-yoga/redis-event-target + createPubSub", await yoga()],
     ["graphql-redis-subscriptions RedisPubSub", await graphqlRedisSubscriptions()],
   ];
-  printRates("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS));
+  printRatios("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS, RUNS), RUNS);
   for (const [, s] of scenarios) await s.close();
 }
 
@@ -239,14 +174,13 @@ function printRates(title: string, delivered: number, rows: [string, number][]):
     [`raw ioredis, ${FANOUT} callbacks on one connection`, await raw(FANOUT)],
     [`@alkdev/pubsub/redis, ${FANOUT} subscriptions on one connection`, await alk(FANOUT)],
   ];
-  printRates(`Fan-out to ${FANOUT} subscribers`, FANOUT_EVENTS * FANOUT, await measure(scenarios, FANOUT_EVENTS));
+  printRatios(
+    `Fan-out to ${FANOUT} subscribers`,
+    FANOUT_EVENTS * FANOUT,
+    await measure(scenarios, FANOUT_EVENTS, RUNS),
+    RUNS,
+  );
   for (const [, s] of scenarios) await s.close();
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 // Latency at a paced 5k events/s.
@@ -254,7 +188,7 @@ async function latency(kind: "raw" | "alk" | "target", count: number, perSecond:
   const [pub, sub, pubB, subB] = await Promise.all([connect(), connect(), connect(), connect()]);
   const p = prefix();
   const samples: number[] = [];
-  let done = deferred();
+  const done = deferred();
   let send: (sentAt: number) => unknown;
   let cleanup: () => Promise<void>;
   if (kind === "raw") {
@@ -302,17 +236,7 @@ async function latency(kind: "raw" | "alk" | "target", count: number, perSecond:
       await Promise.all([a.close(), b.close()]);
     };
   }
-  done = deferred();
-  const start = performance.now();
-  let sent = 0;
-  while (sent < count) {
-    const due = Math.min(count, Math.floor(((performance.now() - start) / 1000) * perSecond));
-    while (sent < due) {
-      send(performance.now());
-      sent++;
-    }
-    await sleep(1);
-  }
+  await paced(send, count, perSecond);
   await done.promise;
   await cleanup();
   await Promise.all([pub, sub, pubB, subB].map((c) => c.quit()));
@@ -322,38 +246,15 @@ async function latency(kind: "raw" | "alk" | "target", count: number, perSecond:
 {
   const count = 10_000;
   const rate = 5_000;
-  const pct = (s: number[], q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  const kinds = ["raw", "target", "alk"] as const;
-  const results: Record<(typeof kinds)[number], { p50: number[]; p99: number[] }> = {
-    raw: { p50: [], p99: [] },
-    target: { p50: [], p99: [] },
-    alk: { p50: [], p99: [] },
-  };
-  for (let r = 0; r < 5; r++) {
-    for (const kind of kinds) {
-      const samples = await latency(kind, count, rate);
-      results[kind].p50.push(pct(samples, 0.5));
-      results[kind].p99.push(pct(samples, 0.99));
-    }
-  }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  const raw50 = median(results.raw.p50), raw99 = median(results.raw.p99);
-  console.log(
-    `\nLatency at a paced ${rate.toLocaleString("en-US")} events/s (${
-      count.toLocaleString("en-US")
-    } events, median of 5 runs)`,
+  await printLatency(
+    `Latency at a paced ${rate.toLocaleString("en-US")} events/s (${count.toLocaleString("en-US")} events)`,
+    ["raw", "target", "alk"] as const,
+    {
+      raw: "raw ioredis",
+      target: "@alkdev/pubsub/redis target (listener)",
+      alk: "@alkdev/pubsub/redis + createPubSub (async iteration)",
+    },
+    (kind) => latency(kind, count, rate),
+    5,
   );
-  const names = {
-    raw: "raw ioredis",
-    target: "@alkdev/pubsub/redis target (listener)",
-    alk: "@alkdev/pubsub/redis + createPubSub (async iteration)",
-  };
-  for (const kind of kinds) {
-    const p50 = median(results[kind].p50), p99 = median(results[kind].p99);
-    console.log(
-      `  ${names[kind].padEnd(56)} p50 ${p50.toFixed(3)} ms (${(p50 / raw50).toFixed(2)}× raw)  p99 ${
-        p99.toFixed(3)
-      } ms (${(p99 / raw99).toFixed(2)}× raw)`,
-    );
-  }
 }
