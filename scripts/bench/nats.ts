@@ -5,7 +5,8 @@
  * in the same run:
  * - 1 publisher → 1 subscriber, 50k events: delivered events/s (target ≥ 0.9×);
  * - fan-out: 50 subscriptions of one topic (raw: 50 callbacks on one NATS
- *   subscription; ours: 50 `subscribe()` calls, one NATS subscription);
+ *   subscription; ours: 50 listeners on the target, and 50 `subscribe()`
+ *   calls; either way one NATS subscription);
  * - latency p50/p99 at a paced 5k events/s.
  */
 
@@ -80,20 +81,21 @@ async function alk(subscribers = 1): Promise<Scenario> {
 }
 
 /** The adapter alone: a listener on the target, no createPubSub or Subscription in between. */
-async function alkTarget(): Promise<Scenario> {
+async function alkTarget(subscribers = 1): Promise<Scenario> {
   const [ca, cb] = await connections();
   const p = prefix();
   const a = createNatsEventTarget({ connection: ca, prefix: p });
   const b = createNatsEventTarget({ connection: cb, prefix: p });
   const counter = new Counter();
-  b.addEventListener("bench:1", counter.hit);
+  const listeners = Array.from({ length: subscribers }, () => (): void => counter.hit());
+  for (const listener of listeners) b.addEventListener("bench:1", listener);
   await b.ready("bench:1");
   return {
-    subscribers: 1,
+    subscribers,
     counter,
     publish: () => a.dispatchEvent(new CustomEvent("bench:1", { detail: { type: "bench", id: "1", payload } })),
     async close() {
-      b.removeEventListener("bench:1", counter.hit);
+      for (const listener of listeners) b.removeEventListener("bench:1", listener);
       await Promise.all([a.close(), b.close()]);
       await Promise.all([ca.close(), cb.close()]);
     },
@@ -115,7 +117,8 @@ async function alkTarget(): Promise<Scenario> {
 {
   const scenarios: [string, Scenario][] = [
     [`raw, ${FANOUT} callbacks on one NATS subscription`, await raw(FANOUT)],
-    [`@alkdev/pubsub/nats, ${FANOUT} subscriptions`, await alk(FANOUT)],
+    [`@alkdev/pubsub/nats target, ${FANOUT} listeners`, await alkTarget(FANOUT)],
+    [`@alkdev/pubsub/nats + createPubSub, ${FANOUT} subscriptions`, await alk(FANOUT)],
   ];
   printRatios(
     `Fan-out to ${FANOUT} subscriptions`,
