@@ -24,6 +24,8 @@ interface Group {
 const groups: Group[] = [
   { name: "core", paths: ["tests/core"], permissions: ["--allow-read=."] },
   { name: "operators", paths: ["tests/operators"], permissions: ["--allow-read=."] },
+  // The conformance kit (@alkdev/pubsub/testing) itself, and the third-party adapter example of docs/architecture/testing.md.
+  { name: "testing", paths: ["tests/testing"], permissions: ["--allow-read=."] },
   {
     name: "redis",
     paths: ["tests/redis"],
