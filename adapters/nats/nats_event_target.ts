@@ -8,15 +8,15 @@
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import type {
-  AddListenerOptions,
-  EnvelopeEvent,
-  EventEnvelope,
-  ListenerOptions,
-  SubscriptionReadiness,
-  TypedEvent,
-  TypedEventListenerOrEventListenerObject,
-  TypedEventTarget,
+import {
+  type AddListenerOptions,
+  type EnvelopeEvent,
+  type EventEnvelope,
+  isTopic,
+  type SubscriptionReadiness,
+  type TypedEvent,
+  type TypedEventListenerOrEventListenerObject,
+  type TypedEventTarget,
 } from "../../core/types.ts";
 import { NatsConnectionError, NatsLimitError, NatsOperationError } from "./errors.ts";
 import { checkSubjectPrefix, subjectToken } from "./subject.ts";
@@ -283,7 +283,6 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
   #noEcho: boolean;
   #maxPayload: number | undefined;
   #records = new Map<string, SubjectRecord>();
-  #abortHooks = new WeakMap<AbortSignal, Set<string>>();
   #state: NatsConnectionState;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -346,36 +345,13 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
     options?: boolean | AddListenerOptions,
   ): void {
-    if (this.#closed || listener === null || !isTopic(type)) {
-      super.addEventListener(type, listener, options);
-      return;
-    }
-    const subject = this.#checkedSubject(type); // throws before any listener is added
-    const before = this.listenerCount(type);
+    if (!this.#closed && listener !== null && isTopic(type)) this.#checkedSubject(type); // throws before it is added
     super.addEventListener(type, listener, options);
-    if (this.listenerCount(type) === before) return; // a duplicate, or an already aborted signal
-    const signal = typeof options === "object" ? options.signal : undefined;
-    // The local target removes the listener on abort; then the subject may need an UNSUB. One hook per
-    // (signal, topic), so a long-lived signal reused across many add/remove cycles does not collect hooks.
-    if (signal !== undefined) {
-      let topics = this.#abortHooks.get(signal);
-      if (topics === undefined) this.#abortHooks.set(signal, topics = new Set());
-      if (!topics.has(type)) {
-        topics.add(type);
-        signal.addEventListener("abort", () => this.#sync(type), { once: true });
-      }
-    }
-    if (before === 0) this.#subscribe(subject, type);
   }
 
-  override removeEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | ListenerOptions,
-  ): void {
-    if (listener === null) return;
-    super.removeEventListener(type, listener, options);
-    if (!this.#closed && isTopic(type) && this.listenerCount(type) === 0) this.#sync(type);
+  /** The first local listener of a topic subscribes its subject; the last one leaving unsubscribes it. */
+  protected override onTopicInterest(topic: string): void {
+    this.#sync(topic);
   }
 
   dispatchEvent(event: EnvelopeEvent): boolean {
@@ -555,8 +531,6 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
         return;
       }
       this.dispatchLocal(new CustomEvent(record.topic, { detail: envelope }) as EnvelopeEvent);
-      // `once` listeners may have left.
-      if (this.listenerCount(record.topic) === 0) this.#sync(record.topic);
     } catch (thrown) {
       // Never throw into the client's callback.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, thrown);
@@ -662,11 +636,6 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
       console.error(`${LOG_PREFIX} onError threw:`, thrown);
     }
   }
-}
-
-/** Topics always hold a `:` after a non-empty type; other names are local-only event names. */
-function isTopic(type: string): boolean {
-  return type.indexOf(":") > 0;
 }
 
 function defaultOnError(error: PubSubError, context: NatsErrorContext): void {
