@@ -1,8 +1,11 @@
 /**
  * Delivery benchmarks shared by the network adapters' benches (Redis, NATS):
- * a delivery counter, windowed scenario runs measured interleaved, paced
- * latency sampling, and printing as ratios to the first (raw) row.
+ * a delivery counter, windowed scenario runs measured interleaved, the
+ * target and createPubSub scenarios over any pair of targets, paced latency
+ * sampling, and printing as ratios to the first (raw) row.
  */
+
+import { createPubSub, type EnvelopeEvent, type SubscriptionReadiness, type TypedEventTarget } from "../../mod.ts";
 
 /** Counts deliveries and wakes the runner when a target count is reached. */
 export class Counter {
@@ -135,4 +138,120 @@ export async function printLatency<K extends string>(
       } ms (${(p99 / raw99).toFixed(2)}× raw)`,
     );
   }
+}
+
+/** The JSON payload every delivery bench carries. */
+export const payload = { user: "ada", n: 0, tags: ["a", "b"], ok: true };
+
+/** Two connected targets of one adapter (what `a` publishes reaches `b`), and how to release them. */
+export interface TargetPair {
+  a: TypedEventTarget<EnvelopeEvent>;
+  b: TypedEventTarget<EnvelopeEvent> & SubscriptionReadiness;
+  /** Closes both targets and their connections. */
+  close(): Promise<void>;
+}
+
+/** The adapter alone: `subscribers` listeners on `b`, events dispatched on `a`; no createPubSub in between. */
+export async function targetScenario(pair: TargetPair, subscribers = 1): Promise<Scenario> {
+  const counter = new Counter();
+  const listeners = Array.from({ length: subscribers }, () => (): void => counter.hit());
+  for (const listener of listeners) pair.b.addEventListener("bench:1", listener);
+  await pair.b.ready("bench:1");
+  return {
+    subscribers,
+    counter,
+    publish: () => pair.a.dispatchEvent(new CustomEvent("bench:1", { detail: { type: "bench", id: "1", payload } })),
+    async close() {
+      for (const listener of listeners) pair.b.removeEventListener("bench:1", listener);
+      await pair.close();
+    },
+  };
+}
+
+/** `createPubSub` over each side: `subscribers` subscriptions read by `for await`. */
+export async function pubsubScenario(pair: TargetPair, subscribers = 1): Promise<Scenario> {
+  const publisher = createPubSub<{ bench: typeof payload }>({ eventTarget: pair.a });
+  const receiver = createPubSub<{ bench: typeof payload }>({ eventTarget: pair.b });
+  const counter = new Counter();
+  const subs = Array.from({ length: subscribers }, () => receiver.subscribe("bench", "1", { bufferSize: 4096 }));
+  const readers = subs.map(async (s) => {
+    for await (const _ of s) counter.hit();
+  });
+  await receiver.ready("bench", "1");
+  return {
+    subscribers,
+    counter,
+    publish: () => publisher.publish("bench", "1", payload),
+    async close() {
+      publisher.close();
+      receiver.close();
+      await Promise.all(readers);
+      await pair.close();
+    },
+  };
+}
+
+/** What a raw-client latency run sets up: how to send a stamped event, and how to release it. */
+export interface RawLatency {
+  send(sentAt: number): unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * Sends `count` stamped events at `perSecond` and returns each one's latency
+ * in ms: through a raw client (`raw` wires `record` to its receive callback),
+ * or through a pair as a listener on the target or as a `createPubSub`
+ * subscription.
+ */
+export async function latencySamples(
+  kind: "raw" | "target" | "pubsub",
+  setup: { raw: (record: (sentAt: number) => void) => Promise<RawLatency>; pair: () => Promise<TargetPair> },
+  count: number,
+  perSecond: number,
+): Promise<number[]> {
+  const samples: number[] = [];
+  const done = deferred();
+  const record = (sentAt: number): void => {
+    samples.push(performance.now() - sentAt);
+    if (samples.length === count) done.resolve();
+  };
+  let run: RawLatency;
+  if (kind === "raw") run = await setup.raw(record);
+  else if (kind === "target") {
+    const pair = await setup.pair();
+    const listener = (event: { detail: { payload: unknown } }): void =>
+      record((event.detail.payload as { sentAt: number }).sentAt);
+    pair.b.addEventListener("lat:1", listener);
+    await pair.b.ready("lat:1");
+    run = {
+      send: (sentAt) =>
+        pair.a.dispatchEvent(new CustomEvent("lat:1", { detail: { type: "lat", id: "1", payload: { sentAt } } })),
+      async close() {
+        pair.b.removeEventListener("lat:1", listener);
+        await pair.close();
+      },
+    };
+  } else {
+    const pair = await setup.pair();
+    const pa = createPubSub<{ lat: { sentAt: number } }>({ eventTarget: pair.a });
+    const pb = createPubSub<{ lat: { sentAt: number } }>({ eventTarget: pair.b });
+    const s = pb.subscribe("lat", "1", { bufferSize: 1 << 16 });
+    const reader = (async () => {
+      for await (const value of s) record(value.sentAt);
+    })();
+    await pb.ready("lat", "1");
+    run = {
+      send: (sentAt) => pa.publish("lat", "1", { sentAt }),
+      async close() {
+        pa.close();
+        pb.close();
+        await reader;
+        await pair.close();
+      },
+    };
+  }
+  await paced(run.send, count, perSecond);
+  await done.promise;
+  await run.close();
+  return samples;
 }

@@ -14,16 +14,26 @@ import { Redis } from "ioredis";
 import { createPubSub as createYogaPubSub } from "@graphql-yoga/subscription";
 import { createRedisEventTarget as createYogaRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { RedisPubSub } from "graphql-redis-subscriptions";
-import { createPubSub } from "../../mod.ts";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
-import { Counter, deferred, measure, paced, printLatency, printRatios, type Scenario } from "./_delivery.ts";
+import {
+  Counter,
+  latencySamples,
+  measure,
+  payload,
+  printLatency,
+  printRatios,
+  pubsubScenario,
+  type RawLatency,
+  type Scenario,
+  type TargetPair,
+  targetScenario,
+} from "./_delivery.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 const EVENTS = 50_000;
 const FANOUT_EVENTS = 10_000;
 const FANOUT = 50;
 const RUNS = 5;
-const payload = { user: "ada", n: 0, tags: ["a", "b"], ok: true };
 
 async function connect(): Promise<Redis> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
@@ -56,48 +66,16 @@ async function raw(subscribers = 1): Promise<Scenario> {
   };
 }
 
-async function alk(subscribers = 1): Promise<Scenario> {
+/** Two targets on their own four connections, sharing a fresh prefix. */
+async function pair(): Promise<TargetPair> {
   const [pubA, subA, pubB, subB] = await Promise.all([connect(), connect(), connect(), connect()]);
   const p = prefix();
   const a = createRedisEventTarget({ publishClient: pubA, subscribeClient: subA, prefix: p });
   const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-  const publisher = createPubSub<{ bench: typeof payload }>({ eventTarget: a });
-  const receiver = createPubSub<{ bench: typeof payload }>({ eventTarget: b });
-  const counter = new Counter();
-  const subs = Array.from({ length: subscribers }, () => receiver.subscribe("bench", "1", { bufferSize: 4096 }));
-  const readers = subs.map(async (s) => {
-    for await (const _ of s) counter.hit();
-  });
-  await receiver.ready("bench", "1");
   return {
-    subscribers,
-    counter,
-    publish: () => publisher.publish("bench", "1", payload),
+    a,
+    b,
     async close() {
-      publisher.close();
-      receiver.close();
-      await Promise.all(readers);
-      await Promise.all([a.close(), b.close()]);
-      await Promise.all([pubA, subA, pubB, subB].map((c) => c.quit()));
-    },
-  };
-}
-
-/** The adapter alone: a listener on the target, no createPubSub or Subscription in between. */
-async function alkTarget(): Promise<Scenario> {
-  const [pubA, subA, pubB, subB] = await Promise.all([connect(), connect(), connect(), connect()]);
-  const p = prefix();
-  const a = createRedisEventTarget({ publishClient: pubA, subscribeClient: subA, prefix: p });
-  const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-  const counter = new Counter();
-  b.addEventListener("bench:1", counter.hit);
-  await b.ready("bench:1");
-  return {
-    subscribers: 1,
-    counter,
-    publish: () => a.dispatchEvent(new CustomEvent("bench:1", { detail: { type: "bench", id: "1", payload } })),
-    async close() {
-      b.removeEventListener("bench:1", counter.hit);
       await Promise.all([a.close(), b.close()]);
       await Promise.all([pubA, subA, pubB, subB].map((c) => c.quit()));
     },
@@ -159,8 +137,8 @@ function sleep(ms: number): Promise<void> {
 {
   const scenarios: [string, Scenario][] = [
     ["raw ioredis PUBLISH/SUBSCRIBE (JSON envelope)", await raw()],
-    ["@alkdev/pubsub/redis target (dispatchEvent → listener)", await alkTarget()],
-    ["@alkdev/pubsub/redis + createPubSub (async iteration)", await alk()],
+    ["@alkdev/pubsub/redis target (dispatchEvent → listener)", await targetScenario(await pair())],
+    ["@alkdev/pubsub/redis + createPubSub (async iteration)", await pubsubScenario(await pair())],
     ["@graphql-yoga/redis-event-target + createPubSub", await yoga()],
     ["graphql-redis-subscriptions RedisPubSub", await graphqlRedisSubscriptions()],
   ];
@@ -172,7 +150,7 @@ function sleep(ms: number): Promise<void> {
 {
   const scenarios: [string, Scenario][] = [
     [`raw ioredis, ${FANOUT} callbacks on one connection`, await raw(FANOUT)],
-    [`@alkdev/pubsub/redis, ${FANOUT} subscriptions on one connection`, await alk(FANOUT)],
+    [`@alkdev/pubsub/redis, ${FANOUT} subscriptions on one connection`, await pubsubScenario(await pair(), FANOUT)],
   ];
   printRatios(
     `Fan-out to ${FANOUT} subscribers`,
@@ -184,63 +162,17 @@ function sleep(ms: number): Promise<void> {
 }
 
 // Latency at a paced 5k events/s.
-async function latency(kind: "raw" | "alk" | "target", count: number, perSecond: number): Promise<number[]> {
-  const [pub, sub, pubB, subB] = await Promise.all([connect(), connect(), connect(), connect()]);
-  const p = prefix();
-  const samples: number[] = [];
-  const done = deferred();
-  let send: (sentAt: number) => unknown;
-  let cleanup: () => Promise<void>;
-  if (kind === "raw") {
-    const channel = p + "lat:1";
-    sub.on("message", (_ch: string, message: string) => {
-      samples.push(performance.now() - JSON.parse(message).payload.sentAt);
-      if (samples.length === count) done.resolve();
-    });
-    await sub.subscribe(channel);
-    send = (sentAt) => pub.publish(channel, JSON.stringify({ type: "lat", id: "1", payload: { sentAt } }));
-    cleanup = async () => {};
-  } else if (kind === "target") {
-    const a = createRedisEventTarget({ publishClient: pub, subscribeClient: sub, prefix: p });
-    const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-    const listener = (event: { detail: { payload: unknown } }): void => {
-      samples.push(performance.now() - (event.detail.payload as { sentAt: number }).sentAt);
-      if (samples.length === count) done.resolve();
-    };
-    b.addEventListener("lat:1", listener);
-    await b.ready("lat:1");
-    send = (sentAt) =>
-      a.dispatchEvent(new CustomEvent("lat:1", { detail: { type: "lat", id: "1", payload: { sentAt } } }));
-    cleanup = async () => {
-      b.removeEventListener("lat:1", listener);
-      await Promise.all([a.close(), b.close()]);
-    };
-  } else {
-    const a = createRedisEventTarget({ publishClient: pub, subscribeClient: sub, prefix: p });
-    const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-    const pa = createPubSub<{ lat: { sentAt: number } }>({ eventTarget: a });
-    const pb = createPubSub<{ lat: { sentAt: number } }>({ eventTarget: b });
-    const s = pb.subscribe("lat", "1", { bufferSize: 1 << 16 });
-    const reader = (async () => {
-      for await (const value of s) {
-        samples.push(performance.now() - value.sentAt);
-        if (samples.length === count) done.resolve();
-      }
-    })();
-    await pb.ready("lat", "1");
-    send = (sentAt) => pa.publish("lat", "1", { sentAt });
-    cleanup = async () => {
-      pa.close();
-      pb.close();
-      await reader;
-      await Promise.all([a.close(), b.close()]);
-    };
-  }
-  await paced(send, count, perSecond);
-  await done.promise;
-  await cleanup();
-  await Promise.all([pub, sub, pubB, subB].map((c) => c.quit()));
-  return samples.sort((x, y) => x - y);
+async function rawLatency(record: (sentAt: number) => void): Promise<RawLatency> {
+  const [pub, sub] = await Promise.all([connect(), connect()]);
+  const channel = prefix() + "lat:1";
+  sub.on("message", (_ch: string, message: string) => record(JSON.parse(message).payload.sentAt));
+  await sub.subscribe(channel);
+  return {
+    send: (sentAt) => pub.publish(channel, JSON.stringify({ type: "lat", id: "1", payload: { sentAt } })),
+    async close() {
+      await Promise.all([pub.quit(), sub.quit()]);
+    },
+  };
 }
 
 {
@@ -248,13 +180,13 @@ async function latency(kind: "raw" | "alk" | "target", count: number, perSecond:
   const rate = 5_000;
   await printLatency(
     `Latency at a paced ${rate.toLocaleString("en-US")} events/s (${count.toLocaleString("en-US")} events)`,
-    ["raw", "target", "alk"] as const,
+    ["raw", "target", "pubsub"] as const,
     {
       raw: "raw ioredis",
       target: "@alkdev/pubsub/redis target (listener)",
-      alk: "@alkdev/pubsub/redis + createPubSub (async iteration)",
+      pubsub: "@alkdev/pubsub/redis + createPubSub (async iteration)",
     },
-    (kind) => latency(kind, count, rate),
+    (kind) => latencySamples(kind, { raw: rawLatency, pair }, count, rate),
     5,
   );
 }
