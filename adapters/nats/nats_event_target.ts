@@ -24,7 +24,9 @@ import type { NatsConnectionLike, NatsMessage, NatsStatus, NatsSubscriptionHandl
 
 /**
  * The adapter's view of its connection:
- * - `"ready"`: connected, and every subscription is live;
+ * - `"ready"`: connected, and every subscription is live (the initial state,
+ *   or `"reconnecting"` when the client holds no server INFO as the target
+ *   is created; the client's next status corrects either);
  * - `"reconnecting"`: the connection was lost; the client is reconnecting.
  *   Events other processes publish meanwhile are lost; this target's own
  *   publishes are held (up to `maxQueued`) and sent after the reconnection;
@@ -317,7 +319,8 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
       this.#state = "ended";
       this.emitClose();
     } else {
-      this.#state = "ready";
+      // The client holds no server INFO while it is between connections.
+      this.#state = this.#conn.info === undefined ? "reconnecting" : "ready";
       void this.#watch();
     }
   }

@@ -4,9 +4,10 @@
  * `@nats-io/transport-node` client carrying the same JSON envelope, measured
  * in the same run:
  * - 1 publisher → 1 subscriber, 50k events: delivered events/s (target ≥ 0.9×);
- * - fan-out: 50 subscriptions of one topic (raw: 50 callbacks on one NATS
- *   subscription; ours: 50 listeners on the target, and 50 `subscribe()`
- *   calls; either way one NATS subscription);
+ * - fan-out: 50 subscriptions of one topic. Two raw rows: 50 callbacks on
+ *   one NATS subscription (the baseline of the ratios), and 50 NATS
+ *   subscriptions; ours: 50 listeners on the target, and 50 `subscribe()`
+ *   calls, either way over one NATS subscription;
  * - latency p50/p99 at a paced 5k events/s.
  */
 
@@ -57,17 +58,24 @@ async function pair(): Promise<TargetPair> {
   };
 }
 
-async function raw(subscribers = 1): Promise<Scenario> {
+/**
+ * The raw client: `subscribers` callbacks on one NATS subscription (decoding once), or with `separate`, one NATS
+ * subscription per subscriber (the server sends each its own copy, decoded by each).
+ */
+async function raw(subscribers = 1, separate = false): Promise<Scenario> {
   const [pub, sub] = await connections();
   const subject = prefix() + ".bench:1";
   const counter = new Counter();
   const callbacks = Array.from({ length: subscribers }, () => (_value: unknown) => counter.hit());
-  sub.subscribe(subject, {
-    callback: (_error, message) => {
-      const envelope = JSON.parse(decoder.decode(message.data));
-      for (const cb of callbacks) cb(envelope.payload);
-    },
-  });
+  const handlers = separate ? callbacks.map((cb) => [cb]) : [callbacks];
+  for (const group of handlers) {
+    sub.subscribe(subject, {
+      callback: (_error, message) => {
+        const envelope = JSON.parse(decoder.decode(message.data));
+        for (const cb of group) cb(envelope.payload);
+      },
+    });
+  }
   await sub.flush();
   return {
     subscribers,
@@ -94,6 +102,7 @@ async function raw(subscribers = 1): Promise<Scenario> {
 {
   const scenarios: [string, Scenario][] = [
     [`raw, ${FANOUT} callbacks on one NATS subscription`, await raw(FANOUT)],
+    [`raw, ${FANOUT} NATS subscriptions`, await raw(FANOUT, true)],
     [`@alkdev/pubsub/nats target, ${FANOUT} listeners`, await targetScenario(await pair(), FANOUT)],
     [`@alkdev/pubsub/nats + createPubSub, ${FANOUT} subscriptions`, await pubsubScenario(await pair(), FANOUT)],
   ];

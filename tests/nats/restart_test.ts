@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
-import type { NatsStateChange } from "../../adapters/nats/mod.ts";
+import { createNatsEventTarget, type NatsStateChange } from "../../adapters/nats/mod.ts";
 import { hasNatsServer, privateServer, targetWithConnection, uniquePrefix, waitFor } from "./_helpers.ts";
 
 type Events = { seq: number };
@@ -96,12 +96,21 @@ Deno.test({
       await waitFor(() => b.target.state === "reconnecting", 10_000, "the reconnecting state");
       const sub = pb.subscribe("seq", "late");
       const ready = pb.ready("seq", "late");
+      // A target made over the connection while it is down also works once the server is back.
+      const late = createNatsEventTarget({ connection: b.connection, prefix, onError: () => {} });
+      const pl = createPubSub<Events>({ eventTarget: late });
+      const lateSub = pl.subscribe("seq", "late");
+      const lateReady = pl.ready("seq", "late");
       await server.start();
-      await ready;
+      await Promise.all([ready, lateReady]);
+      await waitFor(() => late.state === "ready", 10_000, "the late target's reconnection");
       await waitFor(() => a.target.state === "ready", 10_000, "the publisher's reconnection");
       pa.publish("seq", "late", 1);
       assert.deepEqual(await sub.next(), { value: 1, done: false });
+      assert.deepEqual(await lateSub.next(), { value: 1, done: false });
       await sub.return(undefined);
+      pl.close();
+      await late.close();
     } finally {
       pa.close();
       pb.close();
