@@ -48,7 +48,11 @@ export async function runScenario(s: Scenario, count: number): Promise<void> {
   }
 }
 
-/** Runs the scenarios interleaved, `runs` times after a warm-up, and returns each one's median ms. */
+/**
+ * Runs the scenarios interleaved, `runs` times after a warm-up, and returns
+ * each one's median ms. The order rotates every round, so no scenario always
+ * runs first (right after the others' garbage) or last.
+ */
 export async function measure(
   scenarios: [string, Scenario][],
   count: number,
@@ -57,7 +61,8 @@ export async function measure(
   const times = new Map<string, number[]>(scenarios.map(([name]) => [name, []]));
   for (const [, s] of scenarios) await runScenario(s, Math.min(count, 5_000));
   for (let r = 0; r < runs; r++) {
-    for (const [name, s] of scenarios) {
+    const order = [...scenarios.slice(r % scenarios.length), ...scenarios.slice(0, r % scenarios.length)];
+    for (const [name, s] of order) {
       const start = performance.now();
       await runScenario(s, count);
       times.get(name)!.push(performance.now() - start);
