@@ -30,6 +30,11 @@ const benches: Bench[] = [
     permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read", "--allow-run=redis-server,redis-cli"],
   },
   {
+    name: "nats",
+    file: "scripts/bench/nats.ts",
+    permissions: ["--allow-net=127.0.0.1", "--allow-env=NATS_URL"],
+  },
+  {
     name: "websocket",
     file: "scripts/bench/websocket.ts",
     permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read"],

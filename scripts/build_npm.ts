@@ -46,6 +46,8 @@ const dependencyPolicy: Record<string, "dependency" | "optional-peer" | "optiona
   "@repeaterjs/repeater": "dependency",
   "ioredis": "optional-peer",
   "ws": "optional-peer-if-used",
+  // Never imported (the NATS adapter types the client structurally); listed so npm shows the supported range.
+  "@nats-io/transport-node": "optional-peer",
 };
 
 /** APIs newer than Node 20 that must not appear in the output. */
@@ -145,8 +147,18 @@ export async function buildNpm(): Promise<NpmBuild> {
     name,
     version,
     description:
-      "Typed publish/subscribe with one API over many transports: in-process, Redis, WebSocket, iroh and worker threads.",
-    keywords: ["pubsub", "publish-subscribe", "events", "redis", "websocket", "iroh", "worker", "async-iterator"],
+      "Typed publish/subscribe with one API over many transports: in-process, Redis, NATS, WebSocket, iroh and worker threads.",
+    keywords: [
+      "pubsub",
+      "publish-subscribe",
+      "events",
+      "redis",
+      "nats",
+      "websocket",
+      "iroh",
+      "worker",
+      "async-iterator",
+    ],
     ...rest,
     engines: { node: NODE_ENGINE },
     dependencies,

@@ -24,6 +24,8 @@ interface Group {
 const groups: Group[] = [
   { name: "core", paths: ["tests/core"], permissions: ["--allow-read=."] },
   { name: "operators", paths: ["tests/operators"], permissions: ["--allow-read=."] },
+  // The conformance kit (@alkdev/pubsub/testing) itself, and the third-party adapter example of docs/architecture/testing.md.
+  { name: "testing", paths: ["tests/testing"], permissions: ["--allow-read=."] },
   {
     name: "redis",
     paths: ["tests/redis"],
@@ -54,6 +56,13 @@ const groups: Group[] = [
     needsTools: true,
   },
   { name: "worker", paths: ["tests/worker"], permissions: ["--allow-read=."] },
+  {
+    // The shared server at 127.0.0.1:4222 (NATS_URL), and private nats-servers on free ports for the restart
+    // and cleanup tests (their monitoring endpoints answer over HTTP on 127.0.0.1).
+    name: "nats",
+    paths: ["tests/nats"],
+    permissions: ["--allow-net=127.0.0.1", "--allow-env=NATS_URL", "--allow-run=nats-server"],
+  },
   {
     // Builds the npm package (deno pack, publint, attw), installs the tarball in .tmp/node-smoke and runs
     // node --test over tests/node/*.test.mjs under Node 20 and Node 22 (from npm): two node:test summaries.

@@ -14,15 +14,26 @@ import { Redis } from "ioredis";
 import { createPubSub as createYogaPubSub } from "@graphql-yoga/subscription";
 import { createRedisEventTarget as createYogaRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { RedisPubSub } from "graphql-redis-subscriptions";
-import { createPubSub } from "../../mod.ts";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
+import {
+  Counter,
+  latencySamples,
+  measure,
+  payload,
+  printLatency,
+  printRatios,
+  pubsubScenario,
+  type RawLatency,
+  type Scenario,
+  type TargetPair,
+  targetScenario,
+} from "./_delivery.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
 const EVENTS = 50_000;
 const FANOUT_EVENTS = 10_000;
 const FANOUT = 50;
 const RUNS = 5;
-const payload = { user: "ada", n: 0, tags: ["a", "b"], ok: true };
 
 async function connect(): Promise<Redis> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
@@ -32,46 +43,6 @@ async function connect(): Promise<Redis> {
 
 function prefix(): string {
   return `alk:bench:${crypto.randomUUID().slice(0, 8)}:`;
-}
-
-/** Counts deliveries and wakes the runner when a target count is reached. */
-class Counter {
-  got = 0;
-  #target = Infinity;
-  #resolve: (() => void) | undefined;
-  hit = (): void => {
-    if (++this.got === this.#target) this.#resolve!();
-  };
-  until(target: number): Promise<void> {
-    if (this.got >= target) return Promise.resolve();
-    this.#target = target;
-    return new Promise((r) => (this.#resolve = r));
-  }
-}
-
-/** A scenario publishes one event per `publish()` call; `counter` counts deliveries (to every subscriber). */
-interface Scenario {
-  subscribers: number;
-  counter: Counter;
-  publish(): void;
-  close(): Promise<void>;
-}
-
-/**
- * Publishes `count` events in windows of WINDOW, waiting for each window's
- * delivery before the next: @graphql-yoga's subscription throws
- * RepeaterOverflowError (an uncaught exception) beyond 1024 undelivered events.
- */
-const WINDOW = 1000;
-
-async function runScenario(s: Scenario, count: number): Promise<void> {
-  for (let sent = 0; sent < count;) {
-    const n = Math.min(WINDOW, count - sent);
-    const target = s.counter.got + n * s.subscribers;
-    for (let i = 0; i < n; i++) s.publish();
-    sent += n;
-    await s.counter.until(target);
-  }
 }
 
 async function raw(subscribers = 1): Promise<Scenario> {
@@ -95,48 +66,16 @@ async function raw(subscribers = 1): Promise<Scenario> {
   };
 }
 
-async function alk(subscribers = 1): Promise<Scenario> {
+/** Two targets on their own four connections, sharing a fresh prefix. */
+async function pair(): Promise<TargetPair> {
   const [pubA, subA, pubB, subB] = await Promise.all([connect(), connect(), connect(), connect()]);
   const p = prefix();
   const a = createRedisEventTarget({ publishClient: pubA, subscribeClient: subA, prefix: p });
   const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-  const publisher = createPubSub<{ bench: typeof payload }>({ eventTarget: a });
-  const receiver = createPubSub<{ bench: typeof payload }>({ eventTarget: b });
-  const counter = new Counter();
-  const subs = Array.from({ length: subscribers }, () => receiver.subscribe("bench", "1", { bufferSize: 4096 }));
-  const readers = subs.map(async (s) => {
-    for await (const _ of s) counter.hit();
-  });
-  await receiver.ready("bench", "1");
   return {
-    subscribers,
-    counter,
-    publish: () => publisher.publish("bench", "1", payload),
+    a,
+    b,
     async close() {
-      publisher.close();
-      receiver.close();
-      await Promise.all(readers);
-      await Promise.all([a.close(), b.close()]);
-      await Promise.all([pubA, subA, pubB, subB].map((c) => c.quit()));
-    },
-  };
-}
-
-/** The adapter alone: a listener on the target, no createPubSub or Subscription in between. */
-async function alkTarget(): Promise<Scenario> {
-  const [pubA, subA, pubB, subB] = await Promise.all([connect(), connect(), connect(), connect()]);
-  const p = prefix();
-  const a = createRedisEventTarget({ publishClient: pubA, subscribeClient: subA, prefix: p });
-  const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-  const counter = new Counter();
-  b.addEventListener("bench:1", counter.hit);
-  await b.ready("bench:1");
-  return {
-    subscribers: 1,
-    counter,
-    publish: () => a.dispatchEvent(new CustomEvent("bench:1", { detail: { type: "bench", id: "1", payload } })),
-    async close() {
-      b.removeEventListener("bench:1", counter.hit);
       await Promise.all([a.close(), b.close()]);
       await Promise.all([pubA, subA, pubB, subB].map((c) => c.quit()));
     },
@@ -194,42 +133,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Runs the scenarios interleaved, RUNS times after a warm-up, and returns each one's median ms. */
-async function measure(scenarios: [string, Scenario][], count: number): Promise<[string, number][]> {
-  const times = new Map<string, number[]>(scenarios.map(([name]) => [name, []]));
-  for (const [, s] of scenarios) await runScenario(s, Math.min(count, 5_000));
-  for (let r = 0; r < RUNS; r++) {
-    for (const [name, s] of scenarios) {
-      const start = performance.now();
-      await runScenario(s, count);
-      times.get(name)!.push(performance.now() - start);
-    }
-  }
-  return scenarios.map(([name]) => {
-    const t = times.get(name)!.sort((x, y) => x - y);
-    return [name, t[Math.floor(t.length / 2)]];
-  });
-}
-
-function printRates(title: string, delivered: number, rows: [string, number][]): void {
-  const base = rows[0][1];
-  console.log(`\n${title} (${delivered.toLocaleString("en-US")} delivered events, median of ${RUNS} runs)`);
-  for (const [name, ms] of rows) {
-    const rate = Math.round(delivered / (ms / 1000)).toLocaleString("en-US");
-    console.log(`  ${name.padEnd(52)} ${`${rate}/s`.padStart(14)}  ${(base / ms).toFixed(2)}× raw`);
-  }
-}
-
 // 1 → 1 throughput.
 {
   const scenarios: [string, Scenario][] = [
     ["raw ioredis PUBLISH/SUBSCRIBE (JSON envelope)", await raw()],
-    ["@alkdev/pubsub/redis target (dispatchEvent → listener)", await alkTarget()],
-    ["@alkdev/pubsub/redis + createPubSub (async iteration)", await alk()],
+    ["@alkdev/pubsub/redis target (dispatchEvent → listener)", await targetScenario(await pair())],
+    ["@alkdev/pubsub/redis + createPubSub (async iteration)", await pubsubScenario(await pair())],
     ["@graphql-yoga/redis-event-target + createPubSub", await yoga()],
     ["graphql-redis-subscriptions RedisPubSub", await graphqlRedisSubscriptions()],
   ];
-  printRates("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS));
+  printRatios("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS, RUNS), RUNS);
   for (const [, s] of scenarios) await s.close();
 }
 
@@ -237,123 +150,43 @@ function printRates(title: string, delivered: number, rows: [string, number][]):
 {
   const scenarios: [string, Scenario][] = [
     [`raw ioredis, ${FANOUT} callbacks on one connection`, await raw(FANOUT)],
-    [`@alkdev/pubsub/redis, ${FANOUT} subscriptions on one connection`, await alk(FANOUT)],
+    [`@alkdev/pubsub/redis, ${FANOUT} subscriptions on one connection`, await pubsubScenario(await pair(), FANOUT)],
   ];
-  printRates(`Fan-out to ${FANOUT} subscribers`, FANOUT_EVENTS * FANOUT, await measure(scenarios, FANOUT_EVENTS));
+  printRatios(
+    `Fan-out to ${FANOUT} subscribers`,
+    FANOUT_EVENTS * FANOUT,
+    await measure(scenarios, FANOUT_EVENTS, RUNS),
+    RUNS,
+  );
   for (const [, s] of scenarios) await s.close();
 }
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
 // Latency at a paced 5k events/s.
-async function latency(kind: "raw" | "alk" | "target", count: number, perSecond: number): Promise<number[]> {
-  const [pub, sub, pubB, subB] = await Promise.all([connect(), connect(), connect(), connect()]);
-  const p = prefix();
-  const samples: number[] = [];
-  let done = deferred();
-  let send: (sentAt: number) => unknown;
-  let cleanup: () => Promise<void>;
-  if (kind === "raw") {
-    const channel = p + "lat:1";
-    sub.on("message", (_ch: string, message: string) => {
-      samples.push(performance.now() - JSON.parse(message).payload.sentAt);
-      if (samples.length === count) done.resolve();
-    });
-    await sub.subscribe(channel);
-    send = (sentAt) => pub.publish(channel, JSON.stringify({ type: "lat", id: "1", payload: { sentAt } }));
-    cleanup = async () => {};
-  } else if (kind === "target") {
-    const a = createRedisEventTarget({ publishClient: pub, subscribeClient: sub, prefix: p });
-    const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-    const listener = (event: { detail: { payload: unknown } }): void => {
-      samples.push(performance.now() - (event.detail.payload as { sentAt: number }).sentAt);
-      if (samples.length === count) done.resolve();
-    };
-    b.addEventListener("lat:1", listener);
-    await b.ready("lat:1");
-    send = (sentAt) =>
-      a.dispatchEvent(new CustomEvent("lat:1", { detail: { type: "lat", id: "1", payload: { sentAt } } }));
-    cleanup = async () => {
-      b.removeEventListener("lat:1", listener);
-      await Promise.all([a.close(), b.close()]);
-    };
-  } else {
-    const a = createRedisEventTarget({ publishClient: pub, subscribeClient: sub, prefix: p });
-    const b = createRedisEventTarget({ publishClient: pubB, subscribeClient: subB, prefix: p });
-    const pa = createPubSub<{ lat: { sentAt: number } }>({ eventTarget: a });
-    const pb = createPubSub<{ lat: { sentAt: number } }>({ eventTarget: b });
-    const s = pb.subscribe("lat", "1", { bufferSize: 1 << 16 });
-    const reader = (async () => {
-      for await (const value of s) {
-        samples.push(performance.now() - value.sentAt);
-        if (samples.length === count) done.resolve();
-      }
-    })();
-    await pb.ready("lat", "1");
-    send = (sentAt) => pa.publish("lat", "1", { sentAt });
-    cleanup = async () => {
-      pa.close();
-      pb.close();
-      await reader;
-      await Promise.all([a.close(), b.close()]);
-    };
-  }
-  done = deferred();
-  const start = performance.now();
-  let sent = 0;
-  while (sent < count) {
-    const due = Math.min(count, Math.floor(((performance.now() - start) / 1000) * perSecond));
-    while (sent < due) {
-      send(performance.now());
-      sent++;
-    }
-    await sleep(1);
-  }
-  await done.promise;
-  await cleanup();
-  await Promise.all([pub, sub, pubB, subB].map((c) => c.quit()));
-  return samples.sort((x, y) => x - y);
+async function rawLatency(record: (sentAt: number) => void): Promise<RawLatency> {
+  const [pub, sub] = await Promise.all([connect(), connect()]);
+  const channel = prefix() + "lat:1";
+  sub.on("message", (_ch: string, message: string) => record(JSON.parse(message).payload.sentAt));
+  await sub.subscribe(channel);
+  return {
+    send: (sentAt) => pub.publish(channel, JSON.stringify({ type: "lat", id: "1", payload: { sentAt } })),
+    async close() {
+      await Promise.all([pub.quit(), sub.quit()]);
+    },
+  };
 }
 
 {
   const count = 10_000;
   const rate = 5_000;
-  const pct = (s: number[], q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  const kinds = ["raw", "target", "alk"] as const;
-  const results: Record<(typeof kinds)[number], { p50: number[]; p99: number[] }> = {
-    raw: { p50: [], p99: [] },
-    target: { p50: [], p99: [] },
-    alk: { p50: [], p99: [] },
-  };
-  for (let r = 0; r < 5; r++) {
-    for (const kind of kinds) {
-      const samples = await latency(kind, count, rate);
-      results[kind].p50.push(pct(samples, 0.5));
-      results[kind].p99.push(pct(samples, 0.99));
-    }
-  }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  const raw50 = median(results.raw.p50), raw99 = median(results.raw.p99);
-  console.log(
-    `\nLatency at a paced ${rate.toLocaleString("en-US")} events/s (${
-      count.toLocaleString("en-US")
-    } events, median of 5 runs)`,
+  await printLatency(
+    `Latency at a paced ${rate.toLocaleString("en-US")} events/s (${count.toLocaleString("en-US")} events)`,
+    ["raw", "target", "pubsub"] as const,
+    {
+      raw: "raw ioredis",
+      target: "@alkdev/pubsub/redis target (listener)",
+      pubsub: "@alkdev/pubsub/redis + createPubSub (async iteration)",
+    },
+    (kind) => latencySamples(kind, { raw: rawLatency, pair }, count, rate),
+    5,
   );
-  const names = {
-    raw: "raw ioredis",
-    target: "@alkdev/pubsub/redis target (listener)",
-    alk: "@alkdev/pubsub/redis + createPubSub (async iteration)",
-  };
-  for (const kind of kinds) {
-    const p50 = median(results[kind].p50), p99 = median(results[kind].p99);
-    console.log(
-      `  ${names[kind].padEnd(56)} p50 ${p50.toFixed(3)} ms (${(p50 / raw50).toFixed(2)}× raw)  p99 ${
-        p99.toFixed(3)
-      } ms (${(p99 / raw99).toFixed(2)}× raw)`,
-    );
-  }
 }

@@ -30,6 +30,15 @@ Deno.test("decodeEnvelope: malformed data is an EnvelopeError with the codec err
   assert.throws(() => decodeEnvelope(new Uint8Array([0xff, 0xfe])), isEnvelopeError(/<2 bytes>/));
 });
 
+Deno.test("decodeEnvelope: invalid UTF-8 inside a JSON string is refused; a real U+FFFD is kept", () => {
+  const head = new TextEncoder().encode('{"type":"t","id":"1","payload":"');
+  const tail = new TextEncoder().encode('"}');
+  const invalid = new Uint8Array([...head, 0xc3, ...tail]); // a lone lead byte: would read as U+FFFD if replaced
+  assert.throws(() => decodeEnvelope(invalid), isEnvelopeError(/Cannot decode envelope data/));
+  const replacement = new TextEncoder().encode('{"type":"t","id":"1","payload":"a\uFFFDb"}');
+  assert.deepEqual(decodeEnvelope(replacement), { type: "t", id: "1", payload: "a\uFFFDb" });
+});
+
 Deno.test("decodeEnvelope: wrong shapes are rejected", () => {
   assert.throws(() => decodeEnvelope("[]"), isEnvelopeError(/got an array/));
   assert.throws(() => decodeEnvelope("null"), isEnvelopeError(/got null/));

@@ -1,4 +1,4 @@
-import { conformance } from "../conformance.ts";
+import { conformance } from "../../testing/mod.ts";
 import { createInProcessEventTarget, type InProcessEventTarget } from "../../adapters/in_process/mod.ts";
 
 conformance("in-process", () => {

@@ -23,7 +23,7 @@ import {
   type PubSubError,
   TruncatedFrameError,
 } from "../../mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { ALPN, bindEndpoint, type Connection, connectPair, iroh, loopbackAddrs } from "./load_iroh.ts";
 
 const ignore = iroh === undefined;

@@ -10,7 +10,7 @@ import {
   IrohOutboxFullError,
 } from "../../adapters/iroh/mod.ts";
 import { createPubSub, FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { type ConnectedPair, connectPair, iroh } from "./load_iroh.ts";
 
 const ignore = iroh === undefined;

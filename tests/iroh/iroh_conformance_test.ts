@@ -1,6 +1,6 @@
-import { conformance } from "../conformance.ts";
+import { conformance } from "../../testing/mod.ts";
 import { createHubIrohEventTarget, createSpokeIrohEventTarget, type IrohEventTarget } from "../../adapters/iroh/mod.ts";
-import { connectPair, iroh } from "./load_iroh.ts";
+import { connectPair, iroh, skipReason } from "./load_iroh.ts";
 
 conformance("iroh", async () => {
   const pair = await connectPair();
@@ -18,4 +18,4 @@ conformance("iroh", async () => {
       await pair.close();
     },
   };
-}, { ignore: iroh === undefined });
+}, { skip: iroh === undefined ? (skipReason ?? "@number0/iroh did not load") : undefined });

@@ -10,7 +10,17 @@ import * as inProcess from "@alkdev/pubsub/in-process";
 import { createPubSub, PubSubClosedError, PubSubError, SubscriptionOverflowError } from "@alkdev/pubsub";
 import { createInProcessEventTarget } from "@alkdev/pubsub/in-process";
 
-const SUBPATHS = [".", "./operators", "./in-process", "./redis", "./websocket", "./iroh", "./worker"];
+const SUBPATHS = [
+  ".",
+  "./operators",
+  "./in-process",
+  "./redis",
+  "./websocket",
+  "./iroh",
+  "./worker",
+  "./nats",
+  "./testing",
+];
 const OPERATORS = [
   "filter",
   "map",

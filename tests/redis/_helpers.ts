@@ -1,13 +1,17 @@
 /** Shared helpers for the Redis tests: clients, target pairs, a private redis-server. */
 
 import { Redis, type RedisOptions } from "ioredis";
-import type { ConformancePair } from "../conformance.ts";
+import type { ConformancePair } from "../../testing/mod.ts";
 import {
   createRedisEventTarget,
   type RedisEventTarget,
   type RedisEventTargetOptions,
 } from "../../adapters/redis/mod.ts";
 import type { PubSubError } from "../../mod.ts";
+
+import { waitFor } from "../_util.ts";
+
+export { freePort, waitFor } from "../_util.ts";
 
 /** The shared Redis, as the brief and CI provide it. */
 export const REDIS_URL: string = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
@@ -83,23 +87,6 @@ export async function redisPair(prefix: string, sharded = false): Promise<Confor
       await Promise.all([a.close(), b.close()]);
     },
   };
-}
-
-/** Polls `predicate` until it holds, failing after `ms`. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** A redis-server child process on 127.0.0.1:`port` with no persistence. */

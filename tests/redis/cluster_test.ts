@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Cluster } from "ioredis";
 import { createPubSub, EnvelopeError, topicFor } from "../../mod.ts";
 import { createRedisEventTarget, type RedisEventTarget } from "../../adapters/redis/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { freePort, RedisServer, uniquePrefix, waitFor } from "./_helpers.ts";
 
 type Events = { shard: string };

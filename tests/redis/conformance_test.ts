@@ -1,4 +1,4 @@
-import { conformance } from "../conformance.ts";
+import { conformance } from "../../testing/mod.ts";
 import { redisPair, uniquePrefix } from "./_helpers.ts";
 
 conformance("redis", () => redisPair(uniquePrefix("conformance")));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createPubSub, EnvelopeError, topicFor } from "../../mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { client, quitAll, targetWithClients, uniquePrefix, waitFor } from "./_helpers.ts";
 
 type Events = { greet: string };

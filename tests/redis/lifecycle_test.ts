@@ -6,7 +6,7 @@ import {
   type RedisStateChange,
   RedisSubscribeError,
 } from "../../adapters/redis/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { client, quitAll, targetWithClients, uniquePrefix, waitFor } from "./_helpers.ts";
 
 type Events = { greet: string; seq: number };

@@ -1,4 +1,4 @@
-import { conformance } from "../conformance.ts";
+import { conformance } from "../../testing/mod.ts";
 import {
   connectWebSocketEventTarget,
   type WebSocketEventTarget,

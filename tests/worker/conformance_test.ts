@@ -11,7 +11,7 @@
  * Each runs both with and without batching.
  */
 
-import { conformance, type ConformancePair } from "../conformance.ts";
+import { conformance, type ConformancePair } from "../../testing/mod.ts";
 import type { EnvelopeEvent, PubSubError, TypedEventTarget } from "../../mod.ts";
 import { createWorkerEventTarget, type WorkerEventTarget } from "../../adapters/worker/mod.ts";
 

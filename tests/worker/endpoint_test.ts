@@ -12,7 +12,7 @@ import {
   WorkerCloneError,
   type WorkerCloseDetail,
 } from "../../adapters/worker/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 
 const MS = 5000;
 

@@ -14,7 +14,7 @@ import {
   type WorkerEventTarget,
   type WorkerEventTargetOptions,
 } from "../../adapters/worker/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import type { WorkerTestEvents } from "./fixtures/events.ts";
 
 const MS = 10_000;
