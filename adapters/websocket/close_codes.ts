@@ -36,11 +36,8 @@ export const CloseCode = {
   Unauthorized: 4401,
   /** No handshake within `handshakeTimeout`. Final. */
   HandshakeTimeout: 4408,
-  /**
-   * The peer speaks another protocol version: a hello for a version other
-   * than 2, or a version 1 peer (its `["auth", …]` handshake, or a data frame
-   * before any hello). Final; the reason says which version is required.
-   */
+  // One-line JSDoc on purpose: deno pack's .d.ts puts `readonly` before the comment, and a line break there breaks it.
+  /** Another protocol version: a hello for a version other than 2, or a version 1 peer (`["auth", …]`, or data first). Final. */
   UnsupportedProtocol: 4426,
   /** A second handshake frame on one connection. Final. */
   TooManyHandshakes: 4429,
