@@ -219,3 +219,46 @@ Deno.test("websocket authorize: an authorize that never answers does not hold up
     await server.close();
   }
 });
+
+Deno.test("websocket authorize: a refused topic still listened on directly: every ready() rejects, nothing arrives", async () => {
+  const server = startHub({ authorize: ({ id }) => id !== "secret" });
+  const wire = countingWebSocket();
+  const errors: PubSubError[] = [];
+  const spoke = connectWebSocketEventTarget(server.url, {
+    WebSocket: wire.WebSocket,
+    onError: (error) => errors.push(error),
+  });
+  const heard: unknown[] = [];
+  const listener = (event: Event) => heard.push((event as CustomEvent).detail);
+  const refusals: unknown[] = [];
+  spoke.addEventListener("subscription-error", (event) => refusals.push((event as unknown as CustomEvent).detail));
+  spoke.addEventListener("news:secret", listener);
+  const atHub = createPubSub<Events>({ eventTarget: server.hub });
+  try {
+    await assert.rejects(spoke.ready("news:secret"), { code: "ERR_SUBSCRIPTION_REFUSED", reason: "forbidden" });
+    assert.equal(refusals.length, 1);
+    // Asked again after the refusal arrived: it rejects too, instead of waiting for an answer that never comes.
+    const again = await Promise.race([
+      spoke.ready("news:secret").then(() => "resolved", (error: PubSubError) => error.code),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 1000)),
+    ]);
+    assert.equal(again, "ERR_SUBSCRIPTION_REFUSED");
+    atHub.publish("news", "secret", 1);
+    const open = atHub; // the connection is still open: a later allowed topic works
+    const news = createPubSub<Events>({ eventTarget: spoke }).subscribe("news", "public");
+    await spoke.ready("news:public");
+    open.publish("news", "public", 2);
+    assert.deepEqual(await nextWithin(news, 5000), { value: 2, done: false });
+    await news.return();
+    assert.deepEqual(heard, []);
+    assert.equal(wire.count("news:secret"), 0);
+    // Withdrawing a refused topic sends no unsub: the hub holds nothing for it.
+    spoke.removeEventListener("news:secret", listener);
+    assert.ok(!wire.sent.includes('["unsub","news:secret"]'));
+  } finally {
+    atHub.close();
+    spoke.close();
+    await spoke.closed;
+    await server.close();
+  }
+});
