@@ -5,6 +5,7 @@ import {
   InProcessEventTarget,
   PubSubClosedError,
   PubSubError,
+  SUBSCRIPTION_ERROR_EVENT,
   SubscriptionOverflowError,
   topicFor,
 } from "../../mod.ts";
@@ -56,6 +57,7 @@ Deno.test("createPubSub: 10 000 subscribe/unsubscribe cycles by break, return, a
   // has subscriptions.
   assert.equal(eventTarget.listenerCount(), 102);
   assert.equal(eventTarget.listenerCount(CLOSE_EVENT), 1);
+  assert.equal(eventTarget.listenerCount(SUBSCRIPTION_ERROR_EVENT), 1);
   other.close();
   assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();
