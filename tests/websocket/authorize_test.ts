@@ -16,7 +16,14 @@ import {
 } from "../../mod.ts";
 import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { type CountingWebSocket, countingWebSocket, type HubServer, startHub, until } from "./helpers.ts";
+import {
+  type CountingWebSocket,
+  countingWebSocket,
+  type HubServer,
+  startHub,
+  startPerConnectionServer,
+  until,
+} from "./helpers.ts";
 
 type Events = { news: number; sync: string; open: number };
 type User = { user: string; admin: boolean };
@@ -257,6 +264,35 @@ Deno.test("websocket authorize: a refused topic still listened on directly: ever
     assert.ok(!wire.sent.includes('["unsub","news:secret"]'));
   } finally {
     atHub.close();
+    spoke.close();
+    await spoke.closed;
+    await server.close();
+  }
+});
+
+Deno.test("websocket authorize: a per-socket target on the accepting side routes and authorizes like a one-connection hub", async () => {
+  const server = startPerConnectionServer({ authorize: ({ id }) => id !== "secret" });
+  const accepted = server.next();
+  const wire = countingWebSocket();
+  const spoke = connectWebSocketEventTarget(server.url, { WebSocket: wire.WebSocket, onError: () => {} });
+  const target = await accepted;
+  const atTarget = createPubSub<Events>({ eventTarget: target });
+  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
+  const secret = atSpoke.subscribe("news", "secret");
+  const open = atSpoke.subscribe("news", "open");
+  try {
+    await assert.rejects(atSpoke.ready("news", "secret"), { code: "ERR_SUBSCRIPTION_REFUSED" });
+    await assert.rejects(secret.next(), SubscriptionRefusedError);
+    await atSpoke.ready("news", "open");
+    atTarget.publish("news", "secret", 1);
+    atTarget.publish("news", "other", 2); // not subscribed
+    atTarget.publish("news", "open", 3);
+    assert.deepEqual(await nextWithin(open, 5000), { value: 3, done: false });
+    assert.deepEqual(wire.received, [{ topic: "news:open", payload: 3 }]);
+  } finally {
+    await open.return();
+    atTarget.close();
+    atSpoke.close();
     spoke.close();
     await spoke.closed;
     await server.close();
