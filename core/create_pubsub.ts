@@ -123,6 +123,8 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
   const defaults = config.subscriptionDefaults;
   // Each live subscription's stop function, with its topic.
   const active = new Map<SubscriptionStop, string>();
+  // The same, by topic: a refusal ends one topic's subscriptions without scanning all of them.
+  const byTopic = new Map<string, Set<SubscriptionStop>>();
   let closed = false;
   let closedBy = "the pub/sub is closed";
 
@@ -139,7 +141,8 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
   const onSubscriptionError = (event: EnvelopeEvent): void => {
     const detail = (event as unknown as CustomEvent<SubscriptionErrorDetail>).detail;
     if (detail === null || typeof detail !== "object") return;
-    for (const [stop, topic] of [...active]) if (topic === detail.topic) stop(detail.error);
+    const stops = byTopic.get(detail.topic);
+    if (stops !== undefined) { for (const stop of [...stops]) stop(detail.error); }
   };
 
   return {
@@ -164,8 +167,13 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
             target.addEventListener(SUBSCRIPTION_ERROR_EVENT, onSubscriptionError);
           }
           active.set(stop, topic);
+          const stops = byTopic.get(topic);
+          if (stops === undefined) byTopic.set(topic, new Set([stop]));
+          else stops.add(stop);
           return () => {
             active.delete(stop);
+            const stops = byTopic.get(topic);
+            if (stops !== undefined && stops.delete(stop) && stops.size === 0) byTopic.delete(topic);
             target.removeEventListener(topic, listener);
             if (active.size === 0) {
               target.removeEventListener(CLOSE_EVENT, onTargetClose);

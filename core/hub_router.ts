@@ -697,10 +697,13 @@ export class HubRouter<F, TContext = unknown> {
     const echoes = route.echoes!;
     const oldest = Date.now() - ECHO_TIMEOUT;
     while (echoes.length > 0 && echoes[0].at < oldest) echoes.shift();
-    // The upstream keeps each publisher's order, so this hub's own events come back oldest first. Identical
-    // frames are indistinguishable, so matching a foreign copy instead changes no one's count.
+    // The upstream keeps each publisher's order, so this hub's own events come back oldest first; but the first
+    // match is looked for past the head: an echo the upstream lost (Redis pub/sub is at most once) would otherwise
+    // block every later match, and send the sender its own events, until it expires. Identical frames are
+    // indistinguishable, so matching a foreign copy instead changes no one's count.
     let match: HubPeer<F> | undefined;
-    if (echoes.length > 0 && sameFrame(echoes[0].frame, frame)) match = echoes.shift()!.from;
+    const index = echoes.findIndex((echo) => sameFrame(echo.frame, frame));
+    if (index !== -1) match = echoes.splice(index, 1)[0].from;
     if (echoes.length === 0) route.echoes = undefined;
     return match;
   }

@@ -40,6 +40,8 @@ interface TopicState {
   acked: boolean;
   /** The hub refused it on the current connection; it is asked again on the next. */
   refused: boolean;
+  /** The refusal, while `refused`: later `ready` calls reject with it. */
+  error: SubscriptionRefusedError | undefined;
   waiters: Waiter[];
 }
 
@@ -92,7 +94,7 @@ export class RemoteInterest {
    */
   want(topic: string): void {
     if (this.#closed !== undefined || this.#topics.has(topic)) return;
-    this.#topics.set(topic, { acked: false, refused: false, waiters: [] });
+    this.#topics.set(topic, { acked: false, refused: false, error: undefined, waiters: [] });
     this.#channel?.subscribe(topic);
   }
 
@@ -122,6 +124,7 @@ export class RemoteInterest {
     for (const [topic, state] of this.#topics) {
       state.acked = false;
       state.refused = false;
+      state.error = undefined;
       channel.subscribe(topic);
     }
     const waiters = this.#openWaiters;
@@ -162,6 +165,7 @@ export class RemoteInterest {
     const state = this.#topics.get(topic);
     if (state === undefined) return false;
     state.refused = true;
+    state.error = error;
     state.acked = false;
     const waiters = state.waiters;
     state.waiters = [];
@@ -172,7 +176,8 @@ export class RemoteInterest {
   /**
    * Settles once `topic` is live: the hub acknowledged it on the current
    * connection. For a topic not wanted, once a connection is open. Rejects if
-   * the hub refuses it or `close` is called first.
+   * the hub refuses it (also when asked after the refusal, until the next
+   * connection asks again) or `close` is called first.
    *
    * @param topic The topic.
    */
@@ -184,6 +189,7 @@ export class RemoteInterest {
       return new Promise((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
     }
     if (state.acked) return Promise.resolve();
+    if (state.error !== undefined) return Promise.reject(state.error);
     return new Promise((resolve, reject) => state.waiters.push({ resolve, reject }));
   }
 

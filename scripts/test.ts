@@ -40,7 +40,10 @@ const groups: Group[] = [
   {
     name: "websocket",
     paths: ["tests/websocket"],
-    permissions: ["--allow-net=127.0.0.1", "--allow-read=.", "--allow-run=node"],
+    // node: the Chromium driver; this deno binary: the hub processes of upstream_test.ts (they get their own,
+    // explicit permissions there); env: ioredis (its `debug` dependency lists every variable), for the Redis
+    // upstream in upstream_test.ts.
+    permissions: ["--allow-net=127.0.0.1", "--allow-read=.", "--allow-env", `--allow-run=node,${deno}`],
     needsTools: true,
   },
   {

@@ -5,7 +5,9 @@ import {
   InProcessEventTarget,
   PubSubClosedError,
   PubSubError,
+  SUBSCRIPTION_ERROR_EVENT,
   SubscriptionOverflowError,
+  SubscriptionRefusedError,
   topicFor,
 } from "../../mod.ts";
 
@@ -56,6 +58,7 @@ Deno.test("createPubSub: 10 000 subscribe/unsubscribe cycles by break, return, a
   // has subscriptions.
   assert.equal(eventTarget.listenerCount(), 102);
   assert.equal(eventTarget.listenerCount(CLOSE_EVENT), 1);
+  assert.equal(eventTarget.listenerCount(SUBSCRIPTION_ERROR_EVENT), 1);
   other.close();
   assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();
@@ -140,5 +143,25 @@ Deno.test("createPubSub: the target's CLOSE_EVENT ends subscriptions after their
   assert.deepEqual(await sub.next(), { value: 1, done: false });
   assert.deepEqual(await sub.next(), { value: undefined, done: true });
   assert.throws(() => pubsub.publish("tick", "a", 2), { name: "PubSubClosedError", message: /transport closed/ });
+  assert.equal(eventTarget.listenerCount(), 0);
+});
+
+Deno.test("createPubSub: 10 000 refused topics among 20 000 subscriptions end in time linear in their number", async () => {
+  const eventTarget = new InProcessEventTarget();
+  const pubsub = createPubSub<Events>({ eventTarget });
+  const subs = Array.from({ length: 20_000 }, (_, i) => pubsub.subscribe("tick", String(i)));
+  const start = performance.now();
+  for (let i = 10_000; i < 20_000; i++) {
+    const topic = topicFor("tick", String(i));
+    const detail = { topic, error: new SubscriptionRefusedError(topic, "too-many-subscriptions") };
+    eventTarget.dispatchEvent(new CustomEvent(SUBSCRIPTION_ERROR_EVENT, { detail }) as never);
+  }
+  const elapsed = performance.now() - start;
+  // About 0.25 s here; scanning every subscription per refusal took 15 s.
+  assert.ok(elapsed < 5000, `${Math.round(elapsed)} ms`);
+  await assert.rejects(subs[19_999].next(), { reason: "too-many-subscriptions" });
+  assert.equal(eventTarget.listenerCount("tick:0"), 1);
+  assert.equal(eventTarget.listenerCount("tick:10000"), 0);
+  pubsub.close();
   assert.equal(eventTarget.listenerCount(), 0);
 });

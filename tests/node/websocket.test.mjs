@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { Buffer } from "node:buffer";
 import { WebSocket } from "ws";
 
 import { createPubSub } from "@alkdev/pubsub";
@@ -52,10 +53,26 @@ after(() => {
   hub?.kill();
 });
 
-test("a ws spoke exchanges events with a Deno hub, reconnects, and answers heartbeats", async () => {
+/** ws's WebSocket, counting the types of the data frames (not "[" control frames) that reach its socket. */
+function countingWebSocket() {
+  const types = [];
+  class CountingWebSocket extends WebSocket {
+    constructor(address, protocols) {
+      super(address, protocols);
+      this.addEventListener("message", (event) => {
+        const text = typeof event.data === "string" ? event.data : Buffer.from(event.data).toString("utf8");
+        if (!text.startsWith("[")) types.push(JSON.parse(text).type);
+      });
+    }
+  }
+  return { WebSocket: CountingWebSocket, types };
+}
+
+test("a ws spoke exchanges events with a Deno hub, routed by interest, reconnects, and answers heartbeats", async () => {
   const errors = [];
+  const wire = countingWebSocket();
   const spoke = connectWebSocketEventTarget(url, {
-    WebSocket,
+    WebSocket: wire.WebSocket,
     credentials: () => Promise.resolve({ token: "node-secret" }),
     backoff: { initialDelay: 0 },
     onError: (error) => errors.push(error),
@@ -84,6 +101,9 @@ test("a ws spoke exchanges events with a Deno hub, reconnects, and answers heart
       value: "after reconnect",
       done: false,
     });
+    // At the socket: only the subscribed "echoed" frames, once each; never "noise" (not subscribed) and never
+    // the spoke's own "echo" events back, although it listens on echo:1 itself.
+    assert.deepEqual(wire.types, Array(payloads.length + 1).fill("echoed"));
     assert.deepEqual(errors, []);
   } finally {
     pubsub.close();

@@ -8,7 +8,7 @@ import {
   WebSocketProtocolError,
 } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { closedEvent, type HubServer, nextEvent, opened, startHub } from "./helpers.ts";
+import { closedEvent, handshake, helloFrame, type HubServer, nextEvent, opened, startHub } from "./helpers.ts";
 
 type Events = { news: string };
 
@@ -62,6 +62,7 @@ for (
   const [name, credentials, code, hubError] of [
     ["rejected credentials close with 4401", { token: "bad" }, CloseCode.Unauthorized, false],
     ["a throwing authenticate closes with 4401", { token: "boom" }, CloseCode.Unauthorized, true],
+    ["a hello without credentials closes with 4401", undefined, CloseCode.Unauthorized, false],
   ] as const
 ) {
   Deno.test(`websocket auth: ${name}; the spoke reports it and does not retry`, async () => {
@@ -101,6 +102,7 @@ for (
       assert.equal((errors[0] as WebSocketHandshakeError).closeCode, code);
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(server.connections.length, 1, "the spoke must not retry");
+      assert.deepEqual(server.seen.map((s) => s.credentials), [credentials]);
       assert.equal(server.errors.length, hubError ? 1 : 0);
       if (hubError) assert.ok(server.errors[0] instanceof WebSocketHandshakeError);
     } finally {
@@ -126,14 +128,35 @@ Deno.test("websocket auth: no handshake within the timeout closes with 4408; the
     }
   });
 
-  await t.step("spoke without credentials", async () => {
+  await t.step("raw socket whose hello never comes: 4408 wins over the heartbeat's 4000", async () => {
+    // The heartbeat (10 ms) would end the connection long before the handshake timeout if it ran before the hello.
+    const server = startHub({ handshakeTimeout: 300, heartbeat: { interval: 10, timeout: 10 } });
+    const raw = new WebSocket(server.url);
+    const frames: string[] = [];
+    raw.addEventListener("message", (e) => frames.push(String(e.data)));
+    try {
+      await opened(raw);
+      const event = await closedEvent(raw);
+      assert.equal(event.code, CloseCode.HandshakeTimeout);
+      assert.deepEqual(frames, [], "the accepting side never speaks first, not even a ping");
+    } finally {
+      await server.close();
+    }
+  });
+
+  await t.step("spoke whose credentials never settle", async () => {
     const server = authHub(150);
-    const spoke = connectWebSocketEventTarget(server.url, { backoff: { initialDelay: 0 }, onError: () => {} });
+    const spoke = connectWebSocketEventTarget(server.url, {
+      credentials: () => new Promise(() => {}),
+      backoff: { initialDelay: 0 },
+      onError: () => {},
+    });
     const info = await spoke.closed;
     assert.equal(info.code, CloseCode.HandshakeTimeout);
     assert.ok(info.error instanceof WebSocketHandshakeError);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(server.connections.length, 1);
+    assert.deepEqual(server.seen, []);
     await server.close();
   });
 
@@ -156,29 +179,83 @@ Deno.test("websocket auth: no handshake within the timeout closes with 4408; the
 });
 
 Deno.test("websocket auth: protocol violations during the handshake", async (t) => {
-  const cases: [string, string[], number][] = [
-    ["data before the handshake closes with 4401", ['{"type":"news","id":"1","payload":"x"}'], 4401],
-    ["a second handshake closes with 4429", ['["auth",{"token":"good"}]', '["auth",{"token":"good"}]'], 4429],
-    ["a malformed control frame closes with 4400", ['["auth"'], 4400],
+  const good = helloFrame({ token: "good" });
+  const version = /Protocol version 2 required/;
+  const cases: [string, string[], number, RegExp | undefined, (new (...a: never[]) => Error) | undefined][] = [
+    [
+      "a v1 peer's data frame first closes with 4426",
+      ['{"type":"news","id":"1","payload":"x"}'],
+      4426,
+      version,
+      WebSocketHandshakeError,
+    ],
+    ["a v1 peer's auth frame closes with 4426", ['["auth",{"token":"good"}]'], 4426, version, WebSocketHandshakeError],
+    ["a hello for version 1 closes with 4426", ['["hello",1]'], 4426, version, WebSocketHandshakeError],
+    [
+      "a hello for version 3 closes with 4426",
+      ['["hello",3,{"token":"good"}]'],
+      4426,
+      version,
+      WebSocketHandshakeError,
+    ],
+    ["a second hello closes with 4429", [good, good], 4429, undefined, undefined],
+    ["a malformed control frame closes with 4400", ['["hello"'], 4400, undefined, WebSocketProtocolError],
+    ["a hello without a version closes with 4400", ['["hello"]'], 4400, undefined, WebSocketProtocolError],
+    ["a hello with a string version closes with 4400", ['["hello","2"]'], 4400, undefined, WebSocketProtocolError],
+    [
+      "a hello with extra elements closes with 4400",
+      ['["hello",2,{"token":"good"},"extra"]'],
+      4400,
+      undefined,
+      WebSocketProtocolError,
+    ],
+    ["a sub before the hello closes with 4400", ['["sub","news:1"]'], 4400, undefined, WebSocketProtocolError],
+    [
+      "a JSON object frame that is not an array closes with 4426",
+      ['{"hello":2}'],
+      4426,
+      version,
+      WebSocketHandshakeError,
+    ],
   ];
-  for (const [name, frames, code] of cases) {
+  for (const [name, frames, code, reason, errorType] of cases) {
     await t.step(name, async () => {
       const server = authHub();
       const heard: string[] = [];
       server.hub.addEventListener("news:1", () => heard.push("news"));
       const raw = new WebSocket(server.url);
+      const received: string[] = [];
+      raw.addEventListener("message", (e) => received.push(String(e.data)));
       try {
         await opened(raw);
         for (const frame of frames) raw.send(frame);
         const event = await closedEvent(raw);
         assert.equal(event.code, code);
+        if (reason !== undefined) assert.match(event.reason, reason);
         assert.deepEqual(heard, []);
-        if (code !== 4429) assert.ok(server.errors.some((e) => e instanceof WebSocketProtocolError));
+        // Nothing but (for the second hello) the welcome of the first.
+        assert.deepEqual(received, code === 4429 ? ['["welcome",2]'] : []);
+        if (errorType !== undefined) {
+          assert.ok(server.errors.some((e) => e instanceof errorType), String(server.errors));
+        }
       } finally {
         await server.close();
       }
     });
   }
+
+  await t.step("a hello after the handshake closes with 4429", async () => {
+    const server = authHub();
+    const raw = new WebSocket(server.url);
+    try {
+      await opened(raw);
+      await handshake(raw, { token: "good" });
+      raw.send(good);
+      assert.equal((await closedEvent(raw)).code, CloseCode.TooManyHandshakes);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 Deno.test("websocket auth: a hub without authenticate acknowledges credentials", async () => {

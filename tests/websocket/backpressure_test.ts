@@ -7,12 +7,28 @@ import {
   type WebSocketHubOptions,
 } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { startHub } from "./helpers.ts";
+import { startHub, until } from "./helpers.ts";
 
 type Events = { bulk: string; news: string };
 
-/** Opens a WebSocket by hand over TCP, reads the 101 response, and then never reads again. */
-async function stalledClient(url: string): Promise<Deno.TcpConn> {
+/** A client-to-server text frame (masked, as RFC 6455 requires), for payloads under 126 bytes. */
+function maskedTextFrame(text: string): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  assert.ok(payload.length < 126);
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  const frame = new Uint8Array(2 + 4 + payload.length);
+  frame[0] = 0x81; // FIN, text
+  frame[1] = 0x80 | payload.length;
+  frame.set(mask, 2);
+  for (let i = 0; i < payload.length; i++) frame[6 + i] = payload[i] ^ mask[i % 4];
+  return frame;
+}
+
+/**
+ * Opens a WebSocket by hand over TCP, reads the 101 response, says hello and subscribes to `topics` (protocol 2),
+ * and then never reads again.
+ */
+async function stalledClient(url: string, topics: string[]): Promise<Deno.TcpConn> {
   const { hostname, port } = new URL(url);
   const conn = await Deno.connect({ hostname, port: Number(port) });
   await conn.write(new TextEncoder().encode(
@@ -27,12 +43,16 @@ async function stalledClient(url: string): Promise<Deno.TcpConn> {
     head += new TextDecoder().decode(buffer.subarray(0, n));
   }
   assert.match(head, /^HTTP\/1\.1 101/);
+  await conn.write(maskedTextFrame(JSON.stringify(["hello", 2])));
+  for (const topic of topics) await conn.write(maskedTextFrame(JSON.stringify(["sub", topic])));
   return conn;
 }
 
 async function flood(options: WebSocketHubOptions<Request>, stop: (server: ReturnType<typeof startHub>) => boolean) {
   const server = startHub({ highWaterMark: 256 * 1024, heartbeat: false, ...options });
-  const conn = await stalledClient(server.url);
+  const conn = await stalledClient(server.url, ["bulk:1"]);
+  // The hub sends a connection only the topics it subscribed to: wait until the stalled one holds bulk:1.
+  await until(() => server.connections[0]?.topics === 1 && server.hub.stats().subscriptions === 1);
   const spoke = connectWebSocketEventTarget(server.url, { onError: () => {} });
   const atHub = createPubSub<Events>({ eventTarget: server.hub });
   const atSpoke = createPubSub<Events>({ eventTarget: spoke });
@@ -53,6 +73,8 @@ async function flood(options: WebSocketHubOptions<Request>, stop: (server: Retur
       atHub.publish("news", "1", "others unaffected");
       assert.deepEqual(await nextWithin(news, 10_000), { value: "others unaffected", done: false });
       assert.equal(spoke.state, "open");
+      // The reading spoke never subscribed to bulk:1: not one 64 KiB frame reached it.
+      assert.ok(spoke.stats().bytesIn < 64 * 1024, `the spoke received ${spoke.stats().bytesIn} bytes`);
       atHub.close();
       atSpoke.close();
       spoke.close();

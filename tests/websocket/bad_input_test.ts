@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createPubSub, EnvelopeError, FrameTooLargeError, topicFor } from "../../mod.ts";
 import { CloseCode, connectWebSocketEventTarget, WebSocketProtocolError } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { closedEvent, opened, startHub, until } from "./helpers.ts";
+import { closedEvent, handshake, opened, startHub, until } from "./helpers.ts";
 
 type Events = { news: string; big: string };
 
@@ -18,6 +18,7 @@ Deno.test("websocket: malformed frames from a raw socket are dropped and reporte
   const raw = new WebSocket(server.url);
   try {
     await Promise.all([opened(raw), atSpoke.ready("news", "1")]);
+    await handshake(raw);
     const bad: [string | Uint8Array, new (...args: never[]) => Error][] = [
       ["not json", EnvelopeError],
       ["42", EnvelopeError],
@@ -29,6 +30,11 @@ Deno.test("websocket: malformed frames from a raw socket are dropped and reporte
       [new Uint8Array([0xff, 0xfe, 0x00]), EnvelopeError], // binary, not UTF-8
       ['["nope"]', WebSocketProtocolError], // unknown control frame
       ["[broken", WebSocketProtocolError],
+      ['["sub"]', WebSocketProtocolError], // no topic
+      ['["sub",1]', WebSocketProtocolError], // not a string
+      ['["unsub","news:1","extra"]', WebSocketProtocolError],
+      ['["suback","news:1"]', WebSocketProtocolError], // a hub's frame, from a spoke
+      ['{"hello":2}', EnvelopeError], // after the handshake, a data frame
     ];
     for (const [frame] of bad) raw.send(frame);
     raw.send('{"type":"news","id":"1","payload":"valid after garbage"}');
@@ -36,6 +42,8 @@ Deno.test("websocket: malformed frames from a raw socket are dropped and reporte
     assert.equal(server.errors.length, bad.length);
     bad.forEach(([, type], i) => assert.ok(server.errors[i] instanceof type, `frame ${i}: ${server.errors[i]}`));
     assert.ok(server.errors.slice(0, 8).every((e) => e.code === "ERR_INVALID_ENVELOPE"));
+    // None of it subscribed the raw socket to anything.
+    assert.equal(server.hub.stats().subscriptions, 1, "only the spoke's news:1");
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.deepEqual(leaked, []);
     assert.equal(raw.readyState, WebSocket.OPEN);
@@ -66,6 +74,7 @@ Deno.test("websocket: an oversized frame closes that connection with 4009; other
   try {
     await Promise.all([opened(raw), atSpoke.ready("news", "1")]);
     // 400 three-byte characters: 1200 UTF-8 bytes in a 400-character string.
+    await handshake(raw);
     const text = JSON.stringify({ type: "big", id: "1", payload: "€".repeat(400) });
     raw.send(text);
     const event = await closedEvent(raw);

@@ -3,10 +3,15 @@ import { createPubSub } from "../../mod.ts";
 import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
 
-type Events = { up: { hello?: string; userAgent?: string; echo?: unknown }; down: unknown };
+type Events = {
+  up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
+  down: unknown;
+  late: string;
+};
 
 Deno.test({
-  name: "websocket browser: a spoke in headless Chromium exchanges events both ways with a Deno hub",
+  name:
+    "websocket browser: a spoke in headless Chromium exchanges events both ways with a Deno hub, routed by interest",
   async fn() {
     const errors: unknown[] = [];
     const seen: unknown[] = [];
@@ -47,17 +52,25 @@ Deno.test({
       seen.push(hello.value);
       assert.equal(hello.value?.hello, "from chromium");
       assert.match(hello.value?.userAgent ?? "", /Chrome/);
+      // Topics the page has not subscribed to (yet): the hub must send it none of these.
+      atHub.publish("late", "b", "before");
+      atHub.publish("down", "x", "never");
       const values = ["ünïcødé ✓", null, { n: [1, 2, { deep: false }] }];
       for (const value of values) {
         atHub.publish("down", "b", value);
         assert.deepEqual((await nextWithin(up, 30_000)).value, { echo: value });
       }
+      assert.deepEqual((await nextWithin(up, 30_000)).value, { subscribed: "late" });
+      atHub.publish("late", "b", "after");
       const { code, stdout, stderr } = await output;
       const text = new TextDecoder().decode(stdout);
       const report = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
       assert.equal(code, 0, `driver failed: ${text}\n${new TextDecoder().decode(stderr)}`);
       assert.equal(report.ok, true, report.error);
       assert.deepEqual(report.result.got, values);
+      assert.equal(report.result.late, "after");
+      // Counted at the page's socket: exactly the subscribed topics' frames, once each.
+      assert.deepEqual(report.result.frames, [...values.map((value) => ["down:b", value]), ["late:b", "after"]]);
       assert.equal(report.result.state, "open");
       assert.equal(report.result.closed.code, 1000);
       assert.deepEqual(report.result.errors, []);

@@ -4,7 +4,7 @@ import {
   type WebSocketCloseInfo,
   WebSocketHeartbeatError,
 } from "../../adapters/websocket/mod.ts";
-import { closedEvent, nextEvent, opened, startHub } from "./helpers.ts";
+import { closedEvent, handshake, nextEvent, opened, startHub } from "./helpers.ts";
 
 const interval = 100;
 const timeout = 100;
@@ -13,12 +13,14 @@ const slack = 1000;
 
 Deno.test("websocket: the hub closes a peer that never answers pings within interval + timeout", async () => {
   const server = startHub({ heartbeat: { interval, timeout } });
-  const raw = new WebSocket(server.url); // a plain socket: it never answers ["ping"]
+  const raw = new WebSocket(server.url); // a plain socket: it says hello, then never answers ["ping"]
   const pings: string[] = [];
-  raw.addEventListener("message", (e) => pings.push(String(e.data)));
   try {
     await opened(raw);
+    // The heartbeat starts once the handshake is done.
+    await handshake(raw);
     const start = performance.now();
+    raw.addEventListener("message", (e) => pings.push(String(e.data)));
     const event = await closedEvent(raw);
     const elapsed = performance.now() - start;
     assert.equal(event.code, 4000);
@@ -60,7 +62,11 @@ Deno.test("websocket: the spoke drops a silent hub within interval + timeout and
   const sockets: WebSocket[] = [];
   const silent = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const { socket, response } = Deno.upgradeWebSocket(request);
-    sockets.push(socket); // never reads, never answers
+    sockets.push(socket);
+    // A hand-made hub: it answers the hello, then never answers anything again (no pong).
+    socket.addEventListener("message", (e) => {
+      if (String(e.data).startsWith('["hello",2')) socket.send('["welcome",2]');
+    });
     return response;
   });
   const errors: unknown[] = [];

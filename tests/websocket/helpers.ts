@@ -3,19 +3,22 @@
 import {
   createWebSocketEventTarget,
   createWebSocketHub,
+  type WebSocketConstructorLike,
   type WebSocketEventTarget,
   type WebSocketEventTargetOptions,
   type WebSocketHub,
   type WebSocketHubConnection,
   type WebSocketHubOptions,
 } from "../../adapters/websocket/mod.ts";
-import type { PubSubError } from "../../mod.ts";
+import { type PubSubError, topicFor } from "../../mod.ts";
 
 /** A Deno.serve hub. */
 export interface HubServer {
   hub: WebSocketHub<Request>;
   url: string;
   connections: WebSocketHubConnection<Request>[];
+  /** What each connection sent, in arrival order, as read at the hub's socket (binary frames as "<binary>"). */
+  wire: string[][];
   errors: PubSubError[];
   close(): Promise<void>;
 }
@@ -29,8 +32,13 @@ export function startHub(options: WebSocketHubOptions<Request> = {}): HubServer 
     ...options,
   });
   const connections: WebSocketHubConnection<Request>[] = [];
+  const wire: string[][] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const { socket, response } = Deno.upgradeWebSocket(request);
+    const frames: string[] = [];
+    wire.push(frames);
+    // Registered before the hub's own listener: records each frame as it arrives.
+    socket.addEventListener("message", (e) => frames.push(typeof e.data === "string" ? e.data : "<binary>"));
     connections.push(hub.accept(socket, request));
     return response;
   });
@@ -38,6 +46,7 @@ export function startHub(options: WebSocketHubOptions<Request> = {}): HubServer 
     hub,
     url: `ws://127.0.0.1:${server.addr.port}`,
     connections,
+    wire,
     errors,
     async close() {
       await hub.close();
@@ -134,4 +143,83 @@ export function opened(socket: WebSocket): Promise<void> {
 export function closedEvent(socket: WebSocket): Promise<CloseEvent> {
   if (socket.readyState === WebSocket.CLOSED) return Promise.resolve(new CloseEvent("close", { code: 1006 }));
   return new Promise((resolve) => socket.addEventListener("close", (e) => resolve(e), { once: true }));
+}
+
+/** The version 2 hello a spoke sends first. */
+export function helloFrame(credentials?: unknown): string {
+  return JSON.stringify(credentials === undefined ? ["hello", 2] : ["hello", 2, credentials]);
+}
+
+/** Sends the hello on an open raw socket and resolves once the hub answers `["welcome", 2]`. */
+export function handshake(socket: WebSocket, credentials?: unknown, ms = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.removeEventListener("message", listener);
+      reject(new Error(`No welcome within ${ms} ms`));
+    }, ms);
+    const listener = (event: MessageEvent) => {
+      if (event.data !== '["welcome",2]') return;
+      clearTimeout(timer);
+      socket.removeEventListener("message", listener);
+      resolve();
+    };
+    socket.addEventListener("message", listener);
+    socket.send(helloFrame(credentials));
+  });
+}
+
+/** One data frame as read at a socket: its topic and payload. */
+export interface WireFrame {
+  topic: string;
+  payload: unknown;
+}
+
+/** A WebSocket class that records, at the socket, every frame its instances receive and send. */
+export interface CountingWebSocket {
+  /** Pass as the spoke's `WebSocket` option. */
+  WebSocket: WebSocketConstructorLike;
+  /** Data frames received (text not starting with "["), in order, across reconnects. */
+  received: WireFrame[];
+  /** Control frames received. */
+  controlIn: string[];
+  /** Every frame sent, in order. */
+  sent: string[];
+  /** Data frames received for `topic`. */
+  count(topic: string): number;
+  /** The payloads of the data frames received for `topic`, in order. */
+  payloads(topic: string): unknown[];
+}
+
+/** Creates a {@linkcode CountingWebSocket} around the global WebSocket. */
+export function countingWebSocket(): CountingWebSocket {
+  const received: WireFrame[] = [];
+  const controlIn: string[] = [];
+  const sent: string[] = [];
+  class Counting extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener("message", (event) => {
+        const data = event.data;
+        if (typeof data === "string" && data.startsWith("[")) {
+          controlIn.push(data);
+          return;
+        }
+        const text = typeof data === "string" ? data : new TextDecoder().decode(data as ArrayBuffer);
+        const { type, id, payload } = JSON.parse(text);
+        received.push({ topic: topicFor(type, id), payload });
+      });
+    }
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      sent.push(typeof data === "string" ? data : "<binary>");
+      super.send(data);
+    }
+  }
+  return {
+    WebSocket: Counting,
+    received,
+    controlIn,
+    sent,
+    count: (topic) => received.filter((f) => f.topic === topic).length,
+    payloads: (topic) => received.filter((f) => f.topic === topic).map((f) => f.payload),
+  };
 }

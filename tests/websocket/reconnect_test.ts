@@ -42,6 +42,8 @@ Deno.test("websocket: the spoke reconnects 10 times; its pub/sub subscriptions w
         await reopened;
         assert.equal(spoke.state, "open");
       }
+      // The hub sends down:1 only once it has the spoke's subscription, re-sent on each connection.
+      await atSpoke.ready("down", "1");
       atHub.publish("down", "1", round);
       assert.deepEqual(await nextWithin(down, 5000), { value: round, done: false });
       atSpoke.publish("up", "1", round);
