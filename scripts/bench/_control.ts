@@ -75,6 +75,10 @@ export class Child {
     this.#writer = this.#process.stdin.getWriter();
     this.#ended = (async () => {
       for await (const line of lines(process.stdout)) {
+        if (!line.startsWith('{"id":')) {
+          console.error(`[${name}] ${line}`); // not an answer: V8 traces, say
+          continue;
+        }
         const { id, result, error } = JSON.parse(line);
         const waiter = this.#waiting.get(id);
         this.#waiting.delete(id);

@@ -109,6 +109,12 @@ class Server {
     return cpuMs(this.child.pid);
   }
 
+  /** V8 heap in use after a full GC, in bytes. */
+  async heapUsed(): Promise<number> {
+    await this.child.call({ cmd: "gc" });
+    return (await this.child.call<{ heapUsed: number }>({ cmd: "memory" })).heapUsed;
+  }
+
   async rss(): Promise<number> {
     await this.child.call({ cmd: "gc" });
     await sleep(300);
@@ -430,16 +436,19 @@ async function centrifugo(): Promise<void> {
     clients: new Clients("thin"),
     steps: [] as Step[],
     rss: 0,
+    heap: 0,
     done: false,
   }));
   for (const s of setups) {
     await s.server.start();
     await sleep(500);
     const before = await s.server.rss();
+    const heapBefore = await s.server.heapUsed();
     await s.clients.connect(s.server.url, C_CONNECTIONS, "centrifugo");
     await sleep(1_000);
     const after = await s.server.rss();
     s.rss = (after - before) * 1024 / C_CONNECTIONS;
+    s.heap = (await s.server.heapUsed() - heapBefore) / C_CONNECTIONS;
     const stats = await s.server.stats();
     if (stats.subscriptions !== C_CONNECTIONS * 2) console.log(`  (${s.name}: ${stats.subscriptions} subscriptions)`);
     await step(s.server, s.clients, C_WARMUP_RATE, 1_000);
@@ -447,7 +456,8 @@ async function centrifugo(): Promise<void> {
   const [raw, hub] = setups;
   console.log(
     `  RSS per idle connection (authenticated, 2 subscriptions each): hub ${fmt(hub.rss)} B, raw ${fmt(raw.rss)} B ` +
-      `(hub ${(hub.rss / raw.rss).toFixed(2)}× raw; goal ≤ 32 KB)`,
+      `(hub ${(hub.rss / raw.rss).toFixed(2)}× raw; goal ≤ 32 KB); of which JS heap: hub ${fmt(hub.heap)} B, ` +
+      `raw ${fmt(raw.heap)} B`,
   );
   console.log(
     `  ${"step/s".padStart(8)}   ${

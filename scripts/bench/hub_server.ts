@@ -173,6 +173,8 @@ serveCommands((command) => {
       return port;
     case "stats":
       return server.stats();
+    case "memory":
+      return Deno.memoryUsage();
     case "gc":
       (globalThis as { gc?: () => void }).gc?.();
       return null;
