@@ -49,6 +49,16 @@ const benches: Bench[] = [
     ],
   },
   { name: "worker", file: "scripts/bench/worker.ts", permissions: ["--allow-read", "--allow-env"] },
+  {
+    // Spawns its helpers (the deno binary) with their own flags: hub_server.ts with --allow-net=127.0.0.1 and
+    // --allow-env (ioredis), hub_clients.ts with --allow-net=127.0.0.1 only.
+    name: "hub",
+    file: "scripts/bench/hub.ts",
+    permissions: [
+      `--allow-run=${Deno.execPath()},cat`, // cat reads /proc/<pid>/{stat,status}: Deno wants --allow-all for /proc
+      "--allow-env=BENCH_QUICK,BENCH_HUB_ONLY",
+    ],
+  },
 ];
 
 const wanted = new Set(Deno.args);

@@ -1,0 +1,570 @@
+/**
+ * Routed hub benchmark (`deno task bench hub`, issue 11). Each server runs
+ * alone in its own process (hub_server.ts) so its CPU time and RSS can be
+ * read from /proc/<pid>/stat and /proc/<pid>/status; clients run in other
+ * processes (hub_clients.ts). Heartbeats are off. Every figure is a ratio to
+ * a raw `Deno.upgradeWebSocket` server that hand-routes each JSON envelope to
+ * the sockets subscribed to its topic, measured in the same run:
+ *
+ * 0. Routing cost without the network (hub_routing.ts), in this process.
+ * 1. Fan-out by interest: 1,000 connections, each subscribed to its own
+ *    topic; the server publishes 100k events spread over the topics.
+ *    Deliveries/s and frames sent per delivery (counted at the client sockets
+ *    and from the server's own frame count). Also the previous release's
+ *    broadcast (every event to every socket), emulated by a raw broadcast
+ *    server with fewer events: useful deliveries/s and frames per useful
+ *    delivery.
+ * 2. Centrifugo-shaped load: 5,000 authenticated connections, each on a
+ *    personal topic and one of 500 group topics (10 members each). The
+ *    server publishes to the group topics at a paced rate, stepped up until
+ *    p99 latency (payload timestamp to arrival, on the shared clock
+ *    `performance.timeOrigin + performance.now()`) passes 200 ms or
+ *    deliveries fall behind. The highest sustained step, the server's CPU
+ *    there, and RSS per idle connection.
+ * 3. Two hubs over Redis (127.0.0.1:6379, a unique channel prefix per run):
+ *    publisher on hub A, subscribers on hub B, as a ratio to one hub.
+ *
+ * Server CPU is also given per delivery (user + system time from
+ * /proc/<pid>/stat over the delivered count), which holds up better than
+ * rates on a shared machine, and as the rate one server process would reach
+ * at 100% of a core.
+ *
+ * Bounded: every wait has a timeout, every loop a count; all helper
+ * processes are stopped (killed after a grace period) at the end or on error.
+ * BENCH_QUICK=1 runs fewer rounds and steps.
+ */
+
+import { BUCKET_MS, BUCKETS, Child, cpuMs, rssKiB } from "./_control.ts";
+import { routingCost } from "./hub_routing.ts";
+
+const QUICK = Deno.env.get("BENCH_QUICK") === "1";
+const SERVER_PERMISSIONS = ["--allow-net=127.0.0.1", "--allow-env", "--v8-flags=--expose-gc"];
+const CLIENT_PERMISSIONS = ["--allow-net=127.0.0.1"];
+const CLIENT_PROCESSES = 2;
+
+const FANOUT_CONNECTIONS = 1_000;
+const FANOUT_EVENTS = 100_000;
+const BROADCAST_EVENTS = 50;
+const FANOUT_ROUNDS = QUICK ? 1 : 3;
+const FANOUT_BUDGET_MS = 90_000;
+
+const C_CONNECTIONS = 5_000;
+const C_GROUPS = 500;
+const C_STEP_MS = 2_000;
+// deliveries/s
+const C_STEPS = [2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000, 125_000];
+const C_WARMUP_RATE = 2_500;
+const P99_LIMIT_MS = 200;
+
+const REDIS_EVENTS = 50_000;
+const REDIS_ROUNDS = QUICK ? 1 : 2;
+
+const started = performance.now();
+const children: Child[] = [];
+
+type ServerMode = "hub" | "route" | "broadcast";
+type Kind = "thin" | "spoke";
+
+interface Stats {
+  framesOut: number;
+  deliveries: number;
+  connections: number;
+  subscriptions: number;
+  errors: number;
+  dropped?: number;
+}
+
+interface Report {
+  frames: number;
+  useful: number;
+  wrong: number;
+  firstAt: number;
+  lastAt: number;
+  lastFrameAt: number;
+  maxMs: number;
+  histogram?: number[];
+}
+
+class Server {
+  readonly child: Child;
+  readonly name: string;
+  url = "";
+
+  constructor(name: string, mode: ServerMode, redisPrefix?: string) {
+    this.name = name;
+    const args = redisPrefix === undefined ? [mode] : [mode, redisPrefix];
+    this.child = new Child(`server ${name}`, "./hub_server.ts", SERVER_PERMISSIONS, args);
+    children.push(this.child);
+  }
+
+  async start(): Promise<this> {
+    this.url = `ws://127.0.0.1:${await this.child.call<number>({ cmd: "port" })}`;
+    return this;
+  }
+
+  stats(): Promise<Stats> {
+    return this.child.call<Stats>({ cmd: "stats" });
+  }
+
+  cpu(): Promise<{ user: number; system: number }> {
+    return cpuMs(this.child.pid);
+  }
+
+  /** V8 heap in use after a full GC, in bytes. */
+  async heapUsed(): Promise<number> {
+    await this.child.call({ cmd: "gc" });
+    return (await this.child.call<{ heapUsed: number }>({ cmd: "memory" })).heapUsed;
+  }
+
+  async rss(): Promise<number> {
+    await this.child.call({ cmd: "gc" });
+    await sleep(300);
+    return rssKiB(this.child.pid);
+  }
+}
+
+class Clients {
+  readonly children: Child[] = [];
+
+  constructor(kind: Kind, processes = CLIENT_PROCESSES) {
+    for (let i = 0; i < processes; i++) {
+      const child = new Child(`${kind} clients ${i}`, "./hub_clients.ts", CLIENT_PERMISSIONS, [kind]);
+      this.children.push(child);
+      children.push(child);
+    }
+  }
+
+  /** Opens `total` connections to `url`, users 0..total-1 split over the processes. */
+  async connect(url: string, total: number, shape: "fanout" | "centrifugo"): Promise<void> {
+    const per = Math.ceil(total / this.children.length);
+    await Promise.all(
+      this.children.map((child, i) =>
+        child.call({ cmd: "connect", url, from: i * per, count: Math.min(per, total - i * per), shape }, 120_000)
+      ),
+    );
+  }
+
+  async reset(): Promise<void> {
+    await Promise.all(this.children.map((child) => child.call({ cmd: "reset" })));
+  }
+
+  /**
+   * Waits until the processes together saw `useful` deliveries and `frames`
+   * frames, or `timeoutMs` passed; the last report carries the latency histogram.
+   */
+  async wait(useful: number, frames: number, timeoutMs: number): Promise<Report> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const merged = await this.report(false);
+      if ((merged.useful >= useful && merged.frames >= frames) || performance.now() > deadline) break;
+      await sleep(25);
+    }
+    return this.report(true);
+  }
+
+  async report(histogram: boolean): Promise<Report> {
+    return merge(await Promise.all(this.children.map((child) => child.call<Report>({ cmd: "report", histogram }))));
+  }
+
+  /** CPU ms (user and system) of all the client processes. */
+  async cpu(): Promise<number> {
+    const all = await Promise.all(this.children.map((child) => cpuMs(child.pid)));
+    return all.reduce((sum, { user, system }) => sum + user + system, 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.children.map((child) => child.call({ cmd: "close" }, 30_000)));
+  }
+}
+
+function merge(reports: Report[]): Report {
+  const out: Report = {
+    frames: 0,
+    useful: 0,
+    wrong: 0,
+    firstAt: Infinity,
+    lastAt: 0,
+    lastFrameAt: 0,
+    maxMs: 0,
+    histogram: new Array(BUCKETS + 1).fill(0),
+  };
+  for (const r of reports) {
+    out.frames += r.frames;
+    out.useful += r.useful;
+    out.wrong += r.wrong;
+    if (r.firstAt > 0) out.firstAt = Math.min(out.firstAt, r.firstAt);
+    out.lastAt = Math.max(out.lastAt, r.lastAt);
+    out.lastFrameAt = Math.max(out.lastFrameAt, r.lastFrameAt);
+    out.maxMs = Math.max(out.maxMs, r.maxMs);
+    if (r.histogram !== undefined) { for (let i = 0; i <= BUCKETS; i++) out.histogram![i] += r.histogram[i]; }
+  }
+  return out;
+}
+
+/** The latency under which a fraction `q` of the deliveries arrived, in ms (bucket upper bound). */
+function percentile(report: Report, q: number): number {
+  const histogram = report.histogram!;
+  const total = histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return NaN;
+  const target = Math.ceil(total * q);
+  let seen = 0;
+  for (let i = 0; i < BUCKETS; i++) {
+    seen += histogram[i];
+    if (seen >= target) return (i + 1) * BUCKET_MS;
+  }
+  return report.maxMs;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Fan-out by interest
+
+interface BurstResult {
+  useful: number;
+  frames: number;
+  wrong: number;
+  ms: number;
+  framesOut: number;
+  /** Server CPU ms, user and system. */
+  user: number;
+  system: number;
+  /** Client processes' CPU ms, all together. */
+  clientCpu: number;
+}
+
+/**
+ * `publisher` publishes `events` events over the fan-out topics; `deliverer`
+ * (the publisher itself unless given) holds the clients. CPU covers both servers.
+ */
+async function burst(
+  publisher: Server,
+  clients: Clients,
+  events: number,
+  broadcast: boolean,
+  deliverer: Server = publisher,
+): Promise<BurstResult> {
+  const servers = deliverer === publisher ? [publisher] : [publisher, deliverer];
+  await clients.reset();
+  const before = await deliverer.stats();
+  const cpuBefore = await Promise.all(servers.map((s) => s.cpu()));
+  const clientsBefore = await clients.cpu();
+  const { start } = await publisher.child.call<{ start: number }>(
+    { cmd: "burst", type: "user", ids: FANOUT_CONNECTIONS, events },
+    120_000,
+  );
+  const expectedFrames = broadcast ? events * FANOUT_CONNECTIONS : events;
+  const report = await clients.wait(events, expectedFrames, 60_000);
+  const cpuAfter = await Promise.all(servers.map((s) => s.cpu()));
+  const clientCpu = await clients.cpu() - clientsBefore;
+  const after = await deliverer.stats();
+  if (report.useful < events) console.log(`  (${deliverer.name}: only ${report.useful} of ${events} arrived)`);
+  const sum = (key: "user" | "system") => cpuAfter.reduce((a, c, i) => a + c[key] - cpuBefore[i][key], 0);
+  return {
+    useful: report.useful,
+    frames: report.frames,
+    wrong: report.wrong,
+    ms: Math.max(report.lastAt, report.lastFrameAt) - start,
+    framesOut: after.framesOut - before.framesOut,
+    user: sum("user"),
+    system: sum("system"),
+    clientCpu,
+  };
+}
+
+interface BurstRow {
+  name: string;
+  rate: number;
+  rates: number[];
+  wire: number;
+  sent: number;
+  wrong: number;
+  cpuUs: number;
+  userShare: number;
+  cpuPct: number;
+  clientPct: number;
+}
+
+function burstRow(name: string, rs: BurstResult[]): BurstRow {
+  const useful = rs.reduce((a, r) => a + r.useful, 0);
+  const cpu = rs.reduce((a, r) => a + r.user + r.system, 0);
+  const rates = rs.map((r) => r.useful / (r.ms / 1000));
+  return {
+    name,
+    rate: median(rates),
+    rates,
+    wire: rs.reduce((a, r) => a + r.frames, 0) / useful,
+    sent: rs.reduce((a, r) => a + r.framesOut, 0) / useful,
+    wrong: rs.reduce((a, r) => a + r.wrong, 0),
+    cpuUs: cpu * 1000 / useful,
+    userShare: rs.reduce((a, r) => a + r.user, 0) / cpu,
+    cpuPct: median(rs.map((r) => (r.user + r.system) / r.ms * 100)),
+    clientPct: median(rs.map((r) => r.clientCpu / r.ms * 100)),
+  };
+}
+
+function printBurstRows(rows: BurstRow[]): void {
+  const [base] = rows;
+  console.log(
+    `  ${"".padEnd(50)} ${"deliveries/s".padStart(12)}  × raw   frames/delivery   server CPU/delivery   ` +
+      `server CPU  clients CPU   rounds (deliveries/s)`,
+  );
+  console.log(`  ${"".padEnd(50)} ${"".padStart(12)}         wire    server    µs (user)      × raw`);
+  for (const row of rows) {
+    console.log(
+      `  ${row.name.padEnd(50)} ${fmt(row.rate).padStart(12)}  ${(row.rate / base.rate).toFixed(2).padStart(5)}` +
+        `  ${row.wire.toFixed(2).padStart(7)}  ${row.sent.toFixed(2).padStart(7)}` +
+        `  ${row.cpuUs.toFixed(1).padStart(6)} (${(row.userShare * 100).toFixed(0).padStart(2)}%)` +
+        `  ${(row.cpuUs / base.cpuUs).toFixed(2).padStart(6)}` +
+        `  ${row.cpuPct.toFixed(0).padStart(8)}%  ${row.clientPct.toFixed(0).padStart(10)}%` +
+        `   ${row.rates.map(fmt).join(", ")}${
+          row.wrong > 0 ? `   (${fmt(row.wrong)} frames to uninterested sockets)` : ""
+        }`,
+    );
+  }
+}
+
+async function fanOut(): Promise<void> {
+  console.log(
+    `\n1. Fan-out by interest: ${fmt(FANOUT_CONNECTIONS)} connections, each on its own topic; the server ` +
+      `publishes ${fmt(FANOUT_EVENTS)} events over the topics (median of up to ${FANOUT_ROUNDS} rounds, interleaved)`,
+  );
+  const setups = ([
+    ["raw routing server (baseline)", "route", "thin", FANOUT_EVENTS],
+    ["hub, thin v2 clients", "hub", "thin", FANOUT_EVENTS],
+    ["hub, library spokes", "hub", "spoke", FANOUT_EVENTS],
+    [`raw broadcast (previous release), ${BROADCAST_EVENTS} events`, "broadcast", "thin", BROADCAST_EVENTS],
+  ] as const).map(([name, mode, kind, events]) => ({
+    name,
+    server: new Server(name, mode),
+    clients: new Clients(kind),
+    events,
+    broadcast: mode === "broadcast",
+  }));
+  for (const s of setups) {
+    await s.server.start();
+    await s.clients.connect(s.server.url, FANOUT_CONNECTIONS, "fanout");
+    await burst(s.server, s.clients, Math.min(s.events / 5, 10_000), s.broadcast); // warm-up
+  }
+  const results: BurstResult[][] = setups.map(() => []);
+  const roundsStart = performance.now();
+  for (let round = 0; round < FANOUT_ROUNDS; round++) {
+    // On a busy machine a round can take a minute: later rounds only while the section keeps to its budget.
+    if (round > 0 && (performance.now() - roundsStart) * (round + 1) / round > FANOUT_BUDGET_MS) break;
+    for (let i = 0; i < setups.length; i++) {
+      const s = setups[i];
+      results[i].push(await burst(s.server, s.clients, s.events, s.broadcast));
+    }
+  }
+  const rows = setups.map((s, i) => burstRow(s.name, results[i]));
+  printBurstRows(rows);
+  console.log(
+    `  one server process at 100% of a core (1 / CPU per delivery): raw ${fmt(1e6 / rows[0].cpuUs)}/s, ` +
+      `hub ${fmt(1e6 / rows[1].cpuUs)}/s (thin clients), ${fmt(1e6 / rows[2].cpuUs)}/s (library spokes)`,
+  );
+  console.log(
+    `  (broadcast: deliveries/s counts useful deliveries only (one socket wants each event), frames per useful delivery)`,
+  );
+  for (const s of setups) await s.clients.close();
+  await stopAll();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Centrifugo-shaped load
+
+interface Step {
+  rate: number;
+  achieved: number;
+  p50: number;
+  p99: number;
+  cpuPct: number;
+  /** Server CPU µs per delivery. */
+  cpuUs: number;
+  clientPct: number;
+  ok: boolean;
+  why: string;
+}
+
+async function step(server: Server, clients: Clients, rate: number, ms: number): Promise<Step> {
+  await clients.reset();
+  const cpuBefore = await server.cpu();
+  const clientsBefore = await clients.cpu();
+  const wallBefore = performance.now();
+  const { start, sent } = await server.child.call<{ start: number; sent: number }>(
+    { cmd: "paced", type: "group", ids: C_GROUPS, rate: rate / 10, ms },
+    ms + 30_000,
+  );
+  const cpu = await server.cpu();
+  const clientCpu = await clients.cpu() - clientsBefore;
+  const wall = performance.now() - wallBefore;
+  const expected = sent * 10;
+  const report = await clients.wait(expected, 0, 2_000);
+  const achieved = report.useful / (Math.max(ms, report.lastAt - start) / 1000);
+  const p99 = percentile(report, 0.99);
+  let why = "";
+  if (report.useful < expected * 0.99) why = `${fmt(expected - report.useful)} of ${fmt(expected)} missing`;
+  else if (p99 >= P99_LIMIT_MS) why = `p99 ≥ ${P99_LIMIT_MS} ms`;
+  else if (achieved < rate * 0.95) why = "publisher fell behind";
+  return {
+    rate,
+    achieved,
+    p50: percentile(report, 0.5),
+    p99,
+    cpuPct: (cpu.user + cpu.system - cpuBefore.user - cpuBefore.system) / wall * 100,
+    cpuUs: (cpu.user + cpu.system - cpuBefore.user - cpuBefore.system) * 1000 / Math.max(1, report.useful),
+    clientPct: clientCpu / wall * 100,
+    ok: why === "",
+    why,
+  };
+}
+
+async function centrifugo(): Promise<void> {
+  console.log(
+    `\n2. Centrifugo-shaped load: ${fmt(C_CONNECTIONS)} authenticated connections, each on a personal topic and ` +
+      `one of ${C_GROUPS} group topics (10 members); paced publishes to the groups, ${C_STEP_MS / 1000} s per step, ` +
+      `raw and hub interleaved; a failed step is tried twice`,
+  );
+  const setups = (["route", "hub"] as const).map((mode) => ({
+    name: mode === "route" ? "raw" : "hub",
+    server: new Server(mode, mode),
+    clients: new Clients("thin"),
+    steps: [] as Step[],
+    rss: 0,
+    heap: 0,
+    done: false,
+  }));
+  for (const s of setups) {
+    await s.server.start();
+    await sleep(500);
+    const before = await s.server.rss();
+    const heapBefore = await s.server.heapUsed();
+    await s.clients.connect(s.server.url, C_CONNECTIONS, "centrifugo");
+    await sleep(1_000);
+    const after = await s.server.rss();
+    s.rss = (after - before) * 1024 / C_CONNECTIONS;
+    s.heap = (await s.server.heapUsed() - heapBefore) / C_CONNECTIONS;
+    const stats = await s.server.stats();
+    if (stats.subscriptions !== C_CONNECTIONS * 2) console.log(`  (${s.name}: ${stats.subscriptions} subscriptions)`);
+    await step(s.server, s.clients, C_WARMUP_RATE, 1_000);
+  }
+  const [raw, hub] = setups;
+  console.log(
+    `  RSS per idle connection (authenticated, 2 subscriptions each): hub ${fmt(hub.rss)} B, raw ${fmt(raw.rss)} B ` +
+      `(hub ${(hub.rss / raw.rss).toFixed(2)}× raw; goal ≤ 32 KB); of which JS heap: hub ${fmt(hub.heap)} B, ` +
+      `raw ${fmt(raw.heap)} B`,
+  );
+  console.log(
+    `  ${"step/s".padStart(8)}   ${
+      setups.map(() => "achieved/s      p50      p99  server CPU  clients CPU").join("   |   ")
+    }`,
+  );
+  for (const rate of QUICK ? C_STEPS.slice(0, 3) : C_STEPS) {
+    if (setups.every((s) => s.done)) break;
+    const line: string[] = [];
+    for (const s of setups) {
+      if (s.done) {
+        line.push(`${s.name}: stopped`.padEnd(58));
+        continue;
+      }
+      let result = await step(s.server, s.clients, rate, C_STEP_MS);
+      // The machine is shared: a failed step gets one more try before the search stops.
+      if (!result.ok) result = await step(s.server, s.clients, rate, C_STEP_MS);
+      s.steps.push(result);
+      if (!result.ok) s.done = true;
+      line.push(
+        `${s.name}: ${fmt(result.achieved).padStart(7)}  ${result.p50.toFixed(1).padStart(6)} ms ` +
+          `${result.p99.toFixed(1).padStart(6)} ms  ${result.cpuPct.toFixed(0).padStart(8)}%  ` +
+          `${result.clientPct.toFixed(0).padStart(10)}%${result.ok ? "" : ` ✗ ${result.why}`}`,
+      );
+    }
+    console.log(`  ${fmt(rate).padStart(8)}   ${line.join("   |   ")}`);
+  }
+  const best = (s: typeof raw) => s.steps.filter((x) => x.ok).at(-1);
+  const hubBest = best(hub), rawBest = best(raw);
+  const describe = (b: Step | undefined) =>
+    b === undefined
+      ? "no step sustained"
+      : `${fmt(b.achieved)}/s (step ${fmt(b.rate)}) at ${b.cpuPct.toFixed(0)}% server CPU ` +
+        `(${b.cpuUs.toFixed(1)} µs per delivery, so ${fmt(1e6 / b.cpuUs)}/s at 100% of a core), p99 ${
+          b.p99.toFixed(1)
+        } ms`;
+  console.log(`  highest sustained step, p99 < ${P99_LIMIT_MS} ms (goal ≥ 100,000/s from the hub):`);
+  console.log(`    hub ${describe(hubBest)}${hub.done ? "" : " (last step: the limit lies higher)"}`);
+  console.log(`    raw ${describe(rawBest)}${raw.done ? "" : " (last step: the limit lies higher)"}`);
+  if (hubBest !== undefined && rawBest !== undefined) {
+    console.log(`    hub ${(hubBest.achieved / rawBest.achieved).toFixed(2)}× raw`);
+  }
+  for (const s of setups) await s.clients.close();
+  await stopAll();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Two hubs over Redis
+
+async function twoHubs(): Promise<void> {
+  const prefix = `alk:bench:hub:${crypto.randomUUID().slice(0, 8)}:`;
+  console.log(
+    `\n3. Two hubs over Redis (prefix ${prefix}): ${fmt(FANOUT_CONNECTIONS)} connections on hub B, each on its ` +
+      `own topic; ${fmt(REDIS_EVENTS)} events (median of ${REDIS_ROUNDS} rounds, interleaved)`,
+  );
+  const single = await new Server("single hub", "hub").start();
+  const a = await new Server("hub A", "hub", prefix).start();
+  const b = await new Server("hub B", "hub", prefix).start();
+  const singleClients = new Clients("thin");
+  const bClients = new Clients("thin");
+  await singleClients.connect(single.url, FANOUT_CONNECTIONS, "fanout");
+  await bClients.connect(b.url, FANOUT_CONNECTIONS, "fanout");
+  const rows = [
+    { name: "one hub, no upstream (baseline)", publisher: single, deliverer: single, clients: singleClients },
+    { name: "one hub over Redis (publisher and subscribers on B)", publisher: b, deliverer: b, clients: bClients },
+    { name: "two hubs over Redis (publisher on A, subscribers on B)", publisher: a, deliverer: b, clients: bClients },
+  ];
+  for (const row of rows) await burst(row.publisher, row.clients, 5_000, false, row.deliverer); // warm-up
+  const results: BurstResult[][] = rows.map(() => []);
+  for (let round = 0; round < REDIS_ROUNDS; round++) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      results[i].push(await burst(row.publisher, row.clients, REDIS_EVENTS, false, row.deliverer));
+    }
+  }
+  printBurstRows(rows.map((row, i) => burstRow(row.name, results[i])));
+  console.log(`  (server frames: hub B's data frames per delivery; server CPU: hubs A and B together)`);
+  await singleClients.close();
+  await bClients.close();
+  await stopAll();
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(children.splice(0).map((child) => child.stop()));
+}
+
+const sections: Record<string, () => Promise<unknown>> = {
+  routing: routingCost,
+  fanout: fanOut,
+  centrifugo,
+  redis: twoHubs,
+};
+const only = Deno.env.get("BENCH_HUB_ONLY")?.split(",");
+console.log(
+  `Routed hub vs raw WebSocket servers; each server alone in its process, clients in ${CLIENT_PROCESSES} other processes`,
+);
+try {
+  for (const [name, run] of Object.entries(sections)) {
+    if (only !== undefined && !only.includes(name)) continue;
+    await run();
+    console.log(`  (${elapsed()} so far)`);
+  }
+} finally {
+  await stopAll();
+}

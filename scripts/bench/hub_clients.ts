@@ -1,0 +1,150 @@
+/**
+ * Helper process of `deno task bench hub`: many client connections to one
+ * server, counting what arrives. `hub_clients.ts <kind>`, where kind is:
+ * - `thin`: the global `WebSocket` speaking protocol v2 by hand
+ *   (`["hello", 2, { user }]`, `["sub", topic]`, JSON data frames). The same
+ *   client serves the hub and the raw servers, so their ratio measures the
+ *   servers alone;
+ * - `spoke`: `connectWebSocketEventTarget` (heartbeat off) with one listener
+ *   per topic, what an application runs.
+ *
+ * Connection `i` is user `i`: it subscribes to `user:i` (shape `fanout`), or
+ * to `user:i` and `group:⌊i/10⌋` (shape `centrifugo`). Each delivery's
+ * latency is the shared clock now minus the payload's `t`, kept in a
+ * histogram of 0.5 ms buckets.
+ */
+
+import { type EnvelopeEvent, topicFor } from "../../mod.ts";
+import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
+import { BUCKET_MS, BUCKETS, type Command, serveCommands } from "./_control.ts";
+
+type Kind = "thin" | "spoke";
+const kind = Deno.args[0] as Kind;
+const now = (): number => performance.timeOrigin + performance.now();
+
+const counts = { useful: 0, wrong: 0, firstAt: 0, lastAt: 0, lastFrameAt: 0, maxMs: 0 };
+let histogram = new Uint32Array(BUCKETS + 1);
+let frameBase = 0;
+
+function record(t: number): void {
+  const at = now();
+  counts.useful++;
+  if (counts.firstAt === 0) counts.firstAt = at;
+  counts.lastAt = at;
+  const ms = at - t;
+  if (ms > counts.maxMs) counts.maxMs = ms;
+  histogram[Math.min(BUCKETS, Math.max(0, Math.floor(ms / BUCKET_MS)))]++;
+}
+
+function topicsOf(i: number, shape: string): string[] {
+  const personal = topicFor("user", String(i));
+  return shape === "fanout" ? [personal] : [personal, topicFor("group", String(Math.floor(i / 10)))];
+}
+
+interface Client {
+  frames(): number;
+  close(): Promise<void>;
+}
+
+const clients: Client[] = [];
+
+function thin(url: string, user: string, topics: string[]): Promise<Client> {
+  const ws = new WebSocket(url);
+  const wanted = new Set(topics);
+  let frames = 0;
+  return new Promise((resolve, reject) => {
+    let pending = topics.length;
+    const client: Client = {
+      frames: () => frames,
+      close() {
+        if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+        const closed = new Promise<void>((r) => ws.addEventListener("close", () => r(), { once: true }));
+        ws.close();
+        return closed;
+      },
+    };
+    ws.onopen = () => ws.send(JSON.stringify(["hello", 2, { user }]));
+    ws.onclose = (event) => reject(new Error(`Closed during setup: ${event.code} ${event.reason}`));
+    ws.onmessage = (event) => {
+      const data = event.data as string;
+      if (data.charCodeAt(0) === 91) {
+        const [tag] = JSON.parse(data);
+        if (tag === "welcome") { for (const t of topics) ws.send(JSON.stringify(["sub", t])); }
+        else if (tag === "suback" && --pending === 0) {
+          ws.onclose = null;
+          resolve(client);
+        } else if (tag !== "suback") reject(new Error(`Unexpected ${data}`));
+        return;
+      }
+      frames++;
+      const envelope = JSON.parse(data);
+      if (wanted.has(`${envelope.type}:${envelope.id}`)) record(envelope.payload.t);
+      else {
+        counts.wrong++;
+        counts.lastFrameAt = now();
+      }
+    };
+  });
+}
+
+async function spoke(url: string, user: string, topics: string[]): Promise<Client> {
+  const target: WebSocketSpoke = connectWebSocketEventTarget(url, {
+    heartbeat: false,
+    credentials: { user },
+    onError: (error) => console.error("[hub_clients spoke]", error.message),
+  });
+  const listener = (event: EnvelopeEvent) => record((event.detail.payload as { t: number }).t);
+  for (const topic of topics) target.addEventListener(topic, listener);
+  await Promise.all(topics.map((topic) => target.ready(topic)));
+  return {
+    // Frames counted at the socket by the spoke's link, minus the handshake and subacks.
+    frames: () => target.stats().framesIn - 1 - topics.length,
+    async close() {
+      target.close();
+      await target.closed;
+    },
+  };
+}
+
+async function connect({ url, from, count, shape, batch = 100 }: Command): Promise<number> {
+  const first = from as number;
+  const end = first + (count as number);
+  for (let i = first; i < end; i += batch as number) {
+    const opening: Promise<Client>[] = [];
+    for (let j = i; j < Math.min(end, i + (batch as number)); j++) {
+      const open = kind === "thin" ? thin : spoke;
+      opening.push(open(url as string, String(j), topicsOf(j, shape as string)));
+    }
+    clients.push(...await Promise.all(opening));
+  }
+  return clients.length;
+}
+
+function frames(): number {
+  let total = 0;
+  for (const client of clients) total += client.frames();
+  return total;
+}
+
+function report(withHistogram: boolean) {
+  return { ...counts, frames: frames() - frameBase, histogram: withHistogram ? Array.from(histogram) : undefined };
+}
+
+serveCommands(async (command) => {
+  switch (command.cmd) {
+    case "connect":
+      return await connect(command);
+    case "reset":
+      Object.assign(counts, { useful: 0, wrong: 0, firstAt: 0, lastAt: 0, lastFrameAt: 0, maxMs: 0 });
+      histogram = new Uint32Array(BUCKETS + 1);
+      frameBase = frames();
+      return null;
+    case "report":
+      return report(command.histogram === true);
+    case "close":
+      await Promise.all(clients.splice(0).map((client) => client.close()));
+      return null;
+    default:
+      throw new Error(`Unknown command ${command.cmd}`);
+  }
+});
