@@ -32,4 +32,5 @@
 
 export * from "./types.ts";
 export * from "./errors.ts";
+export * from "./options.ts";
 export * from "./iroh_event_target.ts";
