@@ -16,3 +16,4 @@ export * from "./transport_event_target.ts";
 export * from "./hub_router.ts";
 export * from "./remote_interest.ts";
 export * from "./create_pubsub.ts";
+export * from "./backoff.ts";

@@ -454,3 +454,32 @@ export class IrohLink {
     });
   }
 }
+
+/**
+ * Runs the hub's `allow(remoteId)` within the handshake timeout; a `false`,
+ * a throw or a rejection closes the connection with code 3 and throws
+ * {@linkcode IrohPeerRefusedError}. Returns what `allow` returned.
+ */
+export async function checkAllow<T>(
+  link: IrohLink,
+  allow: (remoteId: string) => T | Promise<T>,
+  ms: number,
+): Promise<T> {
+  let verdict: T | undefined;
+  let cause: unknown;
+  try {
+    verdict = await link.wait(Promise.resolve().then(() => allow(link.remoteId)), ms, "allow()");
+  } catch (error) {
+    if (link.state === "closed") throw error;
+    cause = error;
+  }
+  if (cause === undefined && (verdict === true || (verdict !== null && typeof verdict === "object"))) return verdict!;
+  const why = cause === undefined ? "allow() returned false" : `allow() threw: ${firstLine(cause)}`;
+  const error = new IrohPeerRefusedError(
+    link.remoteId,
+    `Refused endpoint ${JSON.stringify(link.remoteId)}: ${why}`,
+    cause === undefined ? undefined : { cause },
+  );
+  link.fail(error, IROH_CLOSE_CODES.refused);
+  throw error;
+}

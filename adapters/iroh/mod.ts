@@ -34,3 +34,5 @@ export * from "./types.ts";
 export * from "./errors.ts";
 export * from "./options.ts";
 export * from "./iroh_event_target.ts";
+export * from "./hub.ts";
+export * from "./spoke.ts";

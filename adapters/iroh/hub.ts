@@ -1,0 +1,649 @@
+/**
+ * `createIrohHub`: one event target over every iroh connection it accepts,
+ * routed by interest (protocol version 2).
+ *
+ * @module
+ */
+
+import { decodeEnvelope } from "../../core/envelope.ts";
+import { EnvelopeError, FrameTooLargeError, PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { type Authorize, type HubAction, type HubPeer, HubRouter, type HubRouterStats } from "../../core/hub_router.ts";
+import { TransportEventTarget } from "../../core/transport_event_target.ts";
+import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
+import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohPeerRefusedError } from "./errors.ts";
+import { checkAllow, deferred, firstLine, IrohLink } from "./link.ts";
+import {
+  type IrohCloseInfo,
+  type IrohEventTargetOptions,
+  type ResolvedIrohOptions,
+  resolveIrohOptions,
+} from "./options.ts";
+import {
+  encodeData,
+  type Frame,
+  frameLength,
+  IROH_PROTOCOL_VERSION,
+  isControl,
+  parseControl,
+  WELCOME,
+} from "./protocol.ts";
+import type { IrohConnectionLike } from "./types.ts";
+import { IrohProtocolError } from "./errors.ts";
+
+/**
+ * What `authorize` sees as a connection's context: the spoke's verified
+ * EndpointId, plus the keys of the objects `allow` and `authenticate`
+ * returned (if they returned objects; `authenticate`'s win). `endpointId` is
+ * always the verified one.
+ *
+ * @typeParam TAuth What `allow`/`authenticate` return.
+ *
+ * @example
+ * ```ts
+ * import type { IrohHubContext } from "@alkdev/pubsub/iroh";
+ *
+ * const context: IrohHubContext<{ role: string }> = { endpointId: "b48dda4b…", role: "sensor" };
+ * ```
+ */
+export type IrohHubContext<TAuth = Record<string, unknown>> = Partial<TAuth> & { endpointId: string };
+
+/**
+ * Options for {@linkcode createIrohHub}.
+ *
+ * @typeParam TAuth What `allow`/`authenticate` return for a connection.
+ *
+ * @example Known spokes; each reads only its own topics
+ * ```ts
+ * import type { IrohHubOptions } from "@alkdev/pubsub/iroh";
+ *
+ * const names = new Map([["b48dda4bbae76b048f15de93f1f5f4203ca7fe834cee0bd04a05a4293cc3a44a", "sensor-1"]]);
+ * const options: IrohHubOptions<{ name: string }> = {
+ *   allow: (endpointId) => names.has(endpointId) ? { name: names.get(endpointId)! } : false,
+ *   authorize: ({ action, id, context }) => action === "publish" || id === context?.name,
+ * };
+ * ```
+ */
+export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEventTargetOptions {
+  /**
+   * Decides, before the stream is accepted, whether the spoke's EndpointId
+   * (verified by the QUIC handshake) may connect. `true`, or an object whose
+   * keys join the connection's context, accepts; anything else, a throw or a
+   * rejection closes the connection with code 3 (`refused`), which stops the
+   * spoke's retries.
+   *
+   * @default {every endpoint is allowed}
+   */
+  allow?: (endpointId: string) => boolean | TAuth | Promise<boolean | TAuth>;
+  /**
+   * Decides on the credentials of the spoke's hello, `["hello", 2, credentials]`
+   * (`undefined` when it has none). `true`, or an object whose keys join the
+   * context, accepts; anything else, a throw or a rejection closes with code 3.
+   *
+   * @default {every hello is accepted}
+   */
+  authenticate?: (credentials: unknown, endpointId: string) => boolean | TAuth | Promise<boolean | TAuth>;
+  /**
+   * Decides each subscribe and each publish of a connection. A refused
+   * subscribe is answered `["subrefused", …]` and sends nothing for the
+   * topic; a refused publish is dropped and answered `["pubrefused", …]`;
+   * the connection stays open. A throw refuses and is reported to `onError`.
+   *
+   * @default {everything is allowed}
+   */
+  authorize?: Authorize<IrohHubContext<TAuth>>;
+  /**
+   * A shared target the hub publishes to and listens on (a Redis target, or
+   * the same in-process target as a WebSocket hub's `upstream`), so several
+   * hubs act as one. The hub never closes it.
+   *
+   * @default {none: the hub delivers within itself}
+   */
+  upstream?: TypedEventTarget<EnvelopeEvent>;
+  /**
+   * The most topics one connection may hold; one more is refused with
+   * `"too-many-subscriptions"`.
+   *
+   * @default {4096}
+   */
+  maxSubscriptionsPerConnection?: number;
+  /**
+   * The longest topic a connection may subscribe to, in UTF-16 code units.
+   *
+   * @default {1024}
+   */
+  maxTopicLength?: number;
+}
+
+/**
+ * The hub's counters, from {@linkcode IrohHub.stats}: the router's, plus
+ * connections and frames. Byte counts include the 4-byte prefixes (string
+ * frames count UTF-16 code units, equal to bytes for ASCII JSON).
+ *
+ * @example
+ * ```ts ignore
+ * const { connections, topics, framesOut, dropped } = hub.stats();
+ * ```
+ */
+export interface IrohHubStats extends HubRouterStats {
+  /** Connections not yet closed (handshake included). */
+  connections: number;
+  /** Connections accepted since the hub started. */
+  accepted: number;
+  /** Connections closed since the hub started. */
+  disconnects: number;
+  /** Frames received. */
+  framesIn: number;
+  /** Bytes received. */
+  bytesIn: number;
+  /** Frames sent. */
+  framesOut: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Frames not sent because their connection was too slow (closed with code 7). */
+  dropped: number;
+}
+
+/**
+ * One connection of an {@linkcode IrohHub}.
+ *
+ * @typeParam TAuth What `allow`/`authenticate` returned.
+ *
+ * @example
+ * ```ts ignore
+ * const connection = hub.accept(conn);
+ * connection.closed.then(({ code }) => console.log(connection.endpointId, "left with", code));
+ * ```
+ */
+export interface IrohHubConnection<TAuth = Record<string, unknown>> {
+  /** The spoke's verified EndpointId. */
+  readonly endpointId: string;
+  /** The context `authorize` sees; `undefined` until the handshake is done. */
+  readonly context: IrohHubContext<TAuth> | undefined;
+  /** `"handshake"`, `"open"`, `"closing"` or `"closed"`. */
+  readonly state: "handshake" | "open" | "closing" | "closed";
+  /** The topics this connection holds (subscribed or being authorized). */
+  readonly topics: number;
+  /** Bytes queued for this connection, not yet handed to QUIC. */
+  readonly bufferedBytes: number;
+  /** Resolves (never rejects) once the connection has ended. */
+  readonly closed: Promise<IrohCloseInfo>;
+  /** Closes this connection gracefully (code 0); the spoke reconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * The detail of the hub's `"connect"` and `"disconnect"` events.
+ *
+ * @example
+ * ```ts ignore
+ * hub.addEventListener("disconnect", (event) => {
+ *   const { connection, info } = (event as unknown as CustomEvent<IrohHubEventDetail>).detail;
+ *   console.log(connection.endpointId, info?.code);
+ * });
+ * ```
+ */
+export interface IrohHubEventDetail {
+  /** The connection. */
+  connection: IrohHubConnection;
+  /** For `"disconnect"`: how it ended. */
+  info?: IrohCloseInfo;
+}
+
+interface Counters {
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+  dropped: number;
+}
+
+class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
+  readonly link: IrohLink;
+  context: IrohHubContext<TAuth> | undefined;
+  opened = false;
+  #hub: IrohHub<TAuth>;
+  #hello = deferred<unknown>();
+  #helloSeen = false;
+
+  constructor(conn: IrohConnectionLike, hub: IrohHub<TAuth>, options: ResolvedIrohOptions) {
+    this.#hub = hub;
+    this.#hello.promise.catch(() => {});
+    this.link = new IrohLink(conn, options, {
+      onFrame: (frame) => this.#onFrame(frame),
+      onClose: (info) => hub.connectionClosed(this, info),
+    });
+  }
+
+  get endpointId(): string {
+    return this.link.remoteId;
+  }
+
+  get state(): "handshake" | "open" | "closing" | "closed" {
+    const state = this.link.state;
+    return state === "opening" ? "handshake" : state;
+  }
+
+  get topics(): number {
+    return this.#hub.router.topicsOf(this);
+  }
+
+  get bufferedBytes(): number {
+    return this.link.bufferedBytes;
+  }
+
+  get closed(): Promise<IrohCloseInfo> {
+    return this.link.closed;
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+
+  /** The handshake: allow, accept the stream, the hello, authenticate, welcome. */
+  async handshake(
+    allow: IrohHubOptions<TAuth>["allow"],
+    authenticate: IrohHubOptions<TAuth>["authenticate"],
+    ms: number,
+  ): Promise<void> {
+    const link = this.link;
+    let context = { endpointId: link.remoteId } as IrohHubContext<TAuth>;
+    await link.open(async () => {
+      if (allow !== undefined) context = merge(context, await checkAllow(link, allow, ms));
+      await link.acceptStream();
+      const credentials = await link.wait(this.#hello.promise, ms, "waiting for the spoke's hello");
+      if (authenticate !== undefined) context = merge(context, await this.#authenticate(authenticate, credentials, ms));
+      // Routing starts before the welcome goes out, so the spoke's first subscribe finds the connection attached.
+      this.context = context;
+      this.opened = true;
+      this.#hub.router.attach(this, context);
+      link.write(WELCOME);
+    });
+  }
+
+  async #authenticate(
+    authenticate: NonNullable<IrohHubOptions<TAuth>["authenticate"]>,
+    credentials: unknown,
+    ms: number,
+  ): Promise<unknown> {
+    const link = this.link;
+    let verdict: unknown;
+    let cause: unknown;
+    try {
+      verdict = await link.wait(
+        Promise.resolve().then(() => authenticate(credentials, link.remoteId)),
+        ms,
+        "authenticate()",
+      );
+    } catch (error) {
+      if (link.state === "closed") throw error;
+      cause = error;
+    }
+    if (cause === undefined && (verdict === true || (verdict !== null && typeof verdict === "object"))) return verdict;
+    const why = cause === undefined
+      ? "authenticate() refused the credentials"
+      : `authenticate() threw: ${firstLine(cause)}`;
+    const error = new IrohPeerRefusedError(
+      link.remoteId,
+      `Refused endpoint ${JSON.stringify(link.remoteId)}: ${why}`,
+      cause === undefined ? undefined : { cause },
+    );
+    link.fail(error, IROH_CLOSE_CODES.refused);
+    throw error;
+  }
+
+  #onFrame(frame: Uint8Array): void {
+    const hub = this.#hub;
+    hub.counters.framesIn++;
+    hub.counters.bytesIn += frame.length + 4;
+    if (!this.opened) {
+      this.#onHandshakeFrame(frame);
+      return;
+    }
+    // Hook point for a per-connection budget and rate limit (issue 15): a frame over budget is refused here,
+    // before it is parsed or routed.
+    if (frame.length === 0) return; // a keep-alive
+    if (isControl(frame)) {
+      this.#onControl(frame);
+      return;
+    }
+    // The frame is a view of the link's reused read buffer: the router may keep it (an asynchronous authorize).
+    const copy = frame.slice();
+    let envelope;
+    try {
+      envelope = decodeEnvelope(copy, hub.codec);
+    } catch (error) {
+      hub.reportError(
+        error instanceof PubSubError
+          ? error
+          : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(this.endpointId)}`, { cause: error }),
+      );
+      return;
+    }
+    hub.router.publishFrom(this, envelope, copy);
+  }
+
+  #onHandshakeFrame(frame: Uint8Array): void {
+    const link = this.link;
+    if (this.#helloSeen) {
+      link.fail(new IrohProtocolError("Received a frame before the handshake finished"), IROH_CLOSE_CODES.protocol);
+      return;
+    }
+    this.#helloSeen = true;
+    if (frame.length === 0 || !isControl(frame)) {
+      const what = frame.length === 0 ? "a version 1 hello" : "a data frame before the hello";
+      refuseVersion(link, `Received ${what}`);
+      return;
+    }
+    let message: unknown[];
+    try {
+      message = parseControl(frame);
+    } catch (error) {
+      link.fail(error as PubSubError, IROH_CLOSE_CODES.protocol);
+      return;
+    }
+    const [tag, version] = message;
+    if (tag !== "hello" || typeof version !== "number" || message.length > 3) {
+      link.fail(new IrohProtocolError(`Expected a hello, got ${JSON.stringify(tag)}`), IROH_CLOSE_CODES.protocol);
+      return;
+    }
+    if (version !== IROH_PROTOCOL_VERSION) {
+      refuseVersion(link, `Received a hello for protocol version ${version}`);
+      return;
+    }
+    this.#hello.resolve(message[2]);
+  }
+
+  #onControl(frame: Uint8Array): void {
+    const hub = this.#hub;
+    let message: unknown[];
+    try {
+      message = parseControl(frame);
+    } catch (error) {
+      hub.reportError(error as PubSubError);
+      return;
+    }
+    const [tag, topic] = message;
+    if (message.length === 2 && typeof topic === "string") {
+      if (tag === "sub") return hub.router.subscribe(this, topic);
+      if (tag === "unsub") return hub.router.unsubscribe(this, topic);
+    }
+    hub.reportError(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+  }
+
+  sendData(frame: Frame): void {
+    const link = this.link;
+    if (link.state !== "open") return;
+    const hub = this.#hub;
+    const buffered = link.bufferedBytes;
+    if (buffered >= hub.maxOutboxBytes) {
+      hub.counters.dropped++;
+      const error = new IrohOutboxFullError(buffered, hub.maxOutboxBytes);
+      hub.reportError(error);
+      link.abort(IROH_CLOSE_CODES.slowConsumer, "slow consumer", error);
+      return;
+    }
+    this.#write(frame);
+  }
+
+  subscribed(topic: string): void {
+    this.#control(["suback", topic]);
+  }
+
+  refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
+    this.#control([action === "subscribe" ? "subrefused" : "pubrefused", topic, reason, message]);
+  }
+
+  #control(message: readonly unknown[]): void {
+    if (this.link.state === "open") this.#write(JSON.stringify(message));
+  }
+
+  #write(frame: Frame): void {
+    try {
+      this.link.write(frame);
+    } catch (error) {
+      // Only a frame from a shared upstream can exceed this hub's maxFrameBytes.
+      if (error instanceof PubSubError) this.#hub.reportError(error);
+      return;
+    }
+    const counters = this.#hub.counters;
+    counters.framesOut++;
+    counters.bytesOut += frameLength(frame) + 4;
+  }
+}
+
+function merge<TAuth>(context: IrohHubContext<TAuth>, verdict: unknown): IrohHubContext<TAuth> {
+  if (verdict === null || typeof verdict !== "object") return context;
+  return { ...context, ...verdict, endpointId: context.endpointId };
+}
+
+function refuseVersion(link: IrohLink, what: string): void {
+  const reason = `protocol version ${IROH_PROTOCOL_VERSION} required`;
+  link.abort(
+    IROH_CLOSE_CODES.unsupportedProtocol,
+    reason,
+    new IrohConnectionError(`${what}: ${reason}`, IROH_CLOSE_CODES.unsupportedProtocol),
+  );
+}
+
+/**
+ * A hub: one event target over every iroh connection it accepts, routed by
+ * interest like the WebSocket hub (the same `HubRouter`). Each spoke says
+ * which topics it wants; the hub sends a connection only data frames for
+ * topics it subscribed to and `authorize` allowed. An envelope from a spoke
+ * goes to the hub's local listeners and to the other subscribed spokes, never
+ * back to its sender. With `upstream`, every event goes out through it and is
+ * delivered when it comes back, so hubs sharing one upstream (a WebSocket hub
+ * and an iroh hub in one process, or hubs over Redis) act as one.
+ *
+ * Reserved, non-topic event names: `"connect"` and `"disconnect"` per
+ * connection (detail {@linkcode IrohHubEventDetail}; a connection that ends
+ * in its handshake gets a `"disconnect"` only), `"close"` once on the hub's
+ * own `close()`, and `"error"` (detail the {@linkcode PubSubError}).
+ *
+ * @typeParam TAuth What `allow`/`authenticate` return for a connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { createPubSub } from "@alkdev/pubsub";
+ * import { createIrohHub } from "@alkdev/pubsub/iroh";
+ *
+ * const hub = createIrohHub({ allow: (endpointId) => knownSpokes.has(endpointId) });
+ * (async () => {
+ *   for (let incoming = await endpoint.acceptNext(); incoming; incoming = await endpoint.acceptNext()) {
+ *     hub.accept(await (await incoming.accept()).connect());
+ *   }
+ * })();
+ * const pubsub = createPubSub<{ ping: number }>({ eventTarget: hub });
+ * pubsub.publish("ping", "1", 1); // to every spoke subscribed to ping:1
+ * ```
+ */
+export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarget implements SubscriptionReadiness {
+  /** @internal */
+  readonly router: HubRouter<Frame, IrohHubContext<TAuth>>;
+  /** @internal */
+  readonly counters: Counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
+  #options: ResolvedIrohOptions;
+  #allow: IrohHubOptions<TAuth>["allow"];
+  #authenticate: IrohHubOptions<TAuth>["authenticate"];
+  #connections = new Set<Connection<TAuth>>();
+  #accepted = 0;
+  #disconnects = 0;
+  #closed = false;
+
+  /**
+   * Constructs a hub; prefer {@linkcode createIrohHub}.
+   *
+   * @param options Admission, authorization, upstream, limits and error handling.
+   */
+  constructor(options: IrohHubOptions<TAuth> = {}) {
+    super(options);
+    this.#options = resolveIrohOptions(options);
+    this.#allow = options.allow;
+    this.#authenticate = options.authenticate;
+    const codec = this.#options.codec;
+    this.router = new HubRouter<Frame, IrohHubContext<TAuth>>({
+      encode: (envelope) => codec.encode(envelope),
+      deliverLocal: (event) => this.dispatchLocal(event),
+      upstream: options.upstream,
+      authorize: options.authorize,
+      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
+      maxTopicLength: options.maxTopicLength,
+      onError: (error) => this.reportError(error),
+    });
+  }
+
+  /** @internal */
+  get codec(): ResolvedIrohOptions["codec"] {
+    return this.#options.codec;
+  }
+
+  /** @internal */
+  get maxOutboxBytes(): number {
+    return this.#options.maxOutboxBytes;
+  }
+
+  /** The number of connections not yet closed. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Takes over a connection your accept loop produced: checks `allow`,
+   * accepts the spoke's stream, waits for its hello, checks `authenticate`,
+   * answers welcome, then routes. The hub owns `conn` from now on and closes
+   * it when the connection ends. Failures are reported through `onError` and
+   * end in a `"disconnect"`.
+   *
+   * @param conn An accepted connection, e.g. `await (await (await endpoint.acceptNext()).accept()).connect()`.
+   * @returns The connection.
+   */
+  accept(conn: IrohConnectionLike): IrohHubConnection<TAuth> {
+    const connection = new Connection<TAuth>(conn, this, this.#options);
+    this.#accepted++;
+    this.#connections.add(connection);
+    if (this.#closed) {
+      void connection.close();
+      return connection;
+    }
+    connection.handshake(this.#allow, this.#authenticate, this.#options.handshakeTimeoutMs).then(
+      () => {
+        if (connection.link.state === "open") this.emit("connect", { connection } satisfies IrohHubEventDetail);
+      },
+      (error) => this.reportError(error instanceof PubSubError ? error : new IrohConnectionError(firstLine(error))),
+    );
+    return connection;
+  }
+
+  /** @internal */
+  connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void {
+    this.router.detach(connection);
+    if (!this.#connections.delete(connection)) return;
+    this.#disconnects++;
+    this.emit("disconnect", { connection, info } satisfies IrohHubEventDetail);
+  }
+
+  /**
+   * Delivers `event` to local listeners and sends its envelope to every
+   * connection subscribed to its topic (through `upstream` if given).
+   *
+   * @throws {EnvelopeError} If `event.detail` is not an envelope for `event.type`.
+   * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxFrameBytes`; nothing is delivered.
+   */
+  dispatchEvent(event: EnvelopeEvent): boolean {
+    if (!isTopic(event.type)) return this.dispatchLocal(event);
+    const frame = encodeData(event, this.#options.codec);
+    checkSize(frame, this.#options.maxFrameBytes);
+    this.router.publish(event, frame);
+    return !event.defaultPrevented;
+  }
+
+  /**
+   * Settles once the hub's local listeners for `topic` are live: at once
+   * without an upstream, after the upstream's own `ready` with one.
+   *
+   * @param topic The topic.
+   */
+  ready(topic: string): Promise<void> {
+    return this.router.ready(topic);
+  }
+
+  /**
+   * The hub's counters: connections, topics, subscriptions, frames and
+   * bytes each way, drops and refusals.
+   *
+   * @returns A snapshot.
+   */
+  stats(): IrohHubStats {
+    return {
+      connections: this.#connections.size,
+      accepted: this.#accepted,
+      disconnects: this.#disconnects,
+      ...this.router.stats(),
+      ...this.counters,
+    };
+  }
+
+  /** Counts the hub's own listeners per topic. @internal */
+  protected override onTopicInterest(topic: string, interested: boolean): void {
+    if (interested) this.router.addLocal(topic);
+    else this.router.removeLocal(topic);
+  }
+
+  /**
+   * Closes every connection gracefully (code 0: spokes reconnect, to another
+   * hub if their `dial` finds one) and refuses new ones; dispatches `"close"`
+   * once, after every connection's `"disconnect"` has been dispatched for
+   * those already gone. Settles once the connections have ended. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const connections = [...this.#connections];
+    const closing = connections.map((connection) => connection.close());
+    this.router.clear();
+    this.emitClose();
+    await Promise.all(closing);
+  }
+
+  /** @internal */
+  reportError(error: PubSubError): void {
+    this.#options.report(error);
+    this.emit("error", error);
+  }
+}
+
+function checkSize(frame: Frame, max: number): void {
+  if (typeof frame !== "string") {
+    if (frame.byteLength > max) throw new FrameTooLargeError(frame.byteLength, max);
+    return;
+  }
+  if (frame.length * 3 <= max) return;
+  const size = new TextEncoder().encode(frame).byteLength;
+  if (size > max) throw new FrameTooLargeError(size, max);
+}
+
+/**
+ * Creates a hub that serves any number of iroh spokes
+ * ({@linkcode connectIrohEventTarget}). Hand each connection your accept loop
+ * produces to `hub.accept(conn)`.
+ *
+ * @typeParam TAuth What `allow`/`authenticate` return for a connection.
+ * @param options Admission, authorization, upstream, limits and error handling.
+ * @returns The hub.
+ *
+ * @example A hub for known spokes, sharing its upstream with a WebSocket hub
+ * ```ts ignore
+ * import { createPubSub, InProcessEventTarget } from "@alkdev/pubsub";
+ * import { createIrohHub } from "@alkdev/pubsub/iroh";
+ * import { createWebSocketHub } from "@alkdev/pubsub/websocket";
+ *
+ * const upstream = new InProcessEventTarget();
+ * const wsHub = createWebSocketHub({ upstream });
+ * const irohHub = createIrohHub({ upstream, allow: (endpointId) => knownSpokes.has(endpointId) });
+ * for (let incoming = await endpoint.acceptNext(); incoming; incoming = await endpoint.acceptNext()) {
+ *   irohHub.accept(await (await incoming.accept()).connect());
+ * }
+ * ```
+ */
+export function createIrohHub<TAuth = Record<string, unknown>>(options: IrohHubOptions<TAuth> = {}): IrohHub<TAuth> {
+  return new IrohHub<TAuth>(options);
+}
