@@ -73,7 +73,7 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEve
    *
    * @default {every endpoint is allowed}
    */
-  allow?: (endpointId: string) => boolean | TAuth | Promise<boolean | TAuth>;
+  allow?: (endpointId: string) => boolean | Partial<TAuth> | Promise<boolean | Partial<TAuth>>;
   /**
    * Decides on the credentials of the spoke's hello, `["hello", 2, credentials]`
    * (`undefined` when it has none). `true`, or an object whose keys join the
@@ -81,7 +81,10 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEve
    *
    * @default {every hello is accepted}
    */
-  authenticate?: (credentials: unknown, endpointId: string) => boolean | TAuth | Promise<boolean | TAuth>;
+  authenticate?: (
+    credentials: unknown,
+    endpointId: string,
+  ) => boolean | Partial<TAuth> | Promise<boolean | Partial<TAuth>>;
   /**
    * Decides each subscribe and each publish of a connection. A refused
    * subscribe is answered `["subrefused", …]` and sends nothing for the
