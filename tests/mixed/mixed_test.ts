@@ -1,0 +1,94 @@
+/**
+ * A mixed deployment in one process: a WebSocket hub and an iroh hub sharing
+ * one upstream. A browser spoke (headless Chromium, driven by
+ * tests/websocket/fixtures/browser_driver.mjs) and an iroh spoke exchange
+ * events through it: the browser publishes `up:b` and echoes each `down:b`
+ * it receives; the iroh spoke sends the `down:b` values and reads the echoes.
+ */
+
+import assert from "node:assert/strict";
+import { createPubSub, InProcessEventTarget, type PubSubError } from "../../mod.ts";
+import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
+import { nextWithin } from "../conformance.ts";
+import { startHubServer, startSpoke } from "../iroh/hub_helpers.ts";
+import { iroh } from "../iroh/load_iroh.ts";
+
+type Events = { up: { hello?: string; userAgent?: string; echo?: unknown }; down: unknown };
+
+Deno.test({
+  name: "mixed: a browser spoke (WebSocket hub) and an iroh spoke (iroh hub) exchange events through one process",
+  ignore: iroh === undefined,
+}, async () => {
+  const errors: PubSubError[] = [];
+  const upstream = new InProcessEventTarget();
+  const wsHub = createWebSocketHub<Request>({
+    upstream,
+    authenticate: (credentials) => (credentials as { token?: string })?.token === "browser",
+    heartbeat: { interval: 100, timeout: 2000 },
+    onError: (error) => errors.push(error),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    if (request.headers.get("upgrade") !== "websocket") {
+      return new Response("<!doctype html><title>pubsub mixed test</title>", {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    wsHub.accept(socket, request);
+    return response;
+  });
+  const irohServer = await startHubServer({ upstream, onError: (error) => errors.push(error) });
+  const client = await startSpoke(() => irohServer.endpoint, { onError: (error) => errors.push(error) });
+  const atIroh = createPubSub<Events>({ eventTarget: client.spoke });
+  const up = atIroh.subscribe("up", "b");
+  await atIroh.ready("up", "b");
+  const driver = new Deno.Command("node", {
+    args: [
+      new URL("../websocket/fixtures/browser_driver.mjs", import.meta.url).pathname,
+      `http://127.0.0.1:${server.addr.port}`,
+    ],
+    env: { DENO: Deno.execPath() },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = driver.output();
+  try {
+    const early = output.then(({ stdout, stderr }) => {
+      const decoder = new TextDecoder();
+      throw new Error(`The browser driver exited early: ${decoder.decode(stdout)}\n${decoder.decode(stderr)}`);
+    });
+    early.catch(() => {});
+    // The browser's first publish crossed from the WebSocket hub to the iroh hub.
+    const hello = await Promise.race([nextWithin(up, 60_000), early]);
+    assert.equal(hello.value?.hello, "from chromium");
+    assert.match(hello.value?.userAgent ?? "", /Chrome/);
+    const values = ["ünïcødé ✓", null, { n: [1, 2, { deep: false }] }];
+    for (const value of values) {
+      atIroh.publish("down", "b", value); // iroh spoke → iroh hub → upstream → WebSocket hub → browser
+      assert.deepEqual((await nextWithin(up, 30_000)).value, { echo: value }); // and back
+    }
+    const { code, stdout, stderr } = await output;
+    const text = new TextDecoder().decode(stdout);
+    const report = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
+    assert.equal(code, 0, `driver failed: ${text}\n${new TextDecoder().decode(stderr)}`);
+    assert.equal(report.ok, true, report.error);
+    assert.deepEqual(report.result.got, values);
+    assert.deepEqual(report.result.errors, []);
+    assert.deepEqual(errors, []);
+    // Exactly once each way: the iroh spoke's wire carried the browser's four events, nothing more.
+    assert.equal(client.count.data.get("up:b"), 4);
+    assert.equal(client.count.dataFrames(), 4);
+  } finally {
+    try {
+      driver.kill();
+    } catch {
+      // Already exited.
+    }
+    await output;
+    atIroh.close();
+    await client.close();
+    await irohServer.close();
+    await wsHub.close();
+    await server.shutdown();
+  }
+});
