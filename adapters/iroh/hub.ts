@@ -200,18 +200,27 @@ interface Counters {
   dropped: number;
 }
 
+/** What the hub shares with its connections. */
+interface Shared<TAuth> {
+  readonly router: HubRouter<Frame, IrohHubContext<TAuth>>;
+  readonly counters: Counters;
+  readonly options: ResolvedIrohOptions;
+  reportError(error: PubSubError): void;
+  connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void;
+}
+
 class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   readonly link: IrohLink;
   context: IrohHubContext<TAuth> | undefined;
   opened = false;
-  #hub: IrohHub<TAuth>;
+  #hub: Shared<TAuth>;
   #hello = deferred<unknown>();
   #helloSeen = false;
 
-  constructor(conn: IrohConnectionLike, hub: IrohHub<TAuth>, options: ResolvedIrohOptions) {
+  constructor(conn: IrohConnectionLike, hub: Shared<TAuth>) {
     this.#hub = hub;
     this.#hello.promise.catch(() => {});
-    this.link = new IrohLink(conn, options, {
+    this.link = new IrohLink(conn, hub.options, {
       onFrame: (frame) => this.#onFrame(frame),
       onClose: (info) => hub.connectionClosed(this, info),
     });
@@ -313,7 +322,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     const copy = frame.slice();
     let envelope;
     try {
-      envelope = decodeEnvelope(copy, hub.codec);
+      envelope = decodeEnvelope(copy, hub.options.codec);
     } catch (error) {
       hub.reportError(
         error instanceof PubSubError
@@ -378,9 +387,10 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     if (link.state !== "open") return;
     const hub = this.#hub;
     const buffered = link.bufferedBytes;
-    if (buffered >= hub.maxOutboxBytes) {
+    const limit = hub.options.maxOutboxBytes;
+    if (buffered >= limit) {
       hub.counters.dropped++;
-      const error = new IrohOutboxFullError(buffered, hub.maxOutboxBytes);
+      const error = new IrohOutboxFullError(buffered, limit);
       hub.reportError(error);
       link.abort(IROH_CLOSE_CODES.slowConsumer, "slow consumer", error);
       return;
@@ -461,10 +471,9 @@ function refuseVersion(link: IrohLink, what: string): void {
  * ```
  */
 export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarget implements SubscriptionReadiness {
-  /** @internal */
-  readonly router: HubRouter<Frame, IrohHubContext<TAuth>>;
-  /** @internal */
-  readonly counters: Counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
+  #router: HubRouter<Frame, IrohHubContext<TAuth>>;
+  #counters: Counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
+  #shared: Shared<TAuth>;
   #options: ResolvedIrohOptions;
   #allow: IrohHubOptions<TAuth>["allow"];
   #authenticate: IrohHubOptions<TAuth>["authenticate"];
@@ -484,25 +493,22 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
     this.#allow = options.allow;
     this.#authenticate = options.authenticate;
     const codec = this.#options.codec;
-    this.router = new HubRouter<Frame, IrohHubContext<TAuth>>({
+    this.#router = new HubRouter<Frame, IrohHubContext<TAuth>>({
       encode: (envelope) => codec.encode(envelope),
       deliverLocal: (event) => this.dispatchLocal(event),
       upstream: options.upstream,
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
-      onError: (error) => this.reportError(error),
+      onError: (error) => this.#reportError(error),
     });
-  }
-
-  /** @internal */
-  get codec(): ResolvedIrohOptions["codec"] {
-    return this.#options.codec;
-  }
-
-  /** @internal */
-  get maxOutboxBytes(): number {
-    return this.#options.maxOutboxBytes;
+    this.#shared = {
+      router: this.#router,
+      counters: this.#counters,
+      options: this.#options,
+      reportError: (error) => this.#reportError(error),
+      connectionClosed: (connection, info) => this.#connectionClosed(connection, info),
+    };
   }
 
   /** The number of connections not yet closed. */
@@ -521,7 +527,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
    * @returns The connection.
    */
   accept(conn: IrohConnectionLike): IrohHubConnection<TAuth> {
-    const connection = new Connection<TAuth>(conn, this, this.#options);
+    const connection = new Connection<TAuth>(conn, this.#shared);
     this.#accepted++;
     this.#connections.add(connection);
     if (this.#closed) {
@@ -532,14 +538,13 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
       () => {
         if (connection.link.state === "open") this.emit("connect", { connection } satisfies IrohHubEventDetail);
       },
-      (error) => this.reportError(error instanceof PubSubError ? error : new IrohConnectionError(firstLine(error))),
+      (error) => this.#reportError(error instanceof PubSubError ? error : new IrohConnectionError(firstLine(error))),
     );
     return connection;
   }
 
-  /** @internal */
-  connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void {
-    this.router.detach(connection);
+  #connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void {
+    this.#router.detach(connection);
     if (!this.#connections.delete(connection)) return;
     this.#disconnects++;
     this.emit("disconnect", { connection, info } satisfies IrohHubEventDetail);
@@ -556,7 +561,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
     if (!isTopic(event.type)) return this.dispatchLocal(event);
     const frame = encodeData(event, this.#options.codec);
     checkSize(frame, this.#options.maxFrameBytes);
-    this.router.publish(event, frame);
+    this.#router.publish(event, frame);
     return !event.defaultPrevented;
   }
 
@@ -567,7 +572,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
    * @param topic The topic.
    */
   ready(topic: string): Promise<void> {
-    return this.router.ready(topic);
+    return this.#router.ready(topic);
   }
 
   /**
@@ -581,15 +586,15 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
       connections: this.#connections.size,
       accepted: this.#accepted,
       disconnects: this.#disconnects,
-      ...this.router.stats(),
-      ...this.counters,
+      ...this.#router.stats(),
+      ...this.#counters,
     };
   }
 
   /** Counts the hub's own listeners per topic. @internal */
   protected override onTopicInterest(topic: string, interested: boolean): void {
-    if (interested) this.router.addLocal(topic);
-    else this.router.removeLocal(topic);
+    if (interested) this.#router.addLocal(topic);
+    else this.#router.removeLocal(topic);
   }
 
   /**
@@ -602,13 +607,12 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
     this.#closed = true;
     const connections = [...this.#connections];
     const closing = connections.map((connection) => connection.close());
-    this.router.clear();
+    this.#router.clear();
     this.emitClose();
     await Promise.all(closing);
   }
 
-  /** @internal */
-  reportError(error: PubSubError): void {
+  #reportError(error: PubSubError): void {
     this.#options.report(error);
     this.emit("error", error);
   }

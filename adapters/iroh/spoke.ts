@@ -261,7 +261,8 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   dispatchEvent(event: EnvelopeEvent): boolean {
     if (!isTopic(event.type)) return this.dispatchLocal(event);
     const frame = encodeData(event, this.#options.codec);
-    const link = this.#open ? this.#link : undefined;
+    // A connection the hub is closing gracefully takes no more: the event waits for the next one.
+    const link = this.#open && this.#link?.state === "open" ? this.#link : undefined;
     if (link !== undefined) {
       const buffered = link.bufferedBytes;
       if (buffered >= this.#options.maxOutboxBytes) {

@@ -19,6 +19,7 @@
  * handshake, first event).
  */
 
+import process from "node:process";
 import { createPubSub, type PubSub } from "../../mod.ts";
 import {
   connectIrohEventTarget,
@@ -33,8 +34,8 @@ import { ALPN, bindEndpoint, type Endpoint, iroh, loopbackAddrs } from "../../te
 import { printRates, type Row } from "./_util.ts";
 
 const SPOKES = 50;
-const PER_SPOKE = Number(Deno.env.get("BENCH_PER_SPOKE") ?? 400);
-const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
+const PER_SPOKE = Number(Deno.env.get("BENCH_PER_SPOKE") ?? 1000);
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 9);
 const RECONNECTS = Number(Deno.env.get("BENCH_RECONNECTS") ?? 40);
 
 type Events = { tick: number };
@@ -79,7 +80,22 @@ async function drain(sub: AsyncIterableIterator<number>, n: number): Promise<voi
   for await (const _ of sub) if (++got === n) break;
 }
 
-async function perConnectionRound(): Promise<number> {
+/** Wall-clock and process CPU time (all threads, the binding's included) of one round, in ms. */
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+function startClock(): () => Timing {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  return () => {
+    const used = process.cpuUsage(cpu);
+    return { wall: performance.now() - wall, cpu: (used.user + used.system) / 1000 };
+  };
+}
+
+async function perConnectionRound(): Promise<Timing> {
   const e = await endpoints();
   const pairs: { hub: IrohEventTarget; spoke: IrohEventTarget }[] = [];
   for (let i = 0; i < SPOKES; i++) {
@@ -94,20 +110,20 @@ async function perConnectionRound(): Promise<number> {
   const publishers = pairs.map((p) => createPubSub<Events>({ eventTarget: p.hub }));
   const subscribers = pairs.map((p) => createPubSub<Events>({ eventTarget: p.spoke }));
   const subs = subscribers.map((s, i) => s.subscribe("tick", `s${i}`, { bufferSize: PER_SPOKE }));
-  const start = performance.now();
+  const stop = startClock();
   const done = Promise.all(subs.map((sub) => drain(sub, PER_SPOKE)));
   for (let n = 0; n < PER_SPOKE; n++) {
     for (let i = 0; i < SPOKES; i++) publishers[i].publish("tick", `s${i}`, n);
   }
   await done;
-  const ms = performance.now() - start;
+  const ms = stop();
   for (const p of [...publishers, ...subscribers]) p.close();
   await Promise.all(pairs.flatMap((p) => [p.hub.close(), p.spoke.close()]));
   await closeEndpoints(e);
   return ms;
 }
 
-async function hubRound(): Promise<number> {
+async function hubRound(): Promise<Timing> {
   const hub = createIrohHub();
   const e = await endpoints((conn) => hub.accept(conn));
   const spokes: IrohSpoke[] = [];
@@ -116,13 +132,13 @@ async function hubRound(): Promise<number> {
   const subs = subscribers.map((s, i) => s.subscribe("tick", `s${i}`, { bufferSize: PER_SPOKE }));
   await Promise.all(subscribers.map((s, i) => s.ready("tick", `s${i}`)));
   const publisher = createPubSub<Events>({ eventTarget: hub });
-  const start = performance.now();
+  const stop = startClock();
   const done = Promise.all(subs.map((sub) => drain(sub, PER_SPOKE)));
   for (let n = 0; n < PER_SPOKE; n++) {
     for (let i = 0; i < SPOKES; i++) publisher.publish("tick", `s${i}`, n);
   }
   await done;
-  const ms = performance.now() - start;
+  const ms = stop();
   for (const p of [publisher, ...subscribers]) p.close();
   await Promise.all(spokes.map((s) => s.close()));
   await hub.close();
@@ -208,7 +224,7 @@ async function freshConnectTimes(count: number): Promise<number[]> {
 export async function benchHub(): Promise<void> {
   await perConnectionRound(); // warm-up
   await hubRound();
-  const rows: Record<string, number[]> = { perConnection: [], hub: [] };
+  const rows: Record<string, Timing[]> = { perConnection: [], hub: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate which row goes first, so a collection left over from one row hits both alike.
     if (round % 2 === 0) {
@@ -221,17 +237,26 @@ export async function benchHub(): Promise<void> {
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const total = SPOKES * PER_SPOKE;
-  const result: Row[] = [
-    { name: `${SPOKES} per-connection targets (baseline)`, events: total, ms: median(rows.perConnection) },
-    { name: `iroh hub, ${SPOKES} reconnecting spokes`, events: total, ms: median(rows.hub) },
-  ];
-  printRates(
-    `iroh hub: ${SPOKES} spokes × ${PER_SPOKE} events, each spoke its own topic, median of ${ROUNDS} rounds`,
-    result,
-  );
-  console.log(
-    `  per-round hub/baseline ratios: ${rows.hub.map((ms, i) => (rows.perConnection[i] / ms).toFixed(2)).join(", ")}`,
-  );
+  for (const kind of ["wall", "cpu"] as const) {
+    const result: Row[] = [
+      {
+        name: `${SPOKES} per-connection targets (baseline)`,
+        events: total,
+        ms: median(rows.perConnection.map((t) => t[kind])),
+      },
+      { name: `iroh hub, ${SPOKES} reconnecting spokes`, events: total, ms: median(rows.hub.map((t) => t[kind])) },
+    ];
+    printRates(
+      `iroh hub: ${SPOKES} spokes × ${PER_SPOKE} events, each spoke its own topic, median of ${ROUNDS} rounds, ${
+        kind === "wall" ? "wall-clock" : "per CPU second (process CPU time, all threads)"
+      }`,
+      result,
+    );
+    const ratios = rows.hub.map((t, i) => rows.perConnection[i][kind] / t[kind]);
+    console.log(
+      `  per-round hub/baseline: ${ratios.map((r) => r.toFixed(2)).join(", ")}; median ${median(ratios).toFixed(2)}`,
+    );
+  }
 
   const fresh = await freshConnectTimes(RECONNECTS);
   const instant = await reconnectTimes(0, RECONNECTS);
