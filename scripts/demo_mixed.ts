@@ -16,6 +16,7 @@ if (iroh === undefined) {
   console.log(`demo:mixed needs the iroh binding: ${skipReason}`);
   Deno.exit(1);
 }
+const binding = iroh;
 
 /** The event map both kinds of spoke share. */
 type Events = {
@@ -47,7 +48,7 @@ log("hubs", `WebSocket on ws://127.0.0.1:${server.addr.port}, iroh on ${hubEndpo
 const browser = connectWebSocketEventTarget(`ws://127.0.0.1:${server.addr.port}`);
 const spokeEndpoint = await bindEndpoint();
 const native = connectIrohEventTarget(() =>
-  spokeEndpoint.connect(new iroh.EndpointAddr(hubEndpoint.id(), null, loopbackAddrs(hubEndpoint)), ALPN)
+  spokeEndpoint.connect(new binding.EndpointAddr(hubEndpoint.id(), null, loopbackAddrs(hubEndpoint)), ALPN)
 );
 const atBrowser = createPubSub<Events>({ eventTarget: browser });
 const atNative = createPubSub<Events>({ eventTarget: native });
