@@ -10,8 +10,8 @@ import { EnvelopeError, FrameTooLargeError, PubSubError, type RefusalReason } fr
 import { type Authorize, type HubAction, type HubPeer, HubRouter, type HubRouterStats } from "../../core/hub_router.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
-import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohPeerRefusedError } from "./errors.ts";
-import { checkAllow, deferred, firstLine, IrohLink } from "./link.ts";
+import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
+import { admit, checkAllow, deferred, firstLine, IrohLink } from "./link.ts";
 import {
   type IrohCloseInfo,
   type IrohEventTargetOptions,
@@ -28,7 +28,6 @@ import {
   WELCOME,
 } from "./protocol.ts";
 import type { IrohConnectionLike } from "./types.ts";
-import { IrohProtocolError } from "./errors.ts";
 
 /**
  * What `authorize` sees as a connection's context: the spoke's verified
@@ -263,44 +262,19 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       if (allow !== undefined) context = merge(context, await checkAllow(link, allow, ms));
       await link.acceptStream();
       const credentials = await link.wait(this.#hello.promise, ms, "waiting for the spoke's hello");
-      if (authenticate !== undefined) context = merge(context, await this.#authenticate(authenticate, credentials, ms));
+      if (authenticate !== undefined) {
+        const check = () => authenticate(credentials, link.remoteId);
+        context = merge(
+          context,
+          await admit(link, "authenticate()", check, "authenticate() refused the credentials", ms),
+        );
+      }
       // Routing starts before the welcome goes out, so the spoke's first subscribe finds the connection attached.
       this.context = context;
       this.opened = true;
       this.#hub.router.attach(this, context);
       link.write(WELCOME);
     });
-  }
-
-  async #authenticate(
-    authenticate: NonNullable<IrohHubOptions<TAuth>["authenticate"]>,
-    credentials: unknown,
-    ms: number,
-  ): Promise<unknown> {
-    const link = this.link;
-    let verdict: unknown;
-    let cause: unknown;
-    try {
-      verdict = await link.wait(
-        Promise.resolve().then(() => authenticate(credentials, link.remoteId)),
-        ms,
-        "authenticate()",
-      );
-    } catch (error) {
-      if (link.state === "closed") throw error;
-      cause = error;
-    }
-    if (cause === undefined && (verdict === true || (verdict !== null && typeof verdict === "object"))) return verdict;
-    const why = cause === undefined
-      ? "authenticate() refused the credentials"
-      : `authenticate() threw: ${firstLine(cause)}`;
-    const error = new IrohPeerRefusedError(
-      link.remoteId,
-      `Refused endpoint ${JSON.stringify(link.remoteId)}: ${why}`,
-      cause === undefined ? undefined : { cause },
-    );
-    link.fail(error, IROH_CLOSE_CODES.refused);
-    throw error;
   }
 
   #onFrame(frame: Uint8Array): void {

@@ -456,25 +456,34 @@ export class IrohLink {
 }
 
 /**
- * Runs the hub's `allow(remoteId)` within the handshake timeout; a `false`,
- * a throw or a rejection closes the connection with code 3 and throws
- * {@linkcode IrohPeerRefusedError}. Returns what `allow` returned.
+ * Runs one of the hub's admission checks (`allow`, `authenticate`) within
+ * the handshake timeout. `true` or an object admits (the object is returned);
+ * anything else, a throw or a rejection closes the connection with code 3
+ * and throws {@linkcode IrohPeerRefusedError}.
+ *
+ * @param link The connection being admitted.
+ * @param name The check's name, for the message (`"allow()"`).
+ * @param check Calls the user's function.
+ * @param refusal What a `false` answer did, for the message.
+ * @param ms The handshake timeout.
  */
-export async function checkAllow<T>(
+export async function admit<T>(
   link: IrohLink,
-  allow: (remoteId: string) => T | Promise<T>,
+  name: string,
+  check: () => T | Promise<T>,
+  refusal: string,
   ms: number,
 ): Promise<T> {
   let verdict: T | undefined;
   let cause: unknown;
   try {
-    verdict = await link.wait(Promise.resolve().then(() => allow(link.remoteId)), ms, "allow()");
+    verdict = await link.wait(Promise.resolve().then(check), ms, name);
   } catch (error) {
     if (link.state === "closed") throw error;
     cause = error;
   }
   if (cause === undefined && (verdict === true || (verdict !== null && typeof verdict === "object"))) return verdict!;
-  const why = cause === undefined ? "allow() returned false" : `allow() threw: ${firstLine(cause)}`;
+  const why = cause === undefined ? refusal : `${name} threw: ${firstLine(cause)}`;
   const error = new IrohPeerRefusedError(
     link.remoteId,
     `Refused endpoint ${JSON.stringify(link.remoteId)}: ${why}`,
@@ -482,4 +491,13 @@ export async function checkAllow<T>(
   );
   link.fail(error, IROH_CLOSE_CODES.refused);
   throw error;
+}
+
+/** Runs the hub's `allow(remoteId)`: see {@linkcode admit}. */
+export function checkAllow<T>(
+  link: IrohLink,
+  allow: (remoteId: string) => T | Promise<T>,
+  ms: number,
+): Promise<T> {
+  return admit(link, "allow()", () => allow(link.remoteId), "allow() returned false", ms);
 }

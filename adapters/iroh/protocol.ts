@@ -19,7 +19,7 @@
  */
 
 import { type Codec, outgoingEnvelope } from "../../core/envelope.ts";
-import type { RefusalReason } from "../../core/errors.ts";
+import { isRefusalReason, type RefusalReason } from "../../core/errors.ts";
 import { describe } from "../../core/topic.ts";
 import type { EnvelopeEvent } from "../../core/types.ts";
 import { IrohProtocolError } from "./errors.ts";
@@ -66,14 +66,6 @@ export function parseControl(frame: Uint8Array): unknown[] {
   return message;
 }
 
-const REASONS: ReadonlySet<string> = new Set([
-  "forbidden",
-  "too-many-subscriptions",
-  "topic-too-long",
-  "invalid-topic",
-  "unavailable",
-]);
-
 /** A refusal frame's parts, or `undefined` if `message` is not a well-formed one. */
 export function parseRefusal(
   message: unknown[],
@@ -81,9 +73,9 @@ export function parseRefusal(
   const [tag, topic, reason, detail] = message;
   if (
     (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
-    typeof reason === "string" && REASONS.has(reason) && typeof detail === "string"
+    isRefusalReason(reason) && typeof detail === "string"
   ) {
-    return { action: tag === "subrefused" ? "subscribe" : "publish", topic, reason: reason as RefusalReason, detail };
+    return { action: tag === "subrefused" ? "subscribe" : "publish", topic, reason, detail };
   }
   return undefined;
 }

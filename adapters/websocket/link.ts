@@ -15,7 +15,13 @@
  */
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
-import { EnvelopeError, FrameTooLargeError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
+import {
+  EnvelopeError,
+  FrameTooLargeError,
+  isRefusalReason,
+  type PubSubError,
+  type RefusalReason,
+} from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_router.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
@@ -131,14 +137,6 @@ export interface LinkCallbacks {
   /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`. */
   onRefused?(action: HubAction, topic: string, reason: RefusalReason, message: string, link: Link): void;
 }
-
-const REASONS: ReadonlySet<string> = new Set([
-  "forbidden",
-  "too-many-subscriptions",
-  "topic-too-long",
-  "invalid-topic",
-  "unavailable",
-]);
 
 /** Drives one socket. Construct it last: if the socket is already open it starts at once. */
 export class Link {
@@ -439,7 +437,7 @@ export class Link {
     }
     if (
       (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
-      typeof reason === "string" && REASONS.has(reason) && typeof detail === "string"
+      isRefusalReason(reason) && typeof detail === "string"
     ) {
       const action: HubAction = tag === "subrefused" ? "subscribe" : "publish";
       this.#callbacks.onRefused?.(action, topic, reason as RefusalReason, detail, this);
