@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { createPubSub, InProcessEventTarget, type PubSubError } from "../../mod.ts";
 import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
+import { startBrowserDriver } from "../websocket/helpers.ts";
 import { startHubServer, startSpoke } from "../iroh/hub_helpers.ts";
 import { iroh } from "../iroh/load_iroh.ts";
 
@@ -42,24 +43,10 @@ Deno.test({
   const atIroh = createPubSub<Events>({ eventTarget: client.spoke });
   const up = atIroh.subscribe("up", "b");
   await atIroh.ready("up", "b");
-  const driver = new Deno.Command("node", {
-    args: [
-      new URL("../websocket/fixtures/browser_driver.mjs", import.meta.url).pathname,
-      `http://127.0.0.1:${server.addr.port}`,
-    ],
-    env: { DENO: Deno.execPath() },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = driver.output();
+  const driver = startBrowserDriver(`http://127.0.0.1:${server.addr.port}`);
   try {
-    const early = output.then(({ stdout, stderr }) => {
-      const decoder = new TextDecoder();
-      throw new Error(`The browser driver exited early: ${decoder.decode(stdout)}\n${decoder.decode(stderr)}`);
-    });
-    early.catch(() => {});
     // The browser's first publish crossed from the WebSocket hub to the iroh hub.
-    const hello = await Promise.race([nextWithin(up, 60_000), early]);
+    const hello = await Promise.race([nextWithin(up, 60_000), driver.early]);
     assert.equal(hello.value?.hello, "from chromium");
     assert.match(hello.value?.userAgent ?? "", /Chrome/);
     const values = ["ünïcødé ✓", null, { n: [1, 2, { deep: false }] }];
@@ -67,10 +54,8 @@ Deno.test({
       atIroh.publish("down", "b", value); // iroh spoke → iroh hub → upstream → WebSocket hub → browser
       assert.deepEqual((await nextWithin(up, 30_000)).value, { echo: value }); // and back
     }
-    const { code, stdout, stderr } = await output;
-    const text = new TextDecoder().decode(stdout);
-    const report = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
-    assert.equal(code, 0, `driver failed: ${text}\n${new TextDecoder().decode(stderr)}`);
+    const { code, text, stderr, report } = await driver.result();
+    assert.equal(code, 0, `driver failed: ${text}\n${stderr}`);
     assert.equal(report.ok, true, report.error);
     assert.deepEqual(report.result.got, values);
     assert.deepEqual(report.result.errors, []);
@@ -79,12 +64,7 @@ Deno.test({
     assert.equal(client.count.data.get("up:b"), 4);
     assert.equal(client.count.dataFrames(), 4);
   } finally {
-    try {
-      driver.kill();
-    } catch {
-      // Already exited.
-    }
-    await output;
+    await driver.stop();
     atIroh.close();
     await client.close();
     await irohServer.close();

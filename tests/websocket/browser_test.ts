@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
 import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
+import { startBrowserDriver } from "./helpers.ts";
 
 type Events = {
   up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
@@ -32,23 +33,9 @@ Deno.test({
     });
     const atHub = createPubSub<Events>({ eventTarget: hub });
     const up = atHub.subscribe("up", "b");
-    const driver = new Deno.Command("node", {
-      args: [
-        new URL("./fixtures/browser_driver.mjs", import.meta.url).pathname,
-        `http://127.0.0.1:${server.addr.port}`,
-      ],
-      env: { DENO: Deno.execPath() },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output = driver.output();
+    const driver = startBrowserDriver(`http://127.0.0.1:${server.addr.port}`);
     try {
-      const early = output.then(({ stdout, stderr }) => {
-        const decoder = new TextDecoder();
-        throw new Error(`The browser driver exited early: ${decoder.decode(stdout)}\n${decoder.decode(stderr)}`);
-      });
-      early.catch(() => {});
-      const hello = await Promise.race([nextWithin(up, 60_000), early]);
+      const hello = await Promise.race([nextWithin(up, 60_000), driver.early]);
       seen.push(hello.value);
       assert.equal(hello.value?.hello, "from chromium");
       assert.match(hello.value?.userAgent ?? "", /Chrome/);
@@ -62,10 +49,8 @@ Deno.test({
       }
       assert.deepEqual((await nextWithin(up, 30_000)).value, { subscribed: "late" });
       atHub.publish("late", "b", "after");
-      const { code, stdout, stderr } = await output;
-      const text = new TextDecoder().decode(stdout);
-      const report = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
-      assert.equal(code, 0, `driver failed: ${text}\n${new TextDecoder().decode(stderr)}`);
+      const { code, text, stderr, report } = await driver.result();
+      assert.equal(code, 0, `driver failed: ${text}\n${stderr}`);
       assert.equal(report.ok, true, report.error);
       assert.deepEqual(report.result.got, values);
       assert.equal(report.result.late, "after");
@@ -76,12 +61,7 @@ Deno.test({
       assert.deepEqual(report.result.errors, []);
       assert.deepEqual(errors, []);
     } finally {
-      try {
-        driver.kill();
-      } catch {
-        // Already exited.
-      }
-      await output;
+      await driver.stop();
       atHub.close();
       await hub.close();
       await server.shutdown();

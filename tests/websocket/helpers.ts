@@ -221,5 +221,59 @@ export function countingWebSocket(): CountingWebSocket {
     sent,
     count: (topic) => received.filter((f) => f.topic === topic).length,
     payloads: (topic) => received.filter((f) => f.topic === topic).map((f) => f.payload),
+
+/** The JSON line browser_driver.mjs prints last. */
+export interface DriverReport {
+  ok: boolean;
+  error?: string;
+  result: {
+    got: unknown[];
+    late?: string;
+    frames?: unknown[];
+    state: string;
+    closed: { code: number };
+    errors: unknown[];
+  };
+}
+
+/** A running tests/websocket/fixtures/browser_driver.mjs (headless Chromium). */
+export interface BrowserDriver {
+  /** Rejects if the driver exits before `result()` is awaited (race it against the first expected event). */
+  early: Promise<never>;
+  /** Waits for the driver to exit and returns its exit code, output and the JSON report of its last line. */
+  result(): Promise<{ code: number; text: string; stderr: string; report: DriverReport }>;
+  /** Kills the driver if it still runs and waits for it. */
+  stop(): Promise<void>;
+}
+
+/** Starts the browser driver against the hub page at `httpUrl` (which must upgrade `/ws` to the hub). */
+export function startBrowserDriver(httpUrl: string): BrowserDriver {
+  const driver = new Deno.Command("node", {
+    args: [new URL("./fixtures/browser_driver.mjs", import.meta.url).pathname, httpUrl],
+    env: { DENO: Deno.execPath() },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = driver.output();
+  const decoder = new TextDecoder();
+  const early = output.then(({ stdout, stderr }): never => {
+    throw new Error(`The browser driver exited early: ${decoder.decode(stdout)}\n${decoder.decode(stderr)}`);
+  });
+  early.catch(() => {});
+  return {
+    early,
+    async result() {
+      const { code, stdout, stderr } = await output;
+      const text = decoder.decode(stdout);
+      return { code, text, stderr: decoder.decode(stderr), report: JSON.parse(text.trim().split("\n").at(-1) ?? "{}") };
+    },
+    async stop() {
+      try {
+        driver.kill();
+      } catch {
+        // Already exited.
+      }
+      await output;
+    },
   };
 }
