@@ -42,6 +42,7 @@ import {
 import {
   encodeData,
   type Frame,
+  frameLength,
   helloFrame,
   IROH_PROTOCOL_VERSION,
   isControl,
@@ -147,6 +148,14 @@ export interface IrohSpokeStats {
   reconnects: number;
   /** Topics the spoke's listeners want (announced to the hub). */
   topics: number;
+  /** Frames received, data and control. */
+  framesIn: number;
+  /** Bytes received, 4-byte prefixes included. */
+  bytesIn: number;
+  /** Frames sent, data and control. */
+  framesOut: number;
+  /** Bytes sent, 4-byte prefixes included (string frames count UTF-16 code units). */
+  bytesOut: number;
   /** Events dropped from a full outbox. */
   dropped: number;
 }
@@ -191,7 +200,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   #outboxSize: number;
   #outbox: Frame[] = [];
   #overflowReported = false;
-  #dropped = 0;
+  #counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
   #interest = new RemoteInterest();
   #link: IrohLink | undefined;
   #open = false;
@@ -247,7 +256,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
    * @returns A snapshot.
    */
   stats(): IrohSpokeStats {
-    return { reconnects: Math.max(0, this.#opened - 1), topics: this.#interest.size, dropped: this.#dropped };
+    return { reconnects: Math.max(0, this.#opened - 1), topics: this.#interest.size, ...this.#counters };
   }
 
   /**
@@ -268,7 +277,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       if (buffered >= this.#options.maxOutboxBytes) {
         throw new IrohOutboxFullError(buffered, this.#options.maxOutboxBytes);
       }
-      link.write(frame); // throws FrameTooLargeError before anything is delivered
+      this.#write(link, frame); // throws FrameTooLargeError before anything is delivered
     } else {
       checkFrameSize(frame, this.#options.maxFrameBytes);
       if (this.#final === undefined) this.#queue(frame);
@@ -312,11 +321,17 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     else this.#interest.unwant(topic);
   }
 
+  #write(link: IrohLink, frame: Frame): void {
+    link.write(frame);
+    this.#counters.framesOut++;
+    this.#counters.bytesOut += frameLength(frame) + 4;
+  }
+
   #queue(frame: Frame): void {
     this.#outbox.push(frame);
     if (this.#outbox.length <= this.#outboxSize) return;
     this.#outbox.shift();
-    this.#dropped++;
+    this.#counters.dropped++;
     if (this.#overflowReported) return;
     this.#overflowReported = true;
     this.#reportError(new IrohOutboxOverflowError(this.#outboxSize));
@@ -358,6 +373,8 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     let welcomed = false;
     const link: IrohLink = new IrohLink(conn, this.#options, {
       onFrame: (frame) => {
+        this.#counters.framesIn++;
+        this.#counters.bytesIn += frame.length + 4;
         if (welcomed) this.#onFrame(frame, link);
         else if (this.#onWelcome(frame, link)) {
           welcomed = true;
@@ -370,20 +387,20 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     const ms = this.#options.handshakeTimeoutMs;
     link.open(async () => {
       const credentials = this.#credentials;
-      link.write(helloFrame(credentials === undefined ? undefined : (await credentials()) ?? null));
+      this.#write(link, helloFrame(credentials === undefined ? undefined : (await credentials()) ?? null));
       await link.openStream();
       await link.wait(welcome.promise, ms, "waiting for the hub's welcome");
       // Subscriptions first, then the events published while disconnected.
       this.#open = true;
       this.#opened++;
       this.#interest.connected({
-        subscribe: (topic) => link.write(JSON.stringify(["sub", topic])),
-        unsubscribe: (topic) => link.write(JSON.stringify(["unsub", topic])),
+        subscribe: (topic) => this.#write(link, JSON.stringify(["sub", topic])),
+        unsubscribe: (topic) => this.#write(link, JSON.stringify(["unsub", topic])),
       });
       const queued = this.#outbox;
       this.#outbox = [];
       this.#overflowReported = false;
-      for (const frame of queued) link.write(frame);
+      for (const frame of queued) this.#write(link, frame);
     }).then(() => {
       if (link.state !== "open") return;
       this.#state = "open";

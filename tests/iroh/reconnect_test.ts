@@ -61,6 +61,9 @@ Deno.test({
     assert.equal(atSpoke.closed, false);
     assert.equal(client.spoke.listenerCount("down:1"), 1);
     assert.equal(client.spoke.stats().reconnects, 10);
+    const wire = client.count.dataFrames() + [...client.count.control.values()].reduce((a, b) => a + b, 0);
+    assert.equal(client.spoke.stats().framesIn, wire); // the spoke's own count agrees with the wire's
+    assert.equal(client.spoke.stats().dropped, 0);
     assert.equal(server.hub.stats().connections, 1);
     assert.equal(server.hub.stats().subscriptions, 1);
     // Stopping for good dispatches "close" once and ends the subscription.
