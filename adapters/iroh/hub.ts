@@ -573,9 +573,11 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
 
   /**
    * Closes every connection gracefully (code 0: spokes reconnect, to another
-   * hub if their `dial` finds one) and refuses new ones; dispatches `"close"`
-   * once, after every connection's `"disconnect"` has been dispatched for
-   * those already gone. Settles once the connections have ended. Idempotent.
+   * hub if their `dial` finds one) and refuses new ones. Dispatches `"close"`
+   * once, at once; each connection's `"disconnect"` follows as its graceful
+   * close finishes. Settles once every connection has ended. Idempotent.
+   *
+   * @returns Settles once the connections have ended.
    */
   async close(): Promise<void> {
     this.#closed = true;

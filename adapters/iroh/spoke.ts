@@ -270,8 +270,10 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   dispatchEvent(event: EnvelopeEvent): boolean {
     if (!isTopic(event.type)) return this.dispatchLocal(event);
     const frame = encodeData(event, this.#options.codec);
-    // A connection the hub is closing gracefully takes no more: the event waits for the next one.
-    const link = this.#open && this.#link?.state === "open" ? this.#link : undefined;
+    // A connection that is closing takes no more: the event waits for the next one. (Between the welcome and the
+    // end of the handshake's continuation the link is still "opening" but already announced and flushed.)
+    const state = this.#link?.state;
+    const link = this.#open && (state === "open" || state === "opening") ? this.#link : undefined;
     if (link !== undefined) {
       const buffered = link.bufferedBytes;
       if (buffered >= this.#options.maxOutboxBytes) {
