@@ -7,7 +7,8 @@
 
 import { decodeEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, FrameTooLargeError, PubSubError, type RefusalReason } from "../../core/errors.ts";
-import { type Authorize, type HubAction, type HubPeer, HubRouter, type HubRouterStats } from "../../core/hub_router.ts";
+import { type Authorize, type HubAction, type HubPeer, HubRouter } from "../../core/hub_router.ts";
+import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
@@ -117,33 +118,17 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEve
 }
 
 /**
- * The hub's counters, from {@linkcode IrohHub.stats}: the router's, plus
- * connections and frames. Byte counts include the 4-byte prefixes (string
- * frames count UTF-16 code units, equal to bytes for ASCII JSON).
+ * The hub's counters, from {@linkcode IrohHub.stats}: see {@linkcode HubStats}.
+ * Byte counts include the 4-byte prefixes (string frames count UTF-16 code
+ * units, equal to bytes for ASCII JSON); `dropped` counts frames not sent
+ * because their connection was too slow (closed with code 7).
  *
  * @example
  * ```ts ignore
  * const { connections, topics, framesOut, dropped } = hub.stats();
  * ```
  */
-export interface IrohHubStats extends HubRouterStats {
-  /** Connections not yet closed (handshake included). */
-  connections: number;
-  /** Connections accepted since the hub started. */
-  accepted: number;
-  /** Connections closed since the hub started. */
-  disconnects: number;
-  /** Frames received. */
-  framesIn: number;
-  /** Bytes received. */
-  bytesIn: number;
-  /** Frames sent. */
-  framesOut: number;
-  /** Bytes sent. */
-  bytesOut: number;
-  /** Frames not sent because their connection was too slow (closed with code 7). */
-  dropped: number;
-}
+export type IrohHubStats = HubStats;
 
 /**
  * One connection of an {@linkcode IrohHub}.
@@ -191,18 +176,10 @@ export interface IrohHubEventDetail {
   info?: IrohCloseInfo;
 }
 
-interface Counters {
-  framesIn: number;
-  bytesIn: number;
-  framesOut: number;
-  bytesOut: number;
-  dropped: number;
-}
-
 /** What the hub shares with its connections. */
 interface Shared<TAuth> {
   readonly router: HubRouter<Frame, IrohHubContext<TAuth>>;
-  readonly counters: Counters;
+  readonly counters: FrameCounters;
   readonly options: ResolvedIrohOptions;
   reportError(error: PubSubError): void;
   connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void;
@@ -446,7 +423,7 @@ function refuseVersion(link: IrohLink, what: string): void {
  */
 export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarget implements SubscriptionReadiness {
   #router: HubRouter<Frame, IrohHubContext<TAuth>>;
-  #counters: Counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
+  #counters: FrameCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
   #shared: Shared<TAuth>;
   #options: ResolvedIrohOptions;
   #allow: IrohHubOptions<TAuth>["allow"];

@@ -14,6 +14,7 @@ import {
   PubSubError,
   SubscriptionRefusedError,
 } from "../../core/errors.ts";
+import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
@@ -136,29 +137,16 @@ export interface IrohReconnectingDetail {
 }
 
 /**
- * The spoke's counters, from {@linkcode IrohSpoke.stats}.
+ * The spoke's counters, from {@linkcode IrohSpoke.stats}: see
+ * {@linkcode SpokeStats}. Byte counts include the 4-byte prefixes; `dropped`
+ * counts events dropped from a full outbox.
  *
  * @example
  * ```ts ignore
  * console.log(spoke.stats().reconnects);
  * ```
  */
-export interface IrohSpokeStats {
-  /** Connections opened after the first one. */
-  reconnects: number;
-  /** Topics the spoke's listeners want (announced to the hub). */
-  topics: number;
-  /** Frames received, data and control. */
-  framesIn: number;
-  /** Bytes received, 4-byte prefixes included. */
-  bytesIn: number;
-  /** Frames sent, data and control. */
-  framesOut: number;
-  /** Bytes sent, 4-byte prefixes included (string frames count UTF-16 code units). */
-  bytesOut: number;
-  /** Events dropped from a full outbox. */
-  dropped: number;
-}
+export type IrohSpokeStats = SpokeStats;
 
 /**
  * A reconnecting iroh event target. Local listeners live on the spoke, not

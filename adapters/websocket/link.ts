@@ -23,6 +23,7 @@ import {
   type RefusalReason,
 } from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_router.ts";
+import type { FrameCounters } from "../../core/hub_stats.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
@@ -90,14 +91,7 @@ export class Outbox {
 }
 
 /** Counters a link adds to: frames and bytes each way (text frames count UTF-16 code units). */
-export interface LinkCounters {
-  framesIn: number;
-  bytesIn: number;
-  framesOut: number;
-  bytesOut: number;
-  /** Frames not sent: dropped by backpressure or from a full outbox. */
-  dropped: number;
-}
+export type LinkCounters = FrameCounters;
 
 /** What a link needs beyond the common options. */
 export interface LinkConfig extends ResolvedCommonOptions {

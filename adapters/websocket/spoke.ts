@@ -14,6 +14,7 @@ import {
 } from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_router.ts";
 import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
+import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import {
@@ -137,29 +138,15 @@ export type WebSocketSpokeUrl =
   | (() => string | URL | Promise<string | URL>);
 
 /**
- * The spoke's counters, from {@linkcode WebSocketSpoke.stats}.
+ * The spoke's counters, from {@linkcode WebSocketSpoke.stats}: see
+ * {@linkcode SpokeStats}. Text frames count UTF-16 code units.
  *
  * @example
  * ```ts ignore
  * console.log(spoke.stats().reconnects);
  * ```
  */
-export interface WebSocketSpokeStats {
-  /** Connections opened after the first one. */
-  reconnects: number;
-  /** Topics the spoke's listeners want (announced to the hub). */
-  topics: number;
-  /** Frames received. */
-  framesIn: number;
-  /** Bytes received (text frames count UTF-16 code units). */
-  bytesIn: number;
-  /** Frames sent. */
-  framesOut: number;
-  /** Bytes sent. */
-  bytesOut: number;
-  /** Frames not sent: dropped under `backpressure: "drop"` or from a full outbox. */
-  dropped: number;
-}
+export type WebSocketSpokeStats = SpokeStats;
 
 /**
  * A reconnecting WebSocket event target. Local listeners live on the spoke,

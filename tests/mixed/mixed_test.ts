@@ -56,7 +56,7 @@ Deno.test({
     }
     const { code, text, stderr, report } = await driver.result();
     assert.equal(code, 0, `driver failed: ${text}\n${stderr}`);
-    assert.equal(report.ok, true, report.error);
+    assert.equal(report.ok, true, report.error ?? "");
     assert.deepEqual(report.result.got, values);
     assert.deepEqual(report.result.errors, []);
     assert.deepEqual(errors, []);

@@ -51,7 +51,7 @@ Deno.test({
       atHub.publish("late", "b", "after");
       const { code, text, stderr, report } = await driver.result();
       assert.equal(code, 0, `driver failed: ${text}\n${stderr}`);
-      assert.equal(report.ok, true, report.error);
+      assert.equal(report.ok, true, report.error ?? "");
       assert.deepEqual(report.result.got, values);
       assert.equal(report.result.late, "after");
       // Counted at the page's socket: exactly the subscribed topics' frames, once each.
