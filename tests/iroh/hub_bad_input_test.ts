@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { EnvelopeError, encodeFrame, FrameDecoder, type PubSubError } from "../../mod.ts";
+import { encodeFrame, EnvelopeError, FrameDecoder, type PubSubError } from "../../mod.ts";
 import { IrohProtocolError } from "../../adapters/iroh/mod.ts";
 import { startHubServer, until } from "./hub_helpers.ts";
 import { ALPN, bindEndpoint, closeEndpoints, iroh, loopbackAddrs } from "./load_iroh.ts";
