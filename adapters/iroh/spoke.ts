@@ -513,15 +513,9 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     this.emit("disconnect", info);
     this.#state = "reconnecting";
     this.emit("reconnecting", { attempt, delay } satisfies IrohReconnectingDetail);
-    if (this.#final !== undefined || this.#retryTimer !== undefined || this.#state !== "reconnecting") return;
-    if (delay > 0) this.#retryTimer = setTimeout(() => this.#connect(), delay);
-    else {
-      // An instant retry skips the timer's minimum delay; a close() in between stops it.
-      queueMicrotask(() => {
-        if (this.#final === undefined && this.#state === "reconnecting" && this.#retryTimer === undefined) {
-          this.#connect();
-        }
-      });
+    if (this.#final === undefined && this.#retryTimer === undefined && this.#state === "reconnecting") {
+      // A timer even for a zero delay: a dial that fails at once must not retry in a loop that never yields.
+      this.#retryTimer = setTimeout(() => this.#connect(), delay);
     }
   }
 

@@ -2,7 +2,12 @@
 
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
-import type { IrohCloseInfo, IrohReconnectingDetail } from "../../adapters/iroh/mod.ts";
+import {
+  connectIrohEventTarget,
+  type IrohCloseInfo,
+  IrohConnectionError,
+  type IrohReconnectingDetail,
+} from "../../adapters/iroh/mod.ts";
 import { nextWithin } from "../conformance.ts";
 import { type HubServer, nextEvent, startHubServer, startSpoke } from "./hub_helpers.ts";
 import { iroh } from "./load_iroh.ts";
@@ -122,5 +127,33 @@ Deno.test({
     atSpoke.close();
     await client.close();
     await second?.close();
+  }
+});
+
+Deno.test({
+  name:
+    "iroh spoke: a dial that fails at once is retried maxAttempts times without starving the event loop, then stops",
+  ignore,
+}, async () => {
+  let dials = 0;
+  const spoke = connectIrohEventTarget(() => {
+    dials++;
+    throw new Error("No route to the hub");
+  }, { backoff: { initialDelay: 0 }, maxAttempts: 5, onError: () => {} });
+  let reconnecting = 0;
+  spoke.addEventListener("reconnecting", () => reconnecting++);
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 1);
+  try {
+    const info = await spoke.closed;
+    assert.equal(dials, 6); // the first attempt and 5 retries
+    assert.equal(reconnecting, 5);
+    assert.ok(info.error instanceof IrohConnectionError);
+    assert.match(info.reason, /No route to the hub/);
+    assert.equal(spoke.state, "closed");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(ticks > 0, "the event loop ran timers meanwhile");
+  } finally {
+    clearInterval(ticker);
   }
 });
