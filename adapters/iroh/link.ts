@@ -310,14 +310,19 @@ export class IrohLink {
     const onFrame = this.#handlers.onFrame;
     const frames: Uint8Array[] = [];
     const collect = (frame: Uint8Array): number => frames.push(frame);
+    const size = this.#config.readChunkBytes;
     try {
+      let next = recv.read(size);
       for (;;) {
-        const chunk = await recv.read(this.#config.readChunkBytes);
+        const chunk = await next;
         if (this.#state === "closed") return;
         const n = chunk.length;
         if (n === 0) break;
         if (n > scratch.length) scratch = new Uint8Array(n);
         for (let i = 0; i < n; i++) scratch[i] = chunk[i];
+        // One read ahead while this chunk is handed on: the binding keeps reading, and at most one more chunk waits.
+        next = recv.read(size);
+        next.catch(() => {}); // its failure is handled when it is awaited
         let failure: unknown;
         try {
           this.#decoder.push(scratch.subarray(0, n), collect);
@@ -325,8 +330,8 @@ export class IrohLink {
           failure = error; // the frames before the bad prefix are still handed on
         }
         // A 64 KiB chunk can hold thousands of small frames: hand them on in slices, with an event-loop turn
-        // between, so consumers that keep up drain their buffers; the next read waits (QUIC flow control then
-        // holds the peer back).
+        // between, so consumers that keep up drain their buffers; the read after the one ahead waits (QUIC flow
+        // control then holds the peer back).
         for (let i = 0; i < frames.length; i++) {
           if (i > 0 && i % FRAME_SLICE === 0) {
             await nextTurn();
