@@ -14,7 +14,11 @@ import { startBrowserDriver } from "../websocket/helpers.ts";
 import { startHubServer, startSpoke } from "../iroh/hub_helpers.ts";
 import { iroh } from "../iroh/load_iroh.ts";
 
-type Events = { up: { hello?: string; userAgent?: string; echo?: unknown }; down: unknown };
+type Events = {
+  up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
+  down: unknown;
+  late: string;
+};
 
 Deno.test({
   name: "mixed: a browser spoke (WebSocket hub) and an iroh spoke (iroh hub) exchange events through one process",
@@ -54,15 +58,21 @@ Deno.test({
       atIroh.publish("down", "b", value); // iroh spoke → iroh hub → upstream → WebSocket hub → browser
       assert.deepEqual((await nextWithin(up, 30_000)).value, { echo: value }); // and back
     }
+    // The page subscribes to late:b only now; what is published after its ready() reaches it.
+    assert.deepEqual((await nextWithin(up, 30_000)).value, { subscribed: "late" });
+    atIroh.publish("late", "b", "after");
     const { code, text, stderr, report } = await driver.result();
     assert.equal(code, 0, `driver failed: ${text}\n${stderr}`);
     assert.equal(report.ok, true, report.error ?? "");
     assert.deepEqual(report.result.got, values);
+    assert.equal(report.result.late, "after");
+    // Counted at the page's socket: exactly the subscribed topics' frames, once each.
+    assert.deepEqual(report.result.frames, [...values.map((value) => ["down:b", value]), ["late:b", "after"]]);
     assert.deepEqual(report.result.errors, []);
     assert.deepEqual(errors, []);
-    // Exactly once each way: the iroh spoke's wire carried the browser's four events, nothing more.
-    assert.equal(client.count.data.get("up:b"), 4);
-    assert.equal(client.count.dataFrames(), 4);
+    // Exactly once each way: the iroh spoke's wire carried the browser's five events, nothing more.
+    assert.equal(client.count.data.get("up:b"), 5);
+    assert.equal(client.count.dataFrames(), 5);
   } finally {
     await driver.stop();
     atIroh.close();

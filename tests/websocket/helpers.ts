@@ -221,6 +221,8 @@ export function countingWebSocket(): CountingWebSocket {
     sent,
     count: (topic) => received.filter((f) => f.topic === topic).length,
     payloads: (topic) => received.filter((f) => f.topic === topic).map((f) => f.payload),
+  };
+}
 
 /** The JSON line browser_driver.mjs prints last. */
 export interface DriverReport {
@@ -240,8 +242,8 @@ export interface DriverReport {
 export interface BrowserDriver {
   /** Rejects if the driver exits before `result()` is awaited (race it against the first expected event). */
   early: Promise<never>;
-  /** Waits for the driver to exit and returns its exit code, output and the JSON report of its last line. */
-  result(): Promise<{ code: number; text: string; stderr: string; report: DriverReport }>;
+  /** Waits (at most `ms`, default 120 s) for the driver to exit; returns its exit code, output and last-line report. */
+  result(ms?: number): Promise<{ code: number; text: string; stderr: string; report: DriverReport }>;
   /** Kills the driver if it still runs and waits for it. */
   stop(): Promise<void>;
 }
@@ -262,8 +264,12 @@ export function startBrowserDriver(httpUrl: string): BrowserDriver {
   early.catch(() => {});
   return {
     early,
-    async result() {
-      const { code, stdout, stderr } = await output;
+    async result(ms = 120_000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`The browser driver did not finish within ${ms} ms`)), ms);
+      });
+      const { code, stdout, stderr } = await Promise.race([output, timeout]).finally(() => clearTimeout(timer));
       const text = decoder.decode(stdout);
       return { code, text, stderr: decoder.decode(stderr), report: JSON.parse(text.trim().split("\n").at(-1) ?? "{}") };
     },
