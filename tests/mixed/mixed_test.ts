@@ -8,9 +8,8 @@
 
 import assert from "node:assert/strict";
 import { createPubSub, InProcessEventTarget, type PubSubError } from "../../mod.ts";
-import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { startBrowserDriver } from "../websocket/helpers.ts";
+import { serveBrowserHub, startBrowserDriver } from "../websocket/helpers.ts";
 import { startHubServer, startSpoke } from "../iroh/hub_helpers.ts";
 import { iroh } from "../iroh/load_iroh.ts";
 
@@ -26,28 +25,13 @@ Deno.test({
 }, async () => {
   const errors: PubSubError[] = [];
   const upstream = new InProcessEventTarget();
-  const wsHub = createWebSocketHub<Request>({
-    upstream,
-    authenticate: (credentials) => (credentials as { token?: string })?.token === "browser",
-    heartbeat: { interval: 100, timeout: 2000 },
-    onError: (error) => errors.push(error),
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
-    if (request.headers.get("upgrade") !== "websocket") {
-      return new Response("<!doctype html><title>pubsub mixed test</title>", {
-        headers: { "content-type": "text/html; charset=utf-8" },
-      });
-    }
-    const { socket, response } = Deno.upgradeWebSocket(request);
-    wsHub.accept(socket, request);
-    return response;
-  });
+  const served = serveBrowserHub({ upstream, onError: (error) => errors.push(error) });
   const irohServer = await startHubServer({ upstream, onError: (error) => errors.push(error) });
   const client = await startSpoke(() => irohServer.endpoint, { onError: (error) => errors.push(error) });
   const atIroh = createPubSub<Events>({ eventTarget: client.spoke });
   const up = atIroh.subscribe("up", "b");
   await atIroh.ready("up", "b");
-  const driver = startBrowserDriver(`http://127.0.0.1:${server.addr.port}`);
+  const driver = startBrowserDriver(served.url);
   try {
     // The browser's first publish crossed from the WebSocket hub to the iroh hub.
     const hello = await Promise.race([nextWithin(up, 60_000), driver.early]);
@@ -78,7 +62,6 @@ Deno.test({
     atIroh.close();
     await client.close();
     await irohServer.close();
-    await wsHub.close();
-    await server.shutdown();
+    await served.close();
   }
 });

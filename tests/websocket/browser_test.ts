@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
-import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { startBrowserDriver } from "./helpers.ts";
+import { serveBrowserHub, startBrowserDriver } from "./helpers.ts";
 
 type Events = {
   up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
@@ -16,24 +15,11 @@ Deno.test({
   async fn() {
     const errors: unknown[] = [];
     const seen: unknown[] = [];
-    const hub = createWebSocketHub<Request>({
-      authenticate: (credentials) => (credentials as { token?: string })?.token === "browser",
-      heartbeat: { interval: 100, timeout: 2000 },
-      onError: (error) => errors.push(error),
-    });
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
-      if (request.headers.get("upgrade") !== "websocket") {
-        return new Response("<!doctype html><title>pubsub websocket test</title>", {
-          headers: { "content-type": "text/html; charset=utf-8" },
-        });
-      }
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      hub.accept(socket, request);
-      return response;
-    });
+    const served = serveBrowserHub({ onError: (error) => errors.push(error) });
+    const hub = served.hub;
     const atHub = createPubSub<Events>({ eventTarget: hub });
     const up = atHub.subscribe("up", "b");
-    const driver = startBrowserDriver(`http://127.0.0.1:${server.addr.port}`);
+    const driver = startBrowserDriver(served.url);
     try {
       const hello = await Promise.race([nextWithin(up, 60_000), driver.early]);
       seen.push(hello.value);
@@ -63,8 +49,7 @@ Deno.test({
     } finally {
       await driver.stop();
       atHub.close();
-      await hub.close();
-      await server.shutdown();
+      await served.close();
     }
   },
 });

@@ -224,6 +224,41 @@ export function countingWebSocket(): CountingWebSocket {
   };
 }
 
+/** A hub for the browser driver: its page on `/`, its socket on `/ws`, credentials `{ token: "browser" }`. */
+export interface BrowserHub {
+  hub: WebSocketHub<Request>;
+  /** The page's http URL, for {@linkcode startBrowserDriver}. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves a hub the browser driver's page connects to; `options` (say `upstream`, `onError`) go to the hub. */
+export function serveBrowserHub(options: WebSocketHubOptions<Request> = {}): BrowserHub {
+  const hub = createWebSocketHub<Request>({
+    authenticate: (credentials) => (credentials as { token?: string })?.token === "browser",
+    heartbeat: { interval: 100, timeout: 2000 },
+    ...options,
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    if (request.headers.get("upgrade") !== "websocket") {
+      return new Response("<!doctype html><title>pubsub browser test</title>", {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    hub.accept(socket, request);
+    return response;
+  });
+  return {
+    hub,
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async close() {
+      await hub.close();
+      await server.shutdown();
+    },
+  };
+}
+
 /** The JSON line browser_driver.mjs prints last. */
 export interface DriverReport {
   ok: boolean;
