@@ -489,7 +489,7 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
       );
       return;
     }
-    this.dispatchLocal(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
+    this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
   };
 
   async #readLoop(recv: IrohRecvStreamLike): Promise<void> {
@@ -506,6 +506,10 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
         if (n > scratch.length) scratch = new Uint8Array(n);
         for (let i = 0; i < n; i++) scratch[i] = chunk[i];
         this.#decoder.push(scratch.subarray(0, n), this.#onFrame);
+        // A chunk may hold thousands of frames: what was not delivered in this turn is delivered over the
+        // next ones. Reading on only after that pushes back on the peer (QUIC flow control) instead.
+        const drained = this.remoteBacklog();
+        if (drained !== undefined) await drained;
       }
       this.#decoder.end();
     } catch (error) {
