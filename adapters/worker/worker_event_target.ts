@@ -240,7 +240,8 @@ export class WorkerEventTarget extends TransportEventTarget {
     const topic = topicFor(envelope.type, envelope.id);
     // No listener, no event object: the common case for a busy port with few subscribers.
     if (this.listenerCount(topic) === 0) return;
-    this.dispatchLocal(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
+    // Paced: a batch of thousands is delivered over several turns, so consumers that keep up get to drain.
+    this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
   };
 
   #report = (error: PubSubError): void => {
