@@ -658,13 +658,17 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
         this.#report(reported, { operation: "message", channel });
         return;
       }
-      this.dispatchLocal(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
-      // `once` listeners may have left.
-      if (this.listenerCount(topic) === 0) this.#syncTopic(topic);
+      // Paced: a socket chunk can hold thousands of messages; consumers that keep up get turns between slices.
+      this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
     } catch (error) {
       // Never throw into ioredis' callback: that would be an uncaught exception.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, error);
     }
+  }
+
+  protected override remoteDelivered(event: EnvelopeEvent): void {
+    // `once` listeners may have left.
+    if (this.listenerCount(event.type) === 0) this.#syncTopic(event.type);
   }
 
   #syncTopic(topic: string): void {

@@ -1,0 +1,38 @@
+/** A burst from another Redis target reaches a subscriber that keeps up, whole and in order. */
+
+import assert from "node:assert/strict";
+import { createPubSub } from "../../mod.ts";
+import { targetWithClients } from "./_helpers.ts";
+
+for (const sharded of [false, true]) {
+  Deno.test(`redis${sharded ? " (sharded)" : ""}: the remote side bursts 10 000 events in one loop; a counting subscriber gets all, in order`, async () => {
+    // A short prefix and tiny events pack the most messages into each socket chunk.
+    const prefix = `b${crypto.randomUUID().slice(0, 6)}:`;
+    const [receiving, sending] = await Promise.all([
+      targetWithClients({ prefix, sharded }),
+      targetWithClients({ prefix, sharded }),
+    ]);
+    const receiver = createPubSub<{ t: number }>({ eventTarget: receiving.target });
+    const sender = createPubSub<{ t: number }>({ eventTarget: sending.target });
+    try {
+      const sub = receiver.subscribe("t", "");
+      await receiver.ready("t", "");
+      const counted = (async () => {
+        let expected = 0;
+        for await (const value of sub) {
+          assert.equal(value, expected);
+          if (++expected === 10_000) break;
+        }
+        return expected;
+      })();
+      for (let i = 0; i < 10_000; i++) sender.publish("t", "", i);
+      assert.equal(await counted, 10_000);
+      assert.deepEqual(receiving.collected.errors, []);
+      assert.deepEqual(sending.collected.errors, []);
+    } finally {
+      receiver.close();
+      sender.close();
+      await Promise.all([receiving.close(), sending.close()]);
+    }
+  });
+}
