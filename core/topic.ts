@@ -14,10 +14,15 @@
  * Returns the topic for an event type and id. Different pairs never share a
  * topic; see the module docs for the rule.
  *
- * @param type The event type; a non-empty string.
- * @param id The id that scopes it; any string, empty included.
+ * Both must be well-formed UTF-16 (no lone surrogate such as `"\ud800"`): a
+ * UTF-8 transport would turn a lone surrogate into U+FFFD, so the topic on the
+ * wire would differ from the one subscribed to and the event would be lost.
+ *
+ * @param type The event type; a non-empty, well-formed string.
+ * @param id The id that scopes it; any well-formed string, empty included.
  * @returns The topic.
- * @throws {TypeError} If `type` is not a non-empty string or `id` is not a string.
+ * @throws {TypeError} If `type` is not a non-empty string or `id` is not a
+ * string, or either holds a lone surrogate.
  *
  * @example Topics that naive `${type}:${id}` would confuse
  * ```ts
@@ -35,7 +40,29 @@ export function topicFor(type: string, id: string): string {
   if (typeof id !== "string") {
     throw new TypeError(`Cannot build a topic: the id must be a string, got ${describe(id)}`);
   }
+  if (!isWellFormed(type)) throw new TypeError(`Cannot build a topic: the event type ${notWellFormed(type)}`);
+  if (!isWellFormed(id)) throw new TypeError(`Cannot build a topic: the id ${notWellFormed(id)}`);
   return encodeType(type) + ":" + id;
+}
+
+/** A lone surrogate: a code point of category Cs (in `u` mode, a valid pair is one code point, not Cs). */
+const LONE_SURROGATE = /\p{Cs}/u;
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+
+/**
+ * Whether `value` is well-formed UTF-16 (holds no lone surrogate):
+ * `String.prototype.isWellFormed`, or an equivalent check where it is missing.
+ * @internal
+ */
+export const isWellFormed: (value: string) => boolean = typeof nativeIsWellFormed === "function"
+  ? (value) => nativeIsWellFormed.call(value)
+  : (value) => !LONE_SURROGATE.test(value);
+
+/** The message tail for a string with a lone surrogate. @internal */
+export function notWellFormed(value: string): string {
+  return `${
+    describe(value)
+  } is not well-formed UTF-16: it holds a lone surrogate, which a UTF-8 transport turns into U+FFFD`;
 }
 
 /**
