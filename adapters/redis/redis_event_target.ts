@@ -374,6 +374,8 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   // deno-lint-ignore no-explicit-any
   #pubListeners: [string, (...args: any[]) => void][];
   #channels = new Map<string, ChannelRecord>();
+  /** Command loops waiting for the subscribe client to leave the "connect" status. */
+  #statusWaiters: (() => void)[] = [];
   #state: RedisConnectionState;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -557,6 +559,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     this.#generation++;
     for (const [event, listener] of this.#clientListeners) this.#sub.removeListener(event, listener);
     for (const [event, listener] of this.#pubListeners) this.#pub.removeListener(event, listener);
+    this.#wakeStatusWaiters();
     this.#dropOutbox(closedError);
     this.#stopProbe();
     const channels: string[] = [];
@@ -708,6 +711,13 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       if (record.wanted && !record.failed && (!record.subscribed || record.stale)) operation = "subscribe";
       else if (!record.wanted && record.subscribed) operation = "unsubscribe";
       else break;
+      if (this.#sub.status === "connect") {
+        // Connected but not ready: ioredis would write SUBSCRIBE at once (it may run during the handshake), which
+        // puts the connection in subscriber mode and fails ioredis' own ready check; the subscription is then lost
+        // while its promise has resolved. Wait for "ready" (or the connection's end) and decide again.
+        await new Promise<void>((resolve) => this.#statusWaiters.push(resolve));
+        continue;
+      }
       if (operation === "subscribe") record.stale = false;
       try {
         if (operation === "subscribe") {
@@ -739,7 +749,14 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     }
   }
 
+  #wakeStatusWaiters(): void {
+    const waiters = this.#statusWaiters;
+    this.#statusWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   #onReady(): void {
+    this.#wakeStatusWaiters();
     if (this.#closed || this.closeEmitted) return;
     if (this.#state === "connecting") {
       this.#setState("ready");
@@ -749,6 +766,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   }
 
   #onClose(): void {
+    this.#wakeStatusWaiters();
     if (this.#closed || this.closeEmitted) return;
     this.#generation++;
     this.#stopProbe();
@@ -757,6 +775,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   }
 
   #onEnd(): void {
+    this.#wakeStatusWaiters();
     if (this.#closed || this.closeEmitted) return;
     this.#onClose();
     this.#setState("ended");
