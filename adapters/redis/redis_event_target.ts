@@ -60,6 +60,16 @@ export interface RedisClient {
   /** Removes an event listener (Node's `EventEmitter`). */
   // deno-lint-ignore no-explicit-any
   removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  /**
+   * A pipeline: commands queued on it are written together by `exec()`,
+   * which resolves to one `[error, result]` pair per command. The adapter
+   * sends the publishes of one tick this way (on a `Cluster` it does not).
+   */
+  pipeline?(): {
+    publish(channel: string, message: string | Uint8Array): unknown;
+    spublish(channel: string, message: string | Uint8Array): unknown;
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
   /** A new client with the same options. */
   duplicate(): RedisClient;
   /** Closes the connection gracefully. */
@@ -287,6 +297,14 @@ export interface RedisEventTarget extends TypedEventTarget<EnvelopeEvent>, Subsc
   close(): Promise<void>;
 }
 
+/** A publish waiting to be written. */
+interface Pending {
+  channel: string;
+  message: string | Uint8Array;
+  resolve: (n: number) => void;
+  reject: (e: unknown) => void;
+}
+
 interface ChannelRecord {
   channel: string;
   topic: string;
@@ -365,12 +383,11 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   #onPublished: ((receivers: number, envelope: EventEnvelope) => void) | undefined;
   #probeInterval: number;
   #maxQueued: number;
-  #outbox: {
-    channel: string;
-    message: string | Uint8Array;
-    resolve: (n: number) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
+  #outbox: Pending[] = [];
+  /** Publishes of the current tick, written as one pipeline by `#flushBatch` in a microtask. */
+  #batch: Pending[] | undefined;
+  /** Whether the publish client can pipeline (a standalone client with `pipeline()`). */
+  #canPipeline: boolean;
   // deno-lint-ignore no-explicit-any
   #pubListeners: [string, (...args: any[]) => void][];
   #channels = new Map<string, ChannelRecord>();
@@ -400,6 +417,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     }
     this.#sharded = options.sharded === true;
     this.#pub = publishClient;
+    this.#canPipeline = typeof publishClient.pipeline === "function" && publishClient.isCluster !== true;
     this.#ownsSub = options.subscribeClient === undefined;
     this.#sub = options.subscribeClient ?? publishClient.duplicate();
     if (this.#sharded && shardedSubscribersOff(this.#sub)) {
@@ -598,6 +616,15 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       ? encoded
       : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     const status = this.#pub.status;
+    if (status === "ready" && this.#outbox.length === 0 && this.#canPipeline) {
+      // The publishes of one tick go out as one pipeline: one write, in order, each with its own result.
+      let batch = this.#batch;
+      if (batch === undefined) {
+        batch = this.#batch = [];
+        queueMicrotask(this.#flushBatch);
+      }
+      return new Promise((resolve, reject) => batch.push({ channel, message, resolve, reject }));
+    }
     // "wait" (lazy, not connected yet) and "end" go straight to ioredis: the first connects, the second fails fast.
     if (this.#outbox.length === 0 && (status === "ready" || status === "wait" || status === "end")) {
       return this.#rawPublish(channel, message);
@@ -615,6 +642,29 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       number
     >;
   }
+
+  #flushBatch = (): void => {
+    const batch = this.#batch!;
+    this.#batch = undefined;
+    if (batch.length === 1) {
+      const item = batch[0];
+      this.#rawPublish(item.channel, item.message).then(item.resolve, item.reject);
+      return;
+    }
+    const pipeline = this.#pub.pipeline!();
+    if (this.#sharded) { for (const item of batch) pipeline.spublish(item.channel, item.message); }
+    else for (const item of batch) pipeline.publish(item.channel, item.message);
+    pipeline.exec().then((results) => {
+      for (let i = 0; i < batch.length; i++) {
+        const result = results?.[i];
+        if (result === undefined) batch[i].reject(new Error("The pipeline returned no result for this PUBLISH"));
+        else if (result[0] !== null) batch[i].reject(result[0]);
+        else batch[i].resolve(result[1] as number);
+      }
+    }, (error) => {
+      for (const item of batch) item.reject(error);
+    });
+  };
 
   #flushOutbox(): void {
     if (this.#pub.status !== "ready") return;
