@@ -9,8 +9,30 @@
  * one batched message) before the rest wait for the next event-loop turn.
  * Below the default subscription buffer (1024), so a consumer that keeps up
  * gets a turn to drain its buffer between slices.
+ *
+ * @example
+ * ```ts
+ * import { REMOTE_SLICE } from "@alkdev/pubsub";
+ *
+ * console.log(REMOTE_SLICE); // 256
+ * ```
  */
 export const REMOTE_SLICE = 256;
+
+/**
+ * The most remote events waiting for a later turn. A transport without
+ * backpressure (Redis) that keeps outrunning the slices would otherwise grow
+ * the backlog without bound: at this size the whole backlog is delivered at
+ * once, and each subscription's own `bufferSize`/`overflow` applies.
+ *
+ * @example
+ * ```ts
+ * import { REMOTE_BACKLOG } from "@alkdev/pubsub";
+ *
+ * console.log(REMOTE_BACKLOG); // 65536
+ * ```
+ */
+export const REMOTE_BACKLOG = 65_536;
 
 import { InProcessEventTarget, type InProcessEventTargetOptions } from "./in_process_event_target.ts";
 import {
@@ -242,6 +264,11 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
       return;
     }
     this.#backlog.push(event);
+    if (this.#backlog.length - this.#backlogHead >= REMOTE_BACKLOG) {
+      this.#deliverBacklog(this.#backlog.length);
+      this.#clearBacklog();
+      return;
+    }
     this.#cancelDrain ??= nextTurn(this.#drain);
   }
 
@@ -286,22 +313,31 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
   #drain = (): void => {
     this.#cancelDrain = noop;
     const backlog = this.#backlog;
-    const end = Math.min(backlog.length, this.#backlogHead + REMOTE_SLICE);
     // Deliveries in this run count against the slice; new ones queue behind the backlog meanwhile.
     this.#turn = REMOTE_SLICE;
     queueMicrotask(this.#endTurn);
+    this.#deliverBacklog(Math.min(backlog.length, this.#backlogHead + REMOTE_SLICE));
+    if (this.#backlogHead < backlog.length) {
+      if (this.#backlogHead > 4096 && this.#backlogHead * 2 > backlog.length) {
+        this.#backlog = backlog.slice(this.#backlogHead);
+        this.#backlogHead = 0;
+      }
+      this.#cancelDrain = nextTurn(this.#drain);
+      return;
+    }
+    this.#clearBacklog();
+  };
+
+  /** Delivers the backlog up to (not including) index `end`. */
+  #deliverBacklog(end: number): void {
+    const backlog = this.#backlog;
     while (this.#backlogHead < end) {
       const event = backlog[this.#backlogHead]!;
       backlog[this.#backlogHead++] = undefined;
       this.dispatchLocal(event);
       this.remoteDelivered(event);
     }
-    if (this.#backlogHead < backlog.length) {
-      this.#cancelDrain = nextTurn(this.#drain);
-      return;
-    }
-    this.#clearBacklog();
-  };
+  }
 
   /** Empties the backlog, stops the drain, wakes the waiters and dispatches a waiting "close". */
   #clearBacklog(): void {
