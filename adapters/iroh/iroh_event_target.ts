@@ -472,6 +472,13 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
 
   #onFrame = (frame: Uint8Array): void => {
     if (!this.#helloSeen) {
+      if (frame.length !== 0) {
+        // Every peer of this protocol sends the empty hello first: anything else is not one.
+        throw new IrohConnectionError(
+          `${JSON.stringify(this.remoteId)} sent a ${frame.length}-byte frame before its hello (an empty frame)`,
+          IROH_CLOSE_CODES.protocol,
+        );
+      }
       this.#helloSeen = true;
       this.#hello.resolve();
     }
