@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createHubIrohEventTarget, createSpokeIrohEventTarget } from "../../adapters/iroh/mod.ts";
 import { createPubSub } from "../../mod.ts";
 import { connectPair, iroh } from "./load_iroh.ts";
+import { countInOrder } from "../burst.ts";
 
 Deno.test({
   name: "iroh: the spoke bursts 10 000 events in one loop; a counting subscriber on the hub gets all, in order",
@@ -19,15 +20,7 @@ Deno.test({
     const receiver = createPubSub<{ seq: number }>({ eventTarget: hub });
     const publisher = createPubSub<{ seq: number }>({ eventTarget: spoke });
     const sub = receiver.subscribe("seq", "burst");
-    const counted = (async () => {
-      let expected = 0;
-      for await (const value of sub) {
-        if (value !== expected) throw new Error(`Event ${expected} arrived as ${value}`);
-        if (++expected === n) return expected;
-      }
-      return expected;
-    })();
-    counted.catch(() => {}); // awaited below
+    const counted = countInOrder(sub, n);
     for (let i = 0; i < n; i++) publisher.publish("seq", "burst", i);
     await spoke.close();
     assert.equal(await counted, n);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
 import { targetWithClients } from "./_helpers.ts";
+import { countInOrder } from "../burst.ts";
 
 for (const sharded of [false, true]) {
   Deno.test(`redis${sharded ? " (sharded)" : ""}: the remote side bursts 10 000 events in one loop; a counting subscriber gets all, in order`, async () => {
@@ -17,14 +18,7 @@ for (const sharded of [false, true]) {
     try {
       const sub = receiver.subscribe("t", "");
       await receiver.ready("t", "");
-      const counted = (async () => {
-        let expected = 0;
-        for await (const value of sub) {
-          assert.equal(value, expected);
-          if (++expected === 10_000) break;
-        }
-        return expected;
-      })();
+      const counted = countInOrder(sub, 10_000);
       for (let i = 0; i < 10_000; i++) sender.publish("t", "", i);
       assert.equal(await counted, 10_000);
       assert.deepEqual(receiving.collected.errors, []);

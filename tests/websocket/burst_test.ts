@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
 import { connectWebSocketEventTarget } from "../../adapters/websocket/mod.ts";
 import { startHub } from "./helpers.ts";
+import { countInOrder } from "../burst.ts";
 
 for (const direction of ["spoke to hub", "hub to spoke"]) {
   Deno.test(`websocket: ${direction}, 10 000 events in one loop; a counting subscriber gets all, in order`, async () => {
@@ -15,14 +16,7 @@ for (const direction of ["spoke to hub", "hub to spoke"]) {
     try {
       const sub = receiver.subscribe("t", "");
       await spoke.ready("t:");
-      const counted = (async () => {
-        let expected = 0;
-        for await (const value of sub) {
-          assert.equal(value, expected);
-          if (++expected === 10_000) break;
-        }
-        return expected;
-      })();
+      const counted = countInOrder(sub, 10_000);
       for (let i = 0; i < 10_000; i++) sender.publish("t", "", i);
       assert.equal(await counted, 10_000);
       assert.deepEqual(server.errors, []);
