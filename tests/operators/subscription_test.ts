@@ -108,7 +108,8 @@ Deno.test("subscription: join closes every subscription on return() before its f
 Deno.test("subscription: breaking a join of two subscriptions releases both listeners", async () => {
   const { eventTarget, pubsub } = setup();
   const both = pipe(pubsub.subscribe("chat", "a"), join(pubsub.subscribe("chat", "b")));
-  assert.equal(eventTarget.listenerCount(), 3); // two topics and the pub/sub's close listener
+  // Two topics, and the pub/sub's close and subscription-error listeners.
+  assert.equal(eventTarget.listenerCount(), 4);
   setTimeout(() => pubsub.publish("chat", "b", "hello"), 1);
   for await (const message of both) {
     assert.equal(message, "hello");
@@ -152,7 +153,8 @@ Deno.test("subscription: groupBy over a subscription releases it when the outer 
     if (job.done) break;
   }
   assert.deepEqual(values, [false, true]);
-  assert.equal(eventTarget.listenerCount(), 2); // the outer iterator is still open (topic + close listener)
+  // The outer iterator is still open: its topic, and the pub/sub's close and subscription-error listeners.
+  assert.equal(eventTarget.listenerCount(), 3);
   await groups.return();
   assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();
