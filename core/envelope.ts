@@ -7,7 +7,8 @@
  */
 
 import { EnvelopeError } from "./errors.ts";
-import { describe, isWellFormed, notWellFormed, topicFor } from "./topic.ts";
+import { describe, topicFor } from "./topic.ts";
+import { isWellFormed, NOT_WELL_FORMED } from "./well_formed.ts";
 import type { EventEnvelope } from "./types.ts";
 
 /**
@@ -103,8 +104,8 @@ export function toEnvelope(value: unknown): EventEnvelope {
   if (typeof id !== "string") {
     throw new EnvelopeError(`Expected the envelope's id to be a string, got ${describe(id)}`);
   }
-  if (!isWellFormed(type)) throw new EnvelopeError(`The envelope's type ${notWellFormed(type)}`);
-  if (!isWellFormed(id)) throw new EnvelopeError(`The envelope's id ${notWellFormed(id)}`);
+  if (!isWellFormed(type)) throw new EnvelopeError(`The envelope's type ${describe(type)} ${NOT_WELL_FORMED}`);
+  if (!isWellFormed(id)) throw new EnvelopeError(`The envelope's id ${describe(id)} ${NOT_WELL_FORMED}`);
   return { type, id, payload };
 }
 

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { isWellFormed, NOT_WELL_FORMED } from "./well_formed.ts";
+
 /**
  * Returns the topic for an event type and id. Different pairs never share a
  * topic; see the module docs for the rule.
@@ -40,29 +42,11 @@ export function topicFor(type: string, id: string): string {
   if (typeof id !== "string") {
     throw new TypeError(`Cannot build a topic: the id must be a string, got ${describe(id)}`);
   }
-  if (!isWellFormed(type)) throw new TypeError(`Cannot build a topic: the event type ${notWellFormed(type)}`);
-  if (!isWellFormed(id)) throw new TypeError(`Cannot build a topic: the id ${notWellFormed(id)}`);
+  if (!isWellFormed(type)) {
+    throw new TypeError(`Cannot build a topic: the event type ${describe(type)} ${NOT_WELL_FORMED}`);
+  }
+  if (!isWellFormed(id)) throw new TypeError(`Cannot build a topic: the id ${describe(id)} ${NOT_WELL_FORMED}`);
   return encodeType(type) + ":" + id;
-}
-
-/** A lone surrogate: a code point of category Cs (in `u` mode, a valid pair is one code point, not Cs). */
-const LONE_SURROGATE = /\p{Cs}/u;
-const nativeIsWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
-
-/**
- * Whether `value` is well-formed UTF-16 (holds no lone surrogate):
- * `String.prototype.isWellFormed`, or an equivalent check where it is missing.
- * @internal
- */
-export const isWellFormed: (value: string) => boolean = typeof nativeIsWellFormed === "function"
-  ? (value) => nativeIsWellFormed.call(value)
-  : (value) => !LONE_SURROGATE.test(value);
-
-/** The message tail for a string with a lone surrogate. @internal */
-export function notWellFormed(value: string): string {
-  return `${
-    describe(value)
-  } is not well-formed UTF-16: it holds a lone surrogate, which a UTF-8 transport turns into U+FFFD`;
 }
 
 /**
