@@ -472,6 +472,13 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
 
   #onFrame = (frame: Uint8Array): void => {
     if (!this.#helloSeen) {
+      if (frame.length !== 0) {
+        // Every peer of this protocol sends the empty hello first: anything else is not one.
+        throw new IrohConnectionError(
+          `${JSON.stringify(this.remoteId)} sent a ${frame.length}-byte frame before its hello (an empty frame)`,
+          IROH_CLOSE_CODES.protocol,
+        );
+      }
       this.#helloSeen = true;
       this.#hello.resolve();
     }
@@ -489,7 +496,7 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
       );
       return;
     }
-    this.dispatchLocal(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
+    this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
   };
 
   async #readLoop(recv: IrohRecvStreamLike): Promise<void> {
@@ -506,6 +513,10 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
         if (n > scratch.length) scratch = new Uint8Array(n);
         for (let i = 0; i < n; i++) scratch[i] = chunk[i];
         this.#decoder.push(scratch.subarray(0, n), this.#onFrame);
+        // A chunk may hold thousands of frames: what was not delivered in this turn is delivered over the
+        // next ones. Reading on only after that pushes back on the peer (QUIC flow control) instead.
+        const drained = this.remoteBacklog();
+        if (drained !== undefined) await drained;
       }
       this.#decoder.end();
     } catch (error) {
