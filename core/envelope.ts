@@ -8,6 +8,7 @@
 
 import { EnvelopeError } from "./errors.ts";
 import { describe, topicFor } from "./topic.ts";
+import { isWellFormed, NOT_WELL_FORMED } from "./well_formed.ts";
 import type { EventEnvelope } from "./types.ts";
 
 /**
@@ -83,7 +84,7 @@ function rejectProto(key: string, value: unknown): unknown {
  * @param value The candidate.
  * @returns The envelope.
  * @throws {EnvelopeError} If `value` is not a plain object with a non-empty
- * string `type` and a string `id`.
+ * string `type` and a string `id`, both well-formed UTF-16.
  *
  * @example
  * ```ts
@@ -103,6 +104,8 @@ export function toEnvelope(value: unknown): EventEnvelope {
   if (typeof id !== "string") {
     throw new EnvelopeError(`Expected the envelope's id to be a string, got ${describe(id)}`);
   }
+  if (!isWellFormed(type)) throw new EnvelopeError(`The envelope's type ${describe(type)} ${NOT_WELL_FORMED}`);
+  if (!isWellFormed(id)) throw new EnvelopeError(`The envelope's id ${describe(id)} ${NOT_WELL_FORMED}`);
   return { type, id, payload };
 }
 

@@ -10,14 +10,21 @@
  * @module
  */
 
+import { isWellFormed, NOT_WELL_FORMED } from "./well_formed.ts";
+
 /**
  * Returns the topic for an event type and id. Different pairs never share a
  * topic; see the module docs for the rule.
  *
- * @param type The event type; a non-empty string.
- * @param id The id that scopes it; any string, empty included.
+ * Both must be well-formed UTF-16 (no lone surrogate such as `"\ud800"`): a
+ * UTF-8 transport would turn a lone surrogate into U+FFFD, so the topic on the
+ * wire would differ from the one subscribed to and the event would be lost.
+ *
+ * @param type The event type; a non-empty, well-formed string.
+ * @param id The id that scopes it; any well-formed string, empty included.
  * @returns The topic.
- * @throws {TypeError} If `type` is not a non-empty string or `id` is not a string.
+ * @throws {TypeError} If `type` is not a non-empty string or `id` is not a
+ * string, or either holds a lone surrogate.
  *
  * @example Topics that naive `${type}:${id}` would confuse
  * ```ts
@@ -35,6 +42,10 @@ export function topicFor(type: string, id: string): string {
   if (typeof id !== "string") {
     throw new TypeError(`Cannot build a topic: the id must be a string, got ${describe(id)}`);
   }
+  if (!isWellFormed(type)) {
+    throw new TypeError(`Cannot build a topic: the event type ${describe(type)} ${NOT_WELL_FORMED}`);
+  }
+  if (!isWellFormed(id)) throw new TypeError(`Cannot build a topic: the id ${describe(id)} ${NOT_WELL_FORMED}`);
   return encodeType(type) + ":" + id;
 }
 

@@ -4,6 +4,36 @@
  * @module
  */
 
+/**
+ * The most remote events delivered in one synchronous run (one socket chunk,
+ * one batched message) before the rest wait for the next event-loop turn.
+ * Below the default subscription buffer (1024), so a consumer that keeps up
+ * gets a turn to drain its buffer between slices.
+ *
+ * @example
+ * ```ts
+ * import { REMOTE_SLICE } from "@alkdev/pubsub";
+ *
+ * console.log(REMOTE_SLICE); // 256
+ * ```
+ */
+export const REMOTE_SLICE = 256;
+
+/**
+ * The most remote events waiting for a later turn. A transport without
+ * backpressure (Redis) that keeps outrunning the slices would otherwise grow
+ * the backlog without bound: at this size the whole backlog is delivered at
+ * once, and each subscription's own `bufferSize`/`overflow` applies.
+ *
+ * @example
+ * ```ts
+ * import { REMOTE_BACKLOG } from "@alkdev/pubsub";
+ *
+ * console.log(REMOTE_BACKLOG); // 65536
+ * ```
+ */
+export const REMOTE_BACKLOG = 65_536;
+
 import { InProcessEventTarget, type InProcessEventTargetOptions } from "./in_process_event_target.ts";
 import {
   type AddListenerOptions,
@@ -45,6 +75,16 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
   #options: InProcessEventTargetOptions;
   #local: InProcessEventTarget<EnvelopeEvent>;
   #closeEvent: EnvelopeEvent | undefined;
+  /** Whether the close event has been dispatched (it waits for the backlog). */
+  #closeDispatched = false;
+  /** Remote events waiting for a later turn, from `#backlogHead` on. */
+  #backlog: (EnvelopeEvent | undefined)[] = [];
+  #backlogHead = 0;
+  /** Remote events delivered in the current synchronous run. */
+  #turn = 0;
+  /** Cancels the macrotask that drains the backlog; present while the backlog is not empty. */
+  #cancelDrain: (() => void) | undefined;
+  #drainWaiters: (() => void)[] = [];
 
   /**
    * Creates the local target.
@@ -83,7 +123,7 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
     options?: boolean | AddListenerOptions,
   ): void {
     const closeEvent = this.#closeEvent;
-    if (type === CLOSE_EVENT && closeEvent !== undefined) {
+    if (type === CLOSE_EVENT && closeEvent !== undefined && this.#closeDispatched) {
       if (listener !== null) {
         const late = new InProcessEventTarget<EnvelopeEvent>(this.#options);
         late.addEventListener(CLOSE_EVENT, listener, options);
@@ -202,6 +242,120 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
   }
 
   /**
+   * Delivers an event that came from the remote side to local listeners,
+   * paced: at most {@linkcode REMOTE_SLICE} such events per synchronous run.
+   * The rest wait, in order, for the next event-loop turn (a macrotask), so
+   * the consumers of a burst that arrived in one chunk get turns to drain
+   * their buffers. Events keep their order; `"close"` from
+   * {@linkcode TransportEventTarget.emitClose} comes after them.
+   *
+   * @param event The event.
+   *
+   * @example
+   * ```ts ignore
+   * this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
+   * ```
+   */
+  protected deliverRemote(event: EnvelopeEvent): void {
+    if (this.#backlogHead === this.#backlog.length && this.#turn < REMOTE_SLICE) {
+      if (this.#turn++ === 0) queueMicrotask(this.#endTurn);
+      this.dispatchLocal(event);
+      this.remoteDelivered(event);
+      return;
+    }
+    this.#backlog.push(event);
+    if (this.#backlog.length - this.#backlogHead >= REMOTE_BACKLOG) {
+      this.#deliverBacklog(this.#backlog.length);
+      this.#clearBacklog();
+      return;
+    }
+    this.#cancelDrain ??= nextTurn(this.#drain);
+  }
+
+  /**
+   * Called after each remote event {@linkcode TransportEventTarget.deliverRemote}
+   * delivered; does nothing unless overridden.
+   *
+   * @param _event The event just delivered.
+   *
+   * @example
+   * ```ts ignore
+   * protected override remoteDelivered(event: EnvelopeEvent): void {
+   *   if (this.listenerCount(event.type) === 0) this.unsubscribe(event.type); // `once` listeners left
+   * }
+   * ```
+   */
+  protected remoteDelivered(_event: EnvelopeEvent): void {}
+
+  /**
+   * Resolves once every remote event waiting for a later turn has been
+   * delivered (or discarded by {@linkcode TransportEventTarget.dropListeners});
+   * `undefined` when none waits. A reader that awaits it before reading more
+   * pushes back on the sender instead of holding a growing backlog.
+   *
+   * @returns The promise, or `undefined`.
+   *
+   * @example
+   * ```ts ignore
+   * const drained = this.remoteBacklog();
+   * if (drained !== undefined) await drained;
+   * ```
+   */
+  protected remoteBacklog(): Promise<void> | undefined {
+    if (this.#cancelDrain === undefined) return undefined;
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #endTurn = (): void => {
+    this.#turn = 0;
+  };
+
+  #drain = (): void => {
+    this.#cancelDrain = noop;
+    const backlog = this.#backlog;
+    // Deliveries in this run count against the slice; new ones queue behind the backlog meanwhile.
+    this.#turn = REMOTE_SLICE;
+    queueMicrotask(this.#endTurn);
+    this.#deliverBacklog(Math.min(backlog.length, this.#backlogHead + REMOTE_SLICE));
+    if (this.#backlogHead < backlog.length) {
+      if (this.#backlogHead > 4096 && this.#backlogHead * 2 > backlog.length) {
+        this.#backlog = backlog.slice(this.#backlogHead);
+        this.#backlogHead = 0;
+      }
+      this.#cancelDrain = nextTurn(this.#drain);
+      return;
+    }
+    this.#clearBacklog();
+  };
+
+  /** Delivers the backlog up to (not including) index `end`. */
+  #deliverBacklog(end: number): void {
+    const backlog = this.#backlog;
+    while (this.#backlogHead < end) {
+      const event = backlog[this.#backlogHead]!;
+      backlog[this.#backlogHead++] = undefined;
+      this.dispatchLocal(event);
+      this.remoteDelivered(event);
+    }
+  }
+
+  /** Empties the backlog, stops the drain, wakes the waiters and dispatches a waiting "close". */
+  #clearBacklog(): void {
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    const cancel = this.#cancelDrain;
+    this.#cancelDrain = undefined;
+    cancel?.();
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+    if (this.#closeEvent !== undefined && !this.#closeDispatched) {
+      this.#closeDispatched = true;
+      this.#local.dispatchEvent(this.#closeEvent);
+    }
+  }
+
+  /**
    * Dispatches a reserved, non-topic event (`"open"`, `"error"`, ...) to local
    * listeners: a `CustomEvent` of `type` with `detail`.
    *
@@ -219,7 +373,9 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
 
   /**
    * Dispatches the terminal `"close"` event (`CLOSE_EVENT`) with `detail`, at
-   * most once: later calls do nothing.
+   * most once: later calls do nothing. Remote events still waiting in the
+   * backlog (see {@linkcode TransportEventTarget.deliverRemote}) are delivered
+   * first, so `"close"` may come a few turns later.
    *
    * @param detail The event's detail.
    * @returns Whether this call dispatched it.
@@ -233,12 +389,16 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
     if (this.#closeEvent !== undefined) return false;
     const event = new CustomEvent(CLOSE_EVENT, { detail }) as unknown as EnvelopeEvent;
     this.#closeEvent = event;
+    if (this.#cancelDrain !== undefined) return true; // dispatched once the backlog has drained
+    this.#closeDispatched = true;
     this.#local.dispatchEvent(event);
     return true;
   }
 
   /**
-   * Drops every local listener (a fresh local target replaces the old one).
+   * Drops every local listener (a fresh local target replaces the old one),
+   * after discarding the remote backlog and dispatching a `"close"` that was
+   * waiting for it.
    *
    * @example
    * ```ts ignore
@@ -247,6 +407,37 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
    */
   protected dropListeners(): void {
     this.#interested.clear();
+    this.#backlog = [];
+    this.#backlogHead = 0;
+    this.#clearBacklog();
     this.#local = new InProcessEventTarget<EnvelopeEvent>(this.#options);
   }
+}
+
+function noop(): void {}
+
+type Immediate = (callback: () => void) => unknown;
+
+/**
+ * Runs `callback` in a later macrotask, after every pending microtask (so
+ * after consumers resumed by the events just delivered), and returns its
+ * cancel function. Node and Deno have `setImmediate`, which is not clamped
+ * like nested `setTimeout(0)` (4 ms); browsers get a `MessageChannel` message,
+ * which is a real task there (in Deno a message posted from a message
+ * handler can arrive before pending microtasks have run, so Deno needs
+ * `setImmediate`).
+ */
+function nextTurn(callback: () => void): () => void {
+  const g = globalThis as { setImmediate?: Immediate; clearImmediate?: (handle: unknown) => void };
+  if (typeof g.setImmediate === "function" && typeof g.clearImmediate === "function") {
+    const handle = g.setImmediate(callback);
+    return () => g.clearImmediate!(handle);
+  }
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => {
+    channel.port1.close();
+    callback();
+  };
+  channel.port2.postMessage(null);
+  return () => channel.port1.close();
 }

@@ -8,6 +8,7 @@ import {
   assertCount,
   CLOSED,
   closeSource,
+  closeUnopened,
   describe,
   DONE,
   isPromiseLike,
@@ -124,7 +125,7 @@ class BatchStream<T> extends StreamBase<T[]> {
     if (this.state === NEW) {
       if (this.#signal?.aborted) {
         this.state = CLOSED;
-        return Promise.resolve(DONE);
+        return closeUnopened([this.#source]).then(() => DONE);
       }
       this.state = OPEN;
       try {
@@ -246,6 +247,10 @@ class BatchStream<T> extends StreamBase<T[]> {
     this.#clearTimer();
     this.#settleWaiters();
     return super.return(value);
+  }
+
+  protected override unopened(): readonly OperatorSource<unknown>[] {
+    return [this.#source];
   }
 
   protected close(_pending: boolean): Promise<void> {

@@ -22,8 +22,9 @@ import type { Operator, OperatorSource, OperatorStream } from "./types.ts";
  * is opened only once the previous one has ended, so a later source is never
  * opened if the stream ends early, and an eager source (a subscription)
  * passed here keeps buffering until its turn: the caller still owns the ones
- * never reached. On early exit the current source is closed; an error from
- * any source ends the chain and is rethrown.
+ * never reached. On early exit the current source is closed (the piped one
+ * if the chain never started); an error from any source ends the chain and
+ * is rethrown.
  *
  * @typeParam T The values of the piped source.
  * @typeParam U The values of the sources that follow.
@@ -89,6 +90,13 @@ class ChainStream<T> extends StreamBase<T> {
     } finally {
       this.unlock();
     }
+  }
+
+  protected override unopened(): readonly OperatorSource<unknown>[] {
+    // The piped source is the current one; the caller still owns those never reached.
+    const first = this.#sources[0];
+    this.#sources.length = 0;
+    return first === undefined ? [] : [first];
   }
 
   protected close(pending: boolean): Promise<void> {

@@ -150,6 +150,10 @@ class FlatStream<T> extends StreamBase<T> {
     if (failure !== undefined) throw failure.error;
   }
 
+  protected override unopened(): readonly OperatorSource<unknown>[] {
+    return [this.#source];
+  }
+
   protected close(pending: boolean): Promise<void> {
     return this.#closeAll(pending);
   }

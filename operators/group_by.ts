@@ -9,6 +9,7 @@ import {
   assertFunction,
   CLOSED,
   closeSource,
+  closeUnopened,
   describe,
   DONE,
   isPromiseLike,
@@ -314,6 +315,11 @@ class OuterStream<K, T> extends QueueStream<Group<K, T>> {
     this.core.open();
   }
 
+  override return(value?: unknown): Promise<IteratorResult<Group<K, T>, undefined>> {
+    if (this.state === NEW) this.core.closeUnopened();
+    return super.return(value);
+  }
+
   /** A group still queued here was never seen by the consumer: nobody can read it. */
   protected override dropped(group: Group<K, T>): void {
     (group as GroupStream<K, T>).discard();
@@ -357,6 +363,8 @@ class Core<T, K> {
     if (this.#state !== NEW) return;
     if (this.#signal?.aborted) {
       this.#state = CLOSED;
+      this.#closing = closeUnopened([this.#source]);
+      this.#closing.catch(noop);
       this.outer.end(false);
       return;
     }
@@ -379,6 +387,14 @@ class Core<T, K> {
     if (stream.holds || this.#state !== OPEN) return;
     stream.holds = true;
     this.#holding++;
+  }
+
+  /** The outer iterator ended before its first `next()`: close the source it never opened. */
+  closeUnopened(): void {
+    if (this.#state !== NEW) return;
+    this.#state = CLOSED;
+    this.#closing = closeUnopened([this.#source]);
+    this.#closing.catch(noop); // the outer return() reports it
   }
 
   /** `stream` no longer needs the source; closes it once nobody does. */

@@ -91,6 +91,28 @@ export async function closeSources(iterators: SourceIterator<unknown>[], pending
 }
 
 /** A short description of a value for error messages. */
+/**
+ * Closes sources a stream never opened (it ended before its first `next()`):
+ * opens each and calls its `return()`, as TC39 iterator helpers close the
+ * underlying iterator of a helper that never started. A subscription, which
+ * is its own iterator, is thereby closed; an array has nothing to close.
+ * Rejects with the first error, after trying them all.
+ */
+export function closeUnopened(sources: readonly OperatorSource<unknown>[]): Promise<void> {
+  if (sources.length === 0) return RESOLVED;
+  const iterators: SourceIterator<unknown>[] = [];
+  let failure: { error: unknown } | undefined;
+  for (const source of sources) {
+    try {
+      iterators.push(openSource(source));
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  const closing = closeSources(iterators, iterators.map(() => false));
+  return failure === undefined ? closing : closing.then(() => Promise.reject(failure.error));
+}
+
 export function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "function") return "a function";
@@ -139,6 +161,14 @@ export abstract class StreamBase<T> implements OperatorStream<T> {
    */
   protected abstract close(pending: boolean): Promise<void>;
 
+  /**
+   * The sources to close if the stream ends before its first `next()`; it
+   * forgets them. None by default.
+   */
+  protected unopened(): readonly OperatorSource<unknown>[] {
+    return [];
+  }
+
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.busy) {
       return new Promise((resolve, reject) => (this.#queued ??= []).push({ resolve, reject }));
@@ -185,6 +215,7 @@ export abstract class StreamBase<T> implements OperatorStream<T> {
       this.#queued = undefined;
       for (const waiter of queued) waiter.resolve(DONE);
     }
+    if (state === NEW) return closeUnopened(this.unopened()).then(() => DONE);
     if (state !== OPEN) return RESOLVED_DONE;
     return this.close(this.busy).then(() => DONE);
   }
@@ -212,6 +243,10 @@ export abstract class OneSourceStream<S, T> extends StreamBase<T> {
   constructor(source: OperatorSource<S>) {
     super();
     this.source = source;
+  }
+
+  protected override unopened(): readonly OperatorSource<unknown>[] {
+    return [this.source];
   }
 
   /** Opens the source (state becomes OPEN; if opening throws, the caller ends the stream with `end()`). */

@@ -215,6 +215,12 @@ class JoinStream<T> extends StreamBase<T> {
     return super.return(value);
   }
 
+  protected override unopened(): readonly OperatorSource<unknown>[] {
+    const sources = this.#sources;
+    this.#sources = [];
+    return sources;
+  }
+
   protected close(_pending: boolean): Promise<void> {
     return this.#closeInputs();
   }

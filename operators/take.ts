@@ -4,7 +4,7 @@
  * @module
  */
 
-import { assertCount, CLOSED, closeSource, DONE, OneSourceStream } from "./internal.ts";
+import { assertCount, CLOSED, closeSource, closeUnopened, DONE, OneSourceStream } from "./internal.ts";
 import type { Operator, OperatorSource, OperatorStream } from "./types.ts";
 
 /**
@@ -28,7 +28,8 @@ export interface TakeOptions {
  *
  * - `n` is a non-negative integer or `Infinity`; anything else throws a
  *   `RangeError` at once.
- * - `take(0)` never opens the source: its first `next()` is done.
+ * - `take(0)` reads nothing: its first `next()` closes the source (its
+ *   `return()`, no `next()`) and is done.
  * - The source is closed (its `return()` awaited) as soon as the n-th value
  *   arrives, before that value is handed on: a subscription releases its
  *   listener at once, not at the next pull.
@@ -71,7 +72,9 @@ class TakeStream<T> extends OneSourceStream<T, T> {
       let it = this.it;
       if (it === undefined) {
         if (this.#left === 0 || this.#signal?.aborted) {
+          // Done before it began: the source is closed all the same (a subscription must not stay behind).
           this.state = CLOSED;
+          await closeUnopened([this.source]);
           return DONE;
         }
         it = this.open();

@@ -41,9 +41,15 @@ const groups: Group[] = [
     name: "websocket",
     paths: ["tests/websocket"],
     // node: the Chromium driver; this deno binary: the hub processes of upstream_test.ts (they get their own,
-    // explicit permissions there); env: ioredis (its `debug` dependency lists every variable), for the Redis
-    // upstream in upstream_test.ts.
-    permissions: ["--allow-net=127.0.0.1", "--allow-read=.", "--allow-env", `--allow-run=node,${deno}`],
+    // explicit permissions there) and browser_skip_test.ts (the browser test run without Chromium); env: ioredis
+    // (its `debug` dependency lists every variable), for the Redis upstream in upstream_test.ts, and CI and
+    // CHROMIUM_PATH for the browser test, which outside CI skips when Chromium is missing; read: Chromium's path.
+    permissions: [
+      "--allow-net=127.0.0.1",
+      `--allow-read=.,${Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"}`,
+      "--allow-env",
+      `--allow-run=node,${deno}`,
+    ],
     needsTools: true,
   },
   {
@@ -65,8 +71,8 @@ const groups: Group[] = [
     permissions: [
       "--allow-ffi",
       "--allow-net=127.0.0.1",
-      "--allow-read=.,/usr/bin/ldd",
-      "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
+      `--allow-read=.,/usr/bin/ldd,${Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"}`,
+      "--allow-env=CI,CHROMIUM_PATH,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
       "--allow-run=node",
     ],
     needsTools: true,

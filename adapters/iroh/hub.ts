@@ -182,6 +182,8 @@ interface Shared<TAuth> {
   readonly counters: FrameCounters;
   readonly options: ResolvedIrohOptions;
   reportError(error: PubSubError): void;
+  /** The hub's remote backlog: a connection reads on once the events of its last chunk are delivered. */
+  backlog(): Promise<void> | undefined;
   connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void;
 }
 
@@ -198,6 +200,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     this.#hello.promise.catch(() => {});
     this.link = new IrohLink(conn, hub.options, {
       onFrame: (frame) => this.#onFrame(frame),
+      afterChunk: () => hub.backlog(),
       onClose: (info) => hub.connectionClosed(this, info),
     });
   }
@@ -446,7 +449,8 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
     const codec = this.#options.codec;
     this.#router = new HubRouter<Frame, IrohHubContext<TAuth>>({
       encode: (envelope) => codec.encode(envelope),
-      deliverLocal: (event) => this.dispatchLocal(event),
+      // Paced like any transport's remote events: a chunk of a spoke's frames reaches the hub's listeners 256 per turn.
+      deliverLocal: (event) => this.deliverRemote(event),
       upstream: options.upstream,
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
@@ -458,6 +462,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
       counters: this.#counters,
       options: this.#options,
       reportError: (error) => this.#reportError(error),
+      backlog: () => this.remoteBacklog(),
       connectionClosed: (connection, info) => this.#connectionClosed(connection, info),
     };
   }

@@ -12,7 +12,8 @@ import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import type { EnvelopeEvent, EventEnvelope, TypedEventTarget } from "../../core/types.ts";
-import { IrohOutboxFullError } from "./errors.ts";
+import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError } from "./errors.ts";
+import { isControl } from "./protocol.ts";
 import { checkAllow, deferred, IrohLink } from "./link.ts";
 import {
   type IrohCloseInfo,
@@ -103,6 +104,7 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
     this.role = role;
     this.#link = new IrohLink(conn, this.#options, {
       onFrame: this.#onFrame,
+      afterChunk: () => this.remoteBacklog(),
       onClose: (info) => this.emitClose(info),
     });
     this.#hello.promise.catch(() => {});
@@ -172,6 +174,20 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
 
   #onFrame = (frame: Uint8Array): void => {
     if (!this.#helloSeen) {
+      if (frame.length !== 0) {
+        // Every peer of this protocol sends the empty hello first: anything else is not one. A routed (version 2)
+        // spoke's hello gets code 6, which stops its retries; anything else code 2.
+        if (isControl(frame)) {
+          throw new IrohConnectionError(
+            `${JSON.stringify(this.remoteId)} speaks the routed protocol (version 2); this target speaks version 1`,
+            IROH_CLOSE_CODES.unsupportedProtocol,
+          );
+        }
+        throw new IrohConnectionError(
+          `${JSON.stringify(this.remoteId)} sent a ${frame.length}-byte frame before its hello (an empty frame)`,
+          IROH_CLOSE_CODES.protocol,
+        );
+      }
       this.#helloSeen = true;
       this.#hello.resolve();
     }
@@ -190,7 +206,7 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
       );
       return;
     }
-    this.dispatchLocal(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
+    this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
   };
 
   // ---- closing ----

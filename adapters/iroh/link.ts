@@ -16,24 +16,6 @@ import { IROH_CLOSE_CODES, IrohConnectionError, IrohPeerRefusedError } from "./e
 import type { IrohCloseInfo } from "./options.ts";
 import type { IrohBiStreamLike, IrohConnectionLike, IrohRecvStreamLike, IrohSendStreamLike } from "./types.ts";
 
-/**
- * The most frames a link hands on in one synchronous run. The rest of a read
- * chunk waits for the next event-loop turn; below the default subscription
- * buffer (1024), so a consumer that keeps up drains between slices.
- */
-export const FRAME_SLICE = 256;
-
-type Immediate = (callback: () => void) => unknown;
-
-/** Resolves in a later macrotask, after pending microtasks (`setImmediate` where there is one). */
-function nextTurn(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: Immediate }).setImmediate;
-  return new Promise((resolve) => {
-    if (typeof immediate === "function") immediate(resolve);
-    else setTimeout(resolve, 0);
-  });
-}
-
 /** A link's state: `"opening"` until its owner's handshake is done. */
 export type IrohLinkState = "opening" | "open" | "closing" | "closed";
 
@@ -51,6 +33,13 @@ export interface IrohLinkConfig {
 export interface IrohLinkHandlers {
   /** Each frame body, zero-length ones included; a view of a reused buffer, valid during the call only. */
   onFrame(frame: Uint8Array): void;
+  /**
+   * Called after each read chunk's frames; a promise returned here holds the
+   * read after the next one until it settles (the owner's remote backlog,
+   * `TransportEventTarget.remoteBacklog`), so QUIC flow control holds a
+   * faster peer back instead of a queue growing.
+   */
+  afterChunk?(): Promise<void> | undefined;
   /** The link ended; called once. */
   onClose(info: IrohCloseInfo): void;
 }
@@ -308,8 +297,7 @@ export class IrohLink {
     // `new Uint8Array(array)` on the arrays the binding returns.)
     let scratch = new Uint8Array(this.#config.readChunkBytes);
     const onFrame = this.#handlers.onFrame;
-    const frames: Uint8Array[] = [];
-    const collect = (frame: Uint8Array): number => frames.push(frame);
+    const afterChunk = this.#handlers.afterChunk;
     const size = this.#config.readChunkBytes;
     try {
       let next = recv.read(size);
@@ -320,27 +308,16 @@ export class IrohLink {
         if (n === 0) break;
         if (n > scratch.length) scratch = new Uint8Array(n);
         for (let i = 0; i < n; i++) scratch[i] = chunk[i];
-        // One read ahead while this chunk is handed on: the binding keeps reading, and at most one more chunk waits.
+        // One read ahead while this chunk's events are delivered: the binding keeps reading, and at most one more
+        // chunk waits.
         next = recv.read(size);
         next.catch(() => {}); // its failure is handled when it is awaited
-        let failure: unknown;
-        try {
-          this.#decoder.push(scratch.subarray(0, n), collect);
-        } catch (error) {
-          failure = error; // the frames before the bad prefix are still handed on
-        }
-        // A 64 KiB chunk can hold thousands of small frames: hand them on in slices, with an event-loop turn
-        // between, so consumers that keep up drain their buffers; the read after the one ahead waits (QUIC flow
-        // control then holds the peer back).
-        for (let i = 0; i < frames.length; i++) {
-          if (i > 0 && i % FRAME_SLICE === 0) {
-            await nextTurn();
-            if ((this.#state as IrohLinkState) === "closed") return;
-          }
-          onFrame(frames[i]);
-        }
-        frames.length = 0;
-        if (failure !== undefined) throw failure;
+        this.#decoder.push(scratch.subarray(0, n), onFrame);
+        // A chunk may hold thousands of frames; the owner delivers them paced (256 per turn). Reading on only once
+        // they are delivered pushes back on the peer.
+        const held = afterChunk?.();
+        if (held !== undefined) await held;
+        if ((this.#state as IrohLinkState) === "closed") return;
       }
       this.#decoder.end();
     } catch (error) {

@@ -371,6 +371,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
           welcome.resolve();
         }
       },
+      afterChunk: () => this.remoteBacklog(),
       onClose: (info) => this.#onLinkClose(info, link),
     });
     this.#link = link;
@@ -452,7 +453,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       );
       return;
     }
-    this.dispatchLocal(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
+    this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
   }
 
   #onControl(frame: Uint8Array): void {

@@ -533,7 +533,8 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
         this.#report(reported, { operation: "message", subject: record.subject });
         return;
       }
-      this.dispatchLocal(new CustomEvent(record.topic, { detail: envelope }) as EnvelopeEvent);
+      // Paced: the client hands over a socket chunk's messages at once; consumers that keep up get turns between slices.
+      this.deliverRemote(new CustomEvent(record.topic, { detail: envelope }) as EnvelopeEvent);
     } catch (thrown) {
       // Never throw into the client's callback.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, thrown);

@@ -60,6 +60,16 @@ export interface RedisClient {
   /** Removes an event listener (Node's `EventEmitter`). */
   // deno-lint-ignore no-explicit-any
   removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  /**
+   * A pipeline: commands queued on it are written together by `exec()`,
+   * which resolves to one `[error, result]` pair per command. The adapter
+   * sends the publishes of one tick this way (on a `Cluster` it does not).
+   */
+  pipeline?(): {
+    publish(channel: string, message: string | Uint8Array): unknown;
+    spublish(channel: string, message: string | Uint8Array): unknown;
+    exec(): Promise<[Error | null, unknown][] | null>;
+  };
   /** A new client with the same options. */
   duplicate(): RedisClient;
   /** Closes the connection gracefully. */
@@ -287,6 +297,14 @@ export interface RedisEventTarget extends TypedEventTarget<EnvelopeEvent>, Subsc
   close(): Promise<void>;
 }
 
+/** A publish waiting to be written. */
+interface Pending {
+  channel: string;
+  message: string | Uint8Array;
+  resolve: (n: number) => void;
+  reject: (e: unknown) => void;
+}
+
 interface ChannelRecord {
   channel: string;
   topic: string;
@@ -365,15 +383,16 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   #onPublished: ((receivers: number, envelope: EventEnvelope) => void) | undefined;
   #probeInterval: number;
   #maxQueued: number;
-  #outbox: {
-    channel: string;
-    message: string | Uint8Array;
-    resolve: (n: number) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
+  #outbox: Pending[] = [];
+  /** Publishes of the current tick, written as one pipeline by `#flushBatch` in a microtask. */
+  #batch: Pending[] | undefined;
+  /** Whether the publish client can pipeline (a standalone client with `pipeline()`). */
+  #canPipeline: boolean;
   // deno-lint-ignore no-explicit-any
   #pubListeners: [string, (...args: any[]) => void][];
   #channels = new Map<string, ChannelRecord>();
+  /** Command loops waiting for the subscribe client to leave the "connect" status. */
+  #statusWaiters: (() => void)[] = [];
   #state: RedisConnectionState;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -398,6 +417,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     }
     this.#sharded = options.sharded === true;
     this.#pub = publishClient;
+    this.#canPipeline = typeof publishClient.pipeline === "function" && publishClient.isCluster !== true;
     this.#ownsSub = options.subscribeClient === undefined;
     this.#sub = options.subscribeClient ?? publishClient.duplicate();
     if (this.#sharded && shardedSubscribersOff(this.#sub)) {
@@ -557,6 +577,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     this.#generation++;
     for (const [event, listener] of this.#clientListeners) this.#sub.removeListener(event, listener);
     for (const [event, listener] of this.#pubListeners) this.#pub.removeListener(event, listener);
+    this.#wakeStatusWaiters();
     this.#dropOutbox(closedError);
     this.#stopProbe();
     const channels: string[] = [];
@@ -595,6 +616,15 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       ? encoded
       : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     const status = this.#pub.status;
+    if (status === "ready" && this.#outbox.length === 0 && this.#canPipeline) {
+      // The publishes of one tick go out as one pipeline: one write, in order, each with its own result.
+      let batch = this.#batch;
+      if (batch === undefined) {
+        batch = this.#batch = [];
+        queueMicrotask(this.#flushBatch);
+      }
+      return new Promise((resolve, reject) => batch.push({ channel, message, resolve, reject }));
+    }
     // "wait" (lazy, not connected yet) and "end" go straight to ioredis: the first connects, the second fails fast.
     if (this.#outbox.length === 0 && (status === "ready" || status === "wait" || status === "end")) {
       return this.#rawPublish(channel, message);
@@ -612,6 +642,29 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       number
     >;
   }
+
+  #flushBatch = (): void => {
+    const batch = this.#batch!;
+    this.#batch = undefined;
+    if (batch.length === 1) {
+      const item = batch[0];
+      this.#rawPublish(item.channel, item.message).then(item.resolve, item.reject);
+      return;
+    }
+    const pipeline = this.#pub.pipeline!();
+    if (this.#sharded) { for (const item of batch) pipeline.spublish(item.channel, item.message); }
+    else for (const item of batch) pipeline.publish(item.channel, item.message);
+    pipeline.exec().then((results) => {
+      for (let i = 0; i < batch.length; i++) {
+        const result = results?.[i];
+        if (result === undefined) batch[i].reject(new Error("The pipeline returned no result for this PUBLISH"));
+        else if (result[0] !== null) batch[i].reject(result[0]);
+        else batch[i].resolve(result[1] as number);
+      }
+    }, (error) => {
+      for (const item of batch) item.reject(error);
+    });
+  };
 
   #flushOutbox(): void {
     if (this.#pub.status !== "ready") return;
@@ -658,13 +711,17 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
         this.#report(reported, { operation: "message", channel });
         return;
       }
-      this.dispatchLocal(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
-      // `once` listeners may have left.
-      if (this.listenerCount(topic) === 0) this.#syncTopic(topic);
+      // Paced: a socket chunk can hold thousands of messages; consumers that keep up get turns between slices.
+      this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
     } catch (error) {
       // Never throw into ioredis' callback: that would be an uncaught exception.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, error);
     }
+  }
+
+  protected override remoteDelivered(event: EnvelopeEvent): void {
+    // `once` listeners may have left.
+    if (this.listenerCount(event.type) === 0) this.#syncTopic(event.type);
   }
 
   #syncTopic(topic: string): void {
@@ -704,6 +761,13 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       if (record.wanted && !record.failed && (!record.subscribed || record.stale)) operation = "subscribe";
       else if (!record.wanted && record.subscribed) operation = "unsubscribe";
       else break;
+      if (this.#sub.status === "connect") {
+        // Connected but not ready: ioredis would write SUBSCRIBE at once (it may run during the handshake), which
+        // puts the connection in subscriber mode and fails ioredis' own ready check; the subscription is then lost
+        // while its promise has resolved. Wait for "ready" (or the connection's end) and decide again.
+        await new Promise<void>((resolve) => this.#statusWaiters.push(resolve));
+        continue;
+      }
       if (operation === "subscribe") record.stale = false;
       try {
         if (operation === "subscribe") {
@@ -735,7 +799,14 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     }
   }
 
+  #wakeStatusWaiters(): void {
+    const waiters = this.#statusWaiters;
+    this.#statusWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   #onReady(): void {
+    this.#wakeStatusWaiters();
     if (this.#closed || this.closeEmitted) return;
     if (this.#state === "connecting") {
       this.#setState("ready");
@@ -745,6 +816,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   }
 
   #onClose(): void {
+    this.#wakeStatusWaiters();
     if (this.#closed || this.closeEmitted) return;
     this.#generation++;
     this.#stopProbe();
@@ -753,6 +825,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   }
 
   #onEnd(): void {
+    this.#wakeStatusWaiters();
     if (this.#closed || this.closeEmitted) return;
     this.#onClose();
     this.#setState("ended");

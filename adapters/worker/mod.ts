@@ -30,6 +30,7 @@ export {
   type WorkerCloseDetail,
   WorkerEventTarget,
   type WorkerEventTargetOptions,
+  type WorkerLivenessOptions,
 } from "./worker_event_target.ts";
 export type { NodeMessageEndpoint, WebMessageEndpoint, WorkerEndpoint } from "./endpoint.ts";
 export { WorkerCloneError, WorkerError, WorkerPostError } from "./errors.ts";

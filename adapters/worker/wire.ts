@@ -68,3 +68,12 @@ export function readWireMessage(
   }
   return true;
 }
+
+/**
+ * Liveness probes: `[PING_TAG, n]` asks the other side to answer
+ * `[PONG_TAG, n]`. Every target answers pings, whether or not it probes
+ * itself; peers of an older version ignore both (untagged for them).
+ */
+export const PING_TAG = "@alkdev/pubsub/worker@1:ping";
+/** The answer to {@linkcode PING_TAG}. */
+export const PONG_TAG = "@alkdev/pubsub/worker@1:pong";

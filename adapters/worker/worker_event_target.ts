@@ -8,12 +8,12 @@
 
 import { outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
-import { topicFor } from "../../core/topic.ts";
+import { describe, topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import type { EnvelopeEvent, EventEnvelope, TypedEvent } from "../../core/types.ts";
 import { attachEndpoint, type WorkerEndpoint } from "./endpoint.ts";
 import { postFailure, WorkerError } from "./errors.ts";
-import { readWireMessage, WIRE_TAG } from "./wire.ts";
+import { PING_TAG, PONG_TAG, readWireMessage, WIRE_TAG } from "./wire.ts";
 
 /**
  * Options for {@linkcode createWorkerEventTarget}.
@@ -80,6 +80,45 @@ export interface WorkerEventTargetOptions {
    * @default {false}
    */
   closeEndpoint?: boolean;
+  /**
+   * Detects another side that went away without an event (a web or Deno
+   * `Worker` terminated from outside, or hung in a loop; a Deno
+   * `MessagePort` whose other end closed): every `interval` ms, if nothing
+   * has arrived since the last check, the target posts a ping, which the
+   * other side's target answers by itself. If nothing at all (event, batch
+   * or pong) has arrived for `timeout` ms, the target closes with reason
+   * `"timeout"`, which ends the subscriptions of a pub/sub over it. Checked
+   * once per `interval`, so the close comes between `timeout` and
+   * `timeout + interval` ms after the last message. The clock starts with the
+   * first message from the other side (a worker may take long to load), so a
+   * worker that never starts at all is not detected.
+   *
+   * Off by default: the other side must run this adapter (a plain worker
+   * would never answer), a worker busy in synchronous work for longer than
+   * `timeout` cannot answer and would be closed as dead, and a
+   * `BroadcastChannel` has no single peer to ask. Turn it on for workers that
+   * stay responsive, with a `timeout` above their longest synchronous task.
+   *
+   * @default {undefined (off)}
+   */
+  liveness?: WorkerLivenessOptions;
+}
+
+/**
+ * The liveness check of {@linkcode WorkerEventTargetOptions.liveness}.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerLivenessOptions } from "@alkdev/pubsub/worker";
+ *
+ * const liveness: WorkerLivenessOptions = { interval: 1000, timeout: 5000 };
+ * ```
+ */
+export interface WorkerLivenessOptions {
+  /** How often to check, in ms (and to ping when the other side has been silent); a positive number. */
+  interval: number;
+  /** How long silence may last before the other side is taken as gone, in ms; at least `interval`. */
+  timeout: number;
 }
 
 /**
@@ -90,7 +129,9 @@ export interface WorkerEventTargetOptions {
  * - `"error"`: the web or Deno worker raised an uncaught error (Deno ends the
  *   worker then; `error` holds the {@linkcode WorkerError});
  * - `"endpoint-closed"`: the port's other side closed (Node, and browsers that
- *   fire `close` on ports).
+ *   fire `close` on ports);
+ * - `"timeout"`: the liveness check heard nothing for `liveness.timeout` ms
+ *   (see {@linkcode WorkerEventTargetOptions.liveness}).
  *
  * @example
  * ```ts
@@ -101,7 +142,7 @@ export interface WorkerEventTargetOptions {
  */
 export interface WorkerCloseDetail {
   /** Why the target closed. */
-  reason: "closed" | "exit" | "error" | "endpoint-closed";
+  reason: "closed" | "exit" | "error" | "endpoint-closed" | "timeout";
   /** The Node worker's exit code, for `"exit"`. */
   exitCode?: number;
   /** The worker's error, for `"error"`. */
@@ -140,6 +181,11 @@ export class WorkerEventTarget extends TransportEventTarget {
   #queue: unknown[] | undefined;
   /** Transfer lists of the pending batch, by triple; undefined while none. */
   #queueTransfers: (readonly object[] | undefined)[] | undefined;
+  /** Something arrived since the last liveness check. */
+  #heard = false;
+  #lastHeard = 0;
+  #pings = 0;
+  #livenessTimer: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Constructs a new instance; prefer {@linkcode createWorkerEventTarget}.
@@ -161,9 +207,12 @@ export class WorkerEventTarget extends TransportEventTarget {
     this.#transfer = options.transfer;
     this.#batch = options.batch === true;
     this.#closeEndpoint = options.closeEndpoint === true;
+    const liveness = checkLiveness(options.liveness);
     this.#detach = attachEndpoint(endpoint, {
       message: (data) => {
-        readWireMessage(data, this.#deliver, this.#report);
+        this.#heard = true;
+        if (readWireMessage(data, this.#deliver, this.#report)) return;
+        if (Array.isArray(data) && data[0] === PING_TAG) this.#answer(data[1]);
       },
       messageError: (cause) => {
         this.#report(new EnvelopeError("A message from the other side could not be deserialized", { cause }));
@@ -176,6 +225,36 @@ export class WorkerEventTarget extends TransportEventTarget {
       exit: (exitCode) => this.#shutdown({ reason: "exit", exitCode }),
       closed: () => this.#shutdown({ reason: "endpoint-closed" }),
     });
+    if (liveness !== undefined) {
+      this.#livenessTimer = setInterval(() => this.#check(liveness), liveness.interval);
+    }
+  }
+
+  #answer(n: unknown): void {
+    try {
+      this.#post([PONG_TAG, n], undefined);
+    } catch {
+      // The other side is gone; its own liveness check (if any) will tell it.
+    }
+  }
+
+  #check(liveness: WorkerLivenessOptions): void {
+    const now = Date.now();
+    if (this.#heard) {
+      this.#heard = false;
+      this.#lastHeard = now;
+      return;
+    }
+    // The clock starts with the first message: a worker may take long to start (load, compile).
+    if (this.#lastHeard !== 0 && now - this.#lastHeard >= liveness.timeout) {
+      this.#shutdown({ reason: "timeout" });
+      return;
+    }
+    try {
+      this.#post([PING_TAG, ++this.#pings], undefined);
+    } catch {
+      // Cannot reach the other side: the timeout decides.
+    }
   }
 
   /** Whether the target has closed (by {@linkcode WorkerEventTarget.close} or because the other side went away). */
@@ -240,7 +319,8 @@ export class WorkerEventTarget extends TransportEventTarget {
     const topic = topicFor(envelope.type, envelope.id);
     // No listener, no event object: the common case for a busy port with few subscribers.
     if (this.listenerCount(topic) === 0) return;
-    this.dispatchLocal(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
+    // Paced: a batch of thousands is delivered over several turns, so consumers that keep up get to drain.
+    this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
   };
 
   #report = (error: PubSubError): void => {
@@ -296,6 +376,8 @@ export class WorkerEventTarget extends TransportEventTarget {
     if (this.#closed) return;
     if (detail.reason === "closed") this.#flush();
     this.#closed = true;
+    clearInterval(this.#livenessTimer);
+    this.#livenessTimer = undefined;
     this.#queue = undefined;
     this.#queueTransfers = undefined;
     this.#detach?.();
@@ -385,6 +467,18 @@ export function createWorkerEventTarget(
   options?: WorkerEventTargetOptions,
 ): WorkerEventTarget {
   return new WorkerEventTarget(endpoint, options);
+}
+
+function checkLiveness(liveness: WorkerLivenessOptions | undefined): WorkerLivenessOptions | undefined {
+  if (liveness === undefined) return undefined;
+  const { interval, timeout } = liveness;
+  if (typeof interval !== "number" || !Number.isFinite(interval) || interval <= 0) {
+    throw new RangeError(`liveness.interval must be a positive number of ms, got ${describe(interval)}`);
+  }
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < interval) {
+    throw new RangeError(`liveness.timeout must be a number of ms no less than interval, got ${describe(timeout)}`);
+  }
+  return { interval, timeout };
 }
 
 function defaultOnError(error: PubSubError): void {

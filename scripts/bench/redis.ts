@@ -2,9 +2,12 @@
  * Redis adapter benchmark (`deno task bench redis`), against the Redis at
  * REDIS_URL (default redis://127.0.0.1:6379). Every figure is a ratio to raw
  * ioredis PUBLISH/SUBSCRIBE carrying the same JSON envelope, measured in the
- * same run:
- * - 1 publisher → 1 subscriber, 50k events: delivered events/s (target ≥ 0.9×);
- * - fan-out: 50 subscribers of one topic on one subscribe connection;
+ * same run; the throughput baseline (first row) is raw ioredis with
+ * `enableAutoPipelining`, with plain raw ioredis as the second row:
+ * - 1 publisher → 1 subscriber, 50k events: delivered events/s (target ≥ 0.9×
+ *   raw autopipelined);
+ * - fan-out: 50 subscribers of one topic on one subscribe connection (target
+ *   ≥ 0.8× raw autopipelined);
  * - latency p50/p99 at a paced 5k events/s (target p99 ≤ 1.2× raw);
  * - peers: @graphql-yoga/redis-event-target with @graphql-yoga/subscription's
  *   createPubSub, and graphql-redis-subscriptions.
@@ -35,8 +38,8 @@ const FANOUT_EVENTS = 10_000;
 const FANOUT = 50;
 const RUNS = 5;
 
-async function connect(): Promise<Redis> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+async function connect(enableAutoPipelining = false): Promise<Redis> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, enableAutoPipelining });
   await redis.connect();
   return redis;
 }
@@ -45,8 +48,8 @@ function prefix(): string {
   return `alk:bench:${crypto.randomUUID().slice(0, 8)}:`;
 }
 
-async function raw(subscribers = 1): Promise<Scenario> {
-  const [pub, sub] = await Promise.all([connect(), connect()]);
+async function raw(subscribers = 1, autoPipelining = false): Promise<Scenario> {
+  const [pub, sub] = await Promise.all([connect(autoPipelining), connect()]);
   const channel = prefix() + "bench:1";
   const counter = new Counter();
   const callbacks = Array.from({ length: subscribers }, () => (_value: unknown) => counter.hit());
@@ -136,6 +139,7 @@ function sleep(ms: number): Promise<void> {
 // 1 → 1 throughput.
 {
   const scenarios: [string, Scenario][] = [
+    ["raw ioredis, enableAutoPipelining (JSON envelope)", await raw(1, true)],
     ["raw ioredis PUBLISH/SUBSCRIBE (JSON envelope)", await raw()],
     ["@alkdev/pubsub/redis target (dispatchEvent → listener)", await targetScenario(await pair())],
     ["@alkdev/pubsub/redis + createPubSub (async iteration)", await pubsubScenario(await pair())],
@@ -149,6 +153,7 @@ function sleep(ms: number): Promise<void> {
 // Fan-out: 50 subscribers of one topic on one subscribe connection.
 {
   const scenarios: [string, Scenario][] = [
+    [`raw ioredis autopipelined, ${FANOUT} callbacks on one connection`, await raw(FANOUT, true)],
     [`raw ioredis, ${FANOUT} callbacks on one connection`, await raw(FANOUT)],
     [`@alkdev/pubsub/redis, ${FANOUT} subscriptions on one connection`, await pubsubScenario(await pair(), FANOUT)],
   ];

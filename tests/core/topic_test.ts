@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseTopic, topicFor } from "../../mod.ts";
+import { createPubSub, decodeEnvelope, parseTopic, topicFor } from "../../mod.ts";
+import { isWellFormed, wellFormedFallback } from "../../core/well_formed.ts";
 
 Deno.test("topicFor: plain types read as themselves", () => {
   assert.equal(topicFor("user.updated", "42"), "user.updated:42");
@@ -40,4 +41,37 @@ Deno.test("parseTopic rejects strings topicFor never makes", () => {
   assert.equal(parseTopic(":id"), undefined);
   assert.equal(parseTopic("a%2:id"), undefined);
   assert.equal(parseTopic("a%41:id"), undefined);
+});
+
+Deno.test("topicFor: a lone surrogate in the type or id is a TypeError that quotes the value", () => {
+  for (const bad of ["\ud800", "a\udc00b", "x\ud83d"]) {
+    const quoting = (what: string) => (error: unknown) =>
+      error instanceof TypeError && error.message.includes(`${what} ${JSON.stringify(bad)} is not well-formed UTF-16`);
+    assert.throws(() => topicFor(bad, "1"), quoting("event type"));
+    assert.throws(() => topicFor("t", bad), quoting("id"));
+  }
+  // A surrogate pair is one code point: fine.
+  assert.equal(topicFor("😀", "😀"), "😀:😀");
+});
+
+Deno.test("publish and subscribe alike reject a lone surrogate; decodeEnvelope rejects one from the wire", () => {
+  const pubsub = createPubSub<{ t: number }>();
+  assert.throws(() => pubsub.publish("t", "\ud800", 1), { name: "TypeError", message: /"\\ud800"/ });
+  assert.throws(() => pubsub.subscribe("t", "\ud800"), { name: "TypeError", message: /"\\ud800"/ });
+  assert.throws(() => pubsub.publish("\udfff" as "t", "1", 1), TypeError);
+  assert.throws(() => decodeEnvelope('{"type":"t","id":"\\ud800","payload":1}'), {
+    name: "EnvelopeError",
+    message: /id "\\ud800" is not well-formed/,
+  });
+  pubsub.close();
+});
+
+Deno.test("isWellFormed: the fallback agrees with String.prototype.isWellFormed", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (s) => {
+      assert.equal(wellFormedFallback(s), s.isWellFormed());
+      assert.equal(isWellFormed(s), s.isWellFormed());
+    }),
+    { numRuns: 2000 },
+  );
 });

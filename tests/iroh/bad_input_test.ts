@@ -307,3 +307,47 @@ Deno.test({ name: "iroh: pending flush() is rejected when the connection is lost
     await pair.close();
   }
 });
+
+Deno.test(
+  { name: "iroh: a peer whose first frame is data, not the hello, is closed with code 2", ignore },
+  async () => {
+    const pair = await connectPair();
+    try {
+      const bi = await pair.clientConn.openBi();
+      const peerSees = pair.clientConn.closed();
+      // No hello: an envelope straight away (it also makes the hub's acceptBi resolve).
+      await bi.send.writeAll(Array.from(frame('{"type":"t","id":"1","payload":1}')));
+      const errors: PubSubError[] = [];
+      let info: IrohCloseInfo;
+      const heard: unknown[] = [];
+      try {
+        const hub = await createHubIrohEventTarget(pair.serverConn, { onError: (e) => errors.push(e) });
+        hub.addEventListener("t:1", (e) => heard.push(e.detail));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const closed = await Promise.race([
+          hub.closed,
+          new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), MS)),
+        ]);
+        clearTimeout(timer);
+        if (closed === undefined) {
+          await hub.close();
+          assert.fail(`The hub accepted a data frame as its peer's first frame (delivered: ${heard.length})`);
+        }
+        info = closed;
+        assert.equal(errors.length, 1);
+        assert.equal(errors[0], info.error);
+      } catch (error) {
+        // The read may fail before the factory returns: then the factory rejects with the same error.
+        assert.ok(error instanceof IrohConnectionError);
+        info = { code: error.closeCode, reason: error.message, error };
+      }
+      assert.equal(info.code, IROH_CLOSE_CODES.protocol);
+      assert.ok(info.error instanceof IrohConnectionError);
+      assert.match(info.error.message, /before its hello/);
+      assert.deepEqual(heard, [], "the data frame is not delivered");
+      await peerSees.catch(() => {});
+    } finally {
+      await pair.close();
+    }
+  },
+);

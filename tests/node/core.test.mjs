@@ -222,7 +222,7 @@ opTest("errors from a source pass through unchanged", ["pipe", "map"], async () 
   await assert.rejects(collect(pipe(source, map((v) => v))), (e) => e === boom);
 });
 
-opTest("take: n values, take(0) never opens, bad n is a RangeError", ["take"], async () => {
+opTest("take: n values, take(0) never starts the source, bad n is a RangeError", ["take"], async () => {
   const { take } = operators;
   const { source, state } = tracked([1, 2, 3]);
   const it = take(2)(source)[Symbol.asyncIterator]();

@@ -116,11 +116,13 @@ Deno.test("filter: rejects a non-function predicate", () => {
   assert.throws(() => filter(42 as never), TypeError);
 });
 
-Deno.test("filter: return() before next() never opens the source", async () => {
+Deno.test("filter: return() before next() closes the source without starting it", async () => {
   const source = tracked([1]);
   const out = filter(() => true)(source);
   await out.return();
   assert.deepEqual(await out.next(), { value: undefined, done: true });
-  assert.equal(source.log.opened, 0);
+  assert.equal(source.log.opened, 1);
+  assert.equal(source.log.returned, 1);
+  assert.equal(source.log.started, false);
   void later;
 });

@@ -182,10 +182,12 @@ Deno.test("groupBy: rejects bad options", () => {
   assert.throws(() => groupBy(null as never), TypeError);
 });
 
-Deno.test("groupBy: is lazy", async () => {
+Deno.test("groupBy: is lazy; return() before next() closes the source without starting it", async () => {
   const source = tracked([1]);
   const out = groupBy((n: number) => n)(source);
   assert.equal(source.log.opened, 0);
   await out.return();
-  assert.equal(source.log.opened, 0);
+  assert.equal(source.log.opened, 1);
+  assert.equal(source.log.returned, 1);
+  assert.equal(source.log.started, false);
 });

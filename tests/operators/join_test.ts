@@ -100,13 +100,14 @@ Deno.test("join: return() with a pending next() settles it and does not hang", a
   assert.deepEqual(await within(pending), { value: undefined, done: true });
 });
 
-Deno.test("join: is lazy", async () => {
+Deno.test("join: is lazy; return() before next() closes every source without starting them", async () => {
   const a = tracked([1]);
   const b = tracked([2]);
   const out = pipe(a, join(b));
   assert.equal(a.log.opened + b.log.opened, 0);
   await out.return();
-  assert.equal(a.log.opened + b.log.opened, 0);
+  assert.equal(a.log.returned + b.log.returned, 2);
+  assert.equal(a.log.started || b.log.started, false);
 });
 
 Deno.test("join: rejects non-iterables", () => {

@@ -3,15 +3,21 @@
 import assert from "node:assert/strict";
 import {
   batch,
+  chain,
   createPubSub,
+  dedupe,
   filter,
+  flat,
   groupBy,
   InProcessEventTarget,
   join,
   map,
   pipe,
+  reduce,
   take,
+  toArray,
   topicFor,
+  window,
 } from "../../mod.ts";
 import { within } from "./helpers.ts";
 
@@ -52,14 +58,49 @@ Deno.test("subscription: the same with for await and a value published later", a
   pubsub.close();
 });
 
-Deno.test("subscription: take(0) never opens an eager subscription: the caller still owns it", async () => {
+Deno.test("subscription: take(0) closes the subscription on the first next()", async () => {
   const { eventTarget, pubsub } = setup();
   const sub = pubsub.subscribe("chat", "room");
   const none = pipe(sub, take(0));
+  assert.equal(eventTarget.listenerCount(topicFor("chat", "room")), 1);
   assert.deepEqual(await none.next(), { value: undefined, done: true });
-  // Still listening (take(0) never touched it): its topic listener plus the pub/sub's close listener.
-  assert.equal(eventTarget.listenerCount(), 2);
-  await sub.return();
+  assert.equal(eventTarget.listenerCount(), 0);
+  pubsub.close();
+});
+
+for (
+  const [name, make] of [
+    ["filter", (s: AsyncIterable<string>) => pipe(s, filter(() => true))],
+    ["map", (s: AsyncIterable<string>) => pipe(s, map((x) => x))],
+    ["filter + map + take", (s: AsyncIterable<string>) => pipe(s, filter(() => true), map((x) => x), take(2))],
+    ["batch", (s: AsyncIterable<string>) => pipe(s, batch(2, { maxWait: 10 }))],
+    ["groupBy", (s: AsyncIterable<string>) => pipe(s, groupBy((x) => x))],
+    ["chain", (s: AsyncIterable<string>) => pipe(s, chain(["x"]))],
+    ["flat", (s: AsyncIterable<string>) => pipe(s, flat())],
+    ["dedupe", (s: AsyncIterable<string>) => pipe(s, dedupe())],
+    ["window", (s: AsyncIterable<string>) => pipe(s, window(2))],
+    ["reduce", (s: AsyncIterable<string>) => pipe(s, reduce((a, b) => a + b, ""))],
+    ["toArray", (s: AsyncIterable<string>) => pipe(s, toArray())],
+    ["pipe alone", (s: AsyncIterable<string>) => pipe(s)],
+  ] as const
+) {
+  for (const how of ["return", "throw"] as const) {
+    Deno.test(`subscription: ${how}() on ${name} before its first next() releases the subscription`, async () => {
+      const { eventTarget, pubsub } = setup();
+      const stream = make(pubsub.subscribe("chat", "room")) as AsyncIterator<unknown>;
+      assert.equal(eventTarget.listenerCount(topicFor("chat", "room")), 1);
+      if (how === "return") assert.deepEqual(await stream.return!(), { value: undefined, done: true });
+      else await assert.rejects(stream.throw!(new Error("stop")), /stop/);
+      assert.equal(eventTarget.listenerCount(topicFor("chat", "room")), 0);
+      pubsub.close();
+    });
+  }
+}
+
+Deno.test("subscription: join closes every subscription on return() before its first next()", async () => {
+  const { eventTarget, pubsub } = setup();
+  const both = pipe(pubsub.subscribe("chat", "a"), join(pubsub.subscribe("chat", "b")));
+  await both.return();
   assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();
 });
@@ -67,7 +108,8 @@ Deno.test("subscription: take(0) never opens an eager subscription: the caller s
 Deno.test("subscription: breaking a join of two subscriptions releases both listeners", async () => {
   const { eventTarget, pubsub } = setup();
   const both = pipe(pubsub.subscribe("chat", "a"), join(pubsub.subscribe("chat", "b")));
-  assert.equal(eventTarget.listenerCount(), 3); // two topics and the pub/sub's close listener
+  // Two topics, and the pub/sub's close and subscription-error listeners.
+  assert.equal(eventTarget.listenerCount(), 4);
   setTimeout(() => pubsub.publish("chat", "b", "hello"), 1);
   for await (const message of both) {
     assert.equal(message, "hello");
@@ -111,7 +153,8 @@ Deno.test("subscription: groupBy over a subscription releases it when the outer 
     if (job.done) break;
   }
   assert.deepEqual(values, [false, true]);
-  assert.equal(eventTarget.listenerCount(), 2); // the outer iterator is still open (topic + close listener)
+  // The outer iterator is still open: its topic, and the pub/sub's close and subscription-error listeners.
+  assert.equal(eventTarget.listenerCount(), 3);
   await groups.return();
   assert.equal(eventTarget.listenerCount(), 0);
   pubsub.close();

@@ -14,11 +14,13 @@ Deno.test("take: rejects anything but a non-negative integer or Infinity", () =>
   }
 });
 
-Deno.test("take(0) never opens the source", async () => {
+Deno.test("take(0) closes the source on the first next(), without starting it", async () => {
   const source = tracked([1]);
   const out = take(0)(source);
-  assert.deepEqual(await out.next(), { value: undefined, done: true });
   assert.equal(source.log.opened, 0);
+  assert.deepEqual(await out.next(), { value: undefined, done: true });
+  assert.equal(source.log.returned, 1);
+  assert.equal(source.log.started, false);
 });
 
 Deno.test("take: closes the source as soon as the n-th value arrives, before it is handed on", async () => {
@@ -75,10 +77,11 @@ Deno.test("take: signal aborts gracefully and closes a pending subscription", as
   assert.equal(cleanups(), 1);
 });
 
-Deno.test("take: an already aborted signal never opens the source", async () => {
+Deno.test("take: an already aborted signal closes the source without starting it", async () => {
   const source = tracked([1]);
   assert.deepEqual(await collect(take(1, { signal: AbortSignal.abort() })(source)), []);
-  assert.equal(source.log.opened, 0);
+  assert.equal(source.log.returned, 1);
+  assert.equal(source.log.started, false);
 });
 
 Deno.test("take: return() on a stuck source does not hang", async () => {

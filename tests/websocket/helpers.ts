@@ -273,6 +273,47 @@ export interface DriverReport {
   };
 }
 
+/** Where the browser tests look for Chromium, and what to do when it is missing. */
+export interface ChromiumCheck {
+  /** `CHROMIUM_PATH`, or `/usr/bin/chromium`. */
+  path: string;
+  /** No file at `path`. */
+  missing: boolean;
+  /** Skip the test: Chromium is missing outside CI (under `CI=true` a missing Chromium fails it instead). */
+  skip: boolean;
+  /** Throws, under CI, if Chromium is missing. Call first in the test. */
+  require(): void;
+}
+
+/**
+ * Looks for Chromium. Outside CI a machine without it skips the browser tests, saying how to get it (printed once per
+ * call); under CI=true they fail instead.
+ */
+export function checkChromium(test: string): ChromiumCheck {
+  const path = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+  const ci = Deno.env.get("CI") === "true";
+  let missing = true;
+  try {
+    missing = !Deno.statSync(path).isFile;
+  } catch {
+    // Not there.
+  }
+  if (missing && !ci) {
+    console.warn(
+      `Skipping the ${test}: no Chromium at ${path}. Install it (Debian/Ubuntu: sudo apt-get install chromium) ` +
+        "or set CHROMIUM_PATH to a Chromium binary. Under CI=true a missing Chromium fails the test.",
+    );
+  }
+  return {
+    path,
+    missing,
+    skip: missing && !ci,
+    require() {
+      if (missing) throw new Error(`CI=true and no Chromium at ${path}: install it (sudo apt-get install chromium)`);
+    },
+  };
+}
+
 /** A running tests/websocket/fixtures/browser_driver.mjs (headless Chromium). */
 export interface BrowserDriver {
   /** Rejects if the driver exits before `result()` is awaited (race it against the first expected event). */
@@ -283,11 +324,11 @@ export interface BrowserDriver {
   stop(): Promise<void>;
 }
 
-/** Starts the browser driver against the hub page at `httpUrl` (which must upgrade `/ws` to the hub). */
-export function startBrowserDriver(httpUrl: string): BrowserDriver {
+/** Starts the browser driver (Chromium at `chromium`) against the hub page at `httpUrl` (`/ws` upgrades to the hub). */
+export function startBrowserDriver(httpUrl: string, chromium: string): BrowserDriver {
   const driver = new Deno.Command("node", {
     args: [new URL("./fixtures/browser_driver.mjs", import.meta.url).pathname, httpUrl],
-    env: { DENO: Deno.execPath() },
+    env: { DENO: Deno.execPath(), CHROMIUM_PATH: chromium },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
