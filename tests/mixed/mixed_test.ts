@@ -9,15 +9,11 @@
 import assert from "node:assert/strict";
 import { createPubSub, InProcessEventTarget, type PubSubError } from "../../mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { checkChromium, serveBrowserHub, startBrowserDriver } from "../websocket/helpers.ts";
+import { type BrowserEvents, checkChromium, serveBrowserHub, startBrowserDriver } from "../websocket/helpers.ts";
 import { startHubServer, startSpoke } from "../iroh/hub_helpers.ts";
 import { iroh } from "../iroh/load_iroh.ts";
 
-type Events = {
-  up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
-  down: unknown;
-  late: string;
-};
+type Events = BrowserEvents;
 
 // Outside CI a machine without Chromium skips this test, saying how to get it; under CI=true it fails instead.
 const chromium = checkChromium("mixed test");

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
 import { nextWithin } from "../conformance.ts";
-import { checkChromium, serveBrowserHub, startBrowserDriver } from "./helpers.ts";
+import { type BrowserEvents, checkChromium, serveBrowserHub, startBrowserDriver } from "./helpers.ts";
 
-type Events = {
-  up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
-  down: unknown;
-  late: string;
-};
+type Events = BrowserEvents;
 
 // Outside CI a machine without Chromium skips this test, saying how to get it; under CI=true it fails instead.
 const chromium = checkChromium("browser test");

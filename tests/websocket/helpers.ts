@@ -273,6 +273,13 @@ export interface DriverReport {
   };
 }
 
+/** The events the browser driver's page exchanges with its hub (fixtures/browser_driver.mjs). */
+export type BrowserEvents = {
+  up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
+  down: unknown;
+  late: string;
+};
+
 /** Where the browser tests look for Chromium, and what to do when it is missing. */
 export interface ChromiumCheck {
   /** `CHROMIUM_PATH`, or `/usr/bin/chromium`. */
