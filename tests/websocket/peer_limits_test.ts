@@ -1,0 +1,194 @@
+/**
+ * The per-connection limits at the wire, on an in-process hub: pongs, the send budget on control frames, inbound rate
+ * limits, the invalid-frame window and the heartbeat. The attacks themselves (and memory) are in abuse_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { createPubSub } from "../../mod.ts";
+import {
+  CloseCode,
+  connectWebSocketEventTarget,
+  WebSocketBackpressureError,
+  WebSocketRateLimitError,
+} from "../../adapters/websocket/mod.ts";
+import { closedEvent, nextEvent, opened, startHub, until } from "./helpers.ts";
+
+const encoder = new TextEncoder();
+
+/** A hand-made client over TCP: a real WebSocket always reads, and these peers must not. */
+async function rawClient(url: string): Promise<Deno.TcpConn> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(encoder.encode(
+    `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  ));
+  const buffer = new Uint8Array(1024);
+  let head = "";
+  while (!head.includes("\r\n\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error("The hub closed the raw connection during the upgrade");
+    head += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return conn;
+}
+
+/** `times` masked text frames (mask key 0), payload under 126 bytes. */
+function frames(text: string, times: number): Uint8Array {
+  const payload = encoder.encode(text);
+  const one = new Uint8Array([0x81, 0x80 | payload.length, 0, 0, 0, 0, ...payload]);
+  const out = new Uint8Array(one.length * times);
+  for (let i = 0; i < times; i++) out.set(one, i * one.length);
+  return out;
+}
+
+/** Reads for `ms` and returns everything received. */
+async function readFor(conn: Deno.TcpConn, ms: number): Promise<string> {
+  let text = "";
+  const buffer = new Uint8Array(64 * 1024);
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const n = await Promise.race([conn.read(buffer), new Promise<"idle">((r) => setTimeout(() => r("idle"), 50))]);
+    if (n === null) break;
+    if (n === "idle") continue;
+    text += new TextDecoder("latin1").decode(buffer.subarray(0, n));
+  }
+  return text;
+}
+
+function count(text: string, needle: string): number {
+  return text.split(needle).length - 1;
+}
+
+Deno.test("websocket limits: no pong before the handshake is done; pongs after it", async () => {
+  const server = startHub({ authenticate: (credentials) => credentials === "secret", heartbeat: false });
+  const raw = new WebSocket(server.url);
+  const received: string[] = [];
+  raw.addEventListener("message", (e) => received.push(String(e.data)));
+  try {
+    await opened(raw);
+    raw.send('["ping"]');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(received, [], "the hub answered before authentication");
+    raw.send('["auth","secret"]');
+    await until(() => received.length === 1, 5000, "the ack");
+    raw.send('["ping"]');
+    await until(() => received.length === 2, 5000, "the pong");
+    assert.deepEqual(received, ['["ack"]', '["pong"]']);
+  } finally {
+    const done = closedEvent(raw);
+    raw.close();
+    await done;
+    await server.close();
+  }
+});
+
+Deno.test("websocket limits: a ping while the last pong is unsent gets no second pong", async () => {
+  const server = startHub({ heartbeat: false });
+  const conn = await rawClient(server.url);
+  try {
+    const pings = 2000;
+    await conn.write(frames('["ping"]', pings)); // at once, without reading
+    const text = await readFor(conn, 1000);
+    const pongs = count(text, '["pong"]');
+    assert.ok(pongs >= 1, "no pong at all");
+    // One pong per turn of the hub's event loop at most, not one per ping.
+    assert.ok(pongs <= pings / 10, `${pongs} pongs for ${pings} pings`);
+    assert.equal(server.connections[0].state, "open");
+  } finally {
+    conn.close();
+    await server.close();
+  }
+});
+
+Deno.test("websocket limits: control frames count against the send budget (a tiny handshake budget refuses the ack)", async () => {
+  const server = startHub({ authenticate: () => true, handshakeHighWaterMark: 512 });
+  const spoke = connectWebSocketEventTarget(server.url, { credentials: "x", onError: () => {} });
+  try {
+    // The ack (7 bytes + 1024 of per-frame overhead) does not fit 512: the hub closes with 4013.
+    const info = await nextEvent<{ code: number }>(spoke, "disconnect", 5000);
+    assert.equal(info.code, CloseCode.SlowConsumer);
+    const error = server.errors.find((e) => e instanceof WebSocketBackpressureError) as WebSocketBackpressureError;
+    assert.ok(error !== undefined);
+    assert.equal(error.highWaterMark, 512);
+    assert.equal(error.cost, 7 + 1024);
+  } finally {
+    spoke.close();
+    await spoke.closed;
+    await server.close();
+  }
+});
+
+Deno.test("websocket limits: past the inbound frame rate the hub closes with 4008 and the spoke reconnects", async () => {
+  const server = startHub({ inboundLimits: { framesPerSecond: 10, frameBurst: 20 }, heartbeat: false });
+  const spoke = connectWebSocketEventTarget(server.url, { onError: () => {}, backoff: { initialDelay: 0 } });
+  const pubsub = createPubSub<{ n: number }>({ eventTarget: spoke });
+  try {
+    await spoke.ready("");
+    const disconnect = nextEvent<{ code: number }>(spoke, "disconnect", 5000);
+    for (let i = 0; i < 50; i++) pubsub.publish("n", "1", i);
+    // The hub closes with 4008. The spoke, still sending, may see 1006 instead: Deno resets a TCP connection closed
+    // with unread data in it. Either way it reconnects (4008 is not final).
+    assert.equal((await server.connections[0].closed).code, CloseCode.RateLimited);
+    await disconnect;
+    const error = server.errors.find((e) => e instanceof WebSocketRateLimitError) as WebSocketRateLimitError;
+    assert.equal(error.limit, "frames");
+    assert.equal(error.handshake, false);
+    assert.equal(error.code, "ERR_WEBSOCKET_RATE_LIMIT");
+    await until(() => spoke.state === "open", 5000, "the reconnect");
+  } finally {
+    pubsub.close();
+    spoke.close();
+    await spoke.closed;
+    await server.close();
+  }
+});
+
+Deno.test("websocket limits: a frame over the handshake byte burst closes with 4008 before authentication", async () => {
+  const server = startHub({ authenticate: () => true, heartbeat: false });
+  const raw = new WebSocket(server.url);
+  try {
+    await opened(raw);
+    const closed = closedEvent(raw);
+    raw.send(JSON.stringify(["auth", "x".repeat(70 * 1024)]));
+    assert.equal((await closed).code, CloseCode.RateLimited);
+    const error = server.errors.find((e) => e instanceof WebSocketRateLimitError) as WebSocketRateLimitError;
+    assert.equal(error.limit, "bytes");
+    assert.equal(error.handshake, true);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("websocket limits: maxInvalidFrames invalid frames within the window close with 4400", async () => {
+  const server = startHub({ maxInvalidFrames: 3, heartbeat: false });
+  const raw = new WebSocket(server.url);
+  try {
+    await opened(raw);
+    const closed = closedEvent(raw);
+    raw.send("not json");
+    raw.send('["nope"]');
+    raw.send("{}");
+    const event = await closed;
+    assert.equal(event.code, CloseCode.BadRequest);
+    assert.equal(event.reason, "Too many invalid frames");
+    assert.equal(server.errors.length, 4, "three invalid frames and the close");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("websocket limits: junk does not answer the heartbeat", async () => {
+  const server = startHub({ heartbeat: { interval: 100, timeout: 200 } });
+  const raw = new WebSocket(server.url); // never pongs; sends junk every 40 ms instead
+  try {
+    await opened(raw);
+    const closed = closedEvent(raw);
+    const timer = setInterval(() => raw.readyState === WebSocket.OPEN && raw.send("junk"), 40);
+    const event = await closed;
+    clearInterval(timer);
+    assert.equal(event.code, CloseCode.HeartbeatTimeout);
+  } finally {
+    await server.close();
+  }
+});
