@@ -56,25 +56,37 @@ async function readFor(conn: Deno.TcpConn, ms: number): Promise<string> {
   return text;
 }
 
+/** Sends the protocol 2 hello and waits for the welcome. */
+function handshake(socket: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.addEventListener("message", () => resolve(), { once: true });
+    socket.send('["hello",2]');
+  });
+}
+
 function count(text: string, needle: string): number {
   return text.split(needle).length - 1;
 }
 
-Deno.test("websocket limits: no pong before the handshake is done; pongs after it", async () => {
+Deno.test("websocket limits: no pong before the handshake is done (a ping there closes with 4400); pongs after it", async () => {
   const server = startHub({ authenticate: (credentials) => credentials === "secret", heartbeat: false });
+  const early = new WebSocket(server.url);
+  const earlyReceived: string[] = [];
+  early.addEventListener("message", (e) => earlyReceived.push(String(e.data)));
   const raw = new WebSocket(server.url);
   const received: string[] = [];
   raw.addEventListener("message", (e) => received.push(String(e.data)));
   try {
-    await opened(raw);
-    raw.send('["ping"]');
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(received, [], "the hub answered before authentication");
-    raw.send('["auth","secret"]');
-    await until(() => received.length === 1, 5000, "the ack");
+    await Promise.all([opened(early), opened(raw)]);
+    const earlyClosed = closedEvent(early);
+    early.send('["ping"]');
+    assert.equal((await earlyClosed).code, CloseCode.BadRequest);
+    assert.deepEqual(earlyReceived, [], "the hub answered before the handshake");
+    raw.send('["hello",2,"secret"]');
+    await until(() => received.length === 1, 5000, "the welcome");
     raw.send('["ping"]');
     await until(() => received.length === 2, 5000, "the pong");
-    assert.deepEqual(received, ['["ack"]', '["pong"]']);
+    assert.deepEqual(received, ['["welcome",2]', '["pong"]']);
   } finally {
     const done = closedEvent(raw);
     raw.close();
@@ -88,6 +100,7 @@ Deno.test("websocket limits: a ping while the last pong is unsent gets no second
   const conn = await rawClient(server.url);
   try {
     const pings = 2000;
+    await conn.write(frames('["hello",2]', 1));
     await conn.write(frames('["ping"]', pings)); // at once, without reading
     const text = await readFor(conn, 1000);
     const pongs = count(text, '["pong"]');
@@ -101,17 +114,17 @@ Deno.test("websocket limits: a ping while the last pong is unsent gets no second
   }
 });
 
-Deno.test("websocket limits: control frames count against the send budget (a tiny handshake budget refuses the ack)", async () => {
+Deno.test("websocket limits: control frames count against the send budget (a tiny handshake budget refuses the welcome)", async () => {
   const server = startHub({ authenticate: () => true, handshakeHighWaterMark: 512 });
   const spoke = connectWebSocketEventTarget(server.url, { credentials: "x", onError: () => {} });
   try {
-    // The ack (7 bytes + 1024 of per-frame overhead) does not fit 512: the hub closes with 4013.
+    // The welcome (13 bytes + 1024 of per-frame overhead) does not fit 512: the hub closes with 4013.
     const info = await nextEvent<{ code: number }>(spoke, "disconnect", 5000);
     assert.equal(info.code, CloseCode.SlowConsumer);
     const error = server.errors.find((e) => e instanceof WebSocketBackpressureError) as WebSocketBackpressureError;
     assert.ok(error !== undefined);
     assert.equal(error.highWaterMark, 512);
-    assert.equal(error.cost, 7 + 1024);
+    assert.equal(error.cost, '["welcome",2]'.length + 1024);
   } finally {
     spoke.close();
     await spoke.closed;
@@ -150,7 +163,7 @@ Deno.test("websocket limits: a frame over the handshake byte burst closes with 4
   try {
     await opened(raw);
     const closed = closedEvent(raw);
-    raw.send(JSON.stringify(["auth", "x".repeat(70 * 1024)]));
+    raw.send(JSON.stringify(["hello", 2, "x".repeat(70 * 1024)]));
     assert.equal((await closed).code, CloseCode.RateLimited);
     const error = server.errors.find((e) => e instanceof WebSocketRateLimitError) as WebSocketRateLimitError;
     assert.equal(error.limit, "bytes");
@@ -165,6 +178,7 @@ Deno.test("websocket limits: maxInvalidFrames invalid frames within the window c
   const raw = new WebSocket(server.url);
   try {
     await opened(raw);
+    await handshake(raw);
     const closed = closedEvent(raw);
     raw.send("not json");
     raw.send('["nope"]');
@@ -183,6 +197,7 @@ Deno.test("websocket limits: junk does not answer the heartbeat", async () => {
   const raw = new WebSocket(server.url); // never pongs; sends junk every 40 ms instead
   try {
     await opened(raw);
+    await handshake(raw);
     const closed = closedEvent(raw);
     const timer = setInterval(() => raw.readyState === WebSocket.OPEN && raw.send("junk"), 40);
     const event = await closed;
