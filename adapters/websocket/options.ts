@@ -186,7 +186,8 @@ export interface WebSocketPeerLimits {
    * token buckets; past either the connection is closed with 4008 (a
    * WebSocket cannot pause reading). `false` turns them off. Text frames are
    * counted in UTF-16 code units; the byte burst is never less than
-   * `maxMessageBytes`.
+   * `maxMessageBytes`. A rate given without its burst gets a burst of twice
+   * the rate; `Infinity` leaves that dimension unlimited.
    *
    * @default {{ framesPerSecond: 5000, frameBurst: 10000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
    */
@@ -261,14 +262,17 @@ export const DEFAULT_HANDSHAKE_INBOUND_LIMITS: Readonly<Required<InboundRateLimi
 
 /** Validates and fills in the peer limits. @internal */
 export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLimits {
-  const inbound = options.inboundLimits === false ? undefined : { ...DEFAULT_INBOUND_LIMITS, ...options.inboundLimits };
-  const handshakeInbound = { ...DEFAULT_HANDSHAKE_INBOUND_LIMITS, ...options.handshakeInboundLimits };
-  const maxInvalidFrames = positive("maxInvalidFrames", options.maxInvalidFrames ?? 20);
-  if (!Number.isInteger(maxInvalidFrames)) {
-    throw new RangeError(`Expected maxInvalidFrames to be an integer, got ${maxInvalidFrames}`);
-  }
-  const inboundSlice = positive("inboundSlice", options.inboundSlice ?? 64);
-  const burst = inbound?.frameBurst ?? 2 * (inbound?.framesPerSecond ?? Infinity);
+  const inbound = options.inboundLimits === false
+    ? undefined
+    : withDefaults("inboundLimits", options.inboundLimits, DEFAULT_INBOUND_LIMITS);
+  const handshakeInbound = withDefaults(
+    "handshakeInboundLimits",
+    options.handshakeInboundLimits,
+    DEFAULT_HANDSHAKE_INBOUND_LIMITS,
+  );
+  const maxInvalidFrames = positiveInteger("maxInvalidFrames", options.maxInvalidFrames ?? 20);
+  const inboundSlice = positiveInteger("inboundSlice", options.inboundSlice ?? 64);
+  const burst = inbound?.frameBurst ?? Infinity;
   return {
     inbound,
     handshakeInbound,
@@ -278,6 +282,32 @@ export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLim
     inboundSlice,
     maxBacklog: Number.isFinite(burst) ? burst : DEFAULT_INBOUND_LIMITS.frameBurst,
   };
+}
+
+/** A given rate without its burst gets twice the rate, as in core; a missing rate gets the default pair. */
+function withDefaults(
+  name: string,
+  given: InboundRateLimits | undefined,
+  defaults: Readonly<Required<InboundRateLimits>>,
+): InboundRateLimits {
+  const framesPerSecond = given?.framesPerSecond ?? defaults.framesPerSecond;
+  const bytesPerSecond = given?.bytesPerSecond ?? defaults.bytesPerSecond;
+  const limits = {
+    framesPerSecond,
+    frameBurst: given?.frameBurst ??
+      (given?.framesPerSecond === undefined ? defaults.frameBurst : 2 * framesPerSecond),
+    bytesPerSecond,
+    byteBurst: given?.byteBurst ?? (given?.bytesPerSecond === undefined ? defaults.byteBurst : 2 * bytesPerSecond),
+  };
+  for (const [key, value] of Object.entries(limits)) positive(`${name}.${key}`, value);
+  return limits;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(positive(name, value))) {
+    throw new RangeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
+  }
+  return value;
 }
 
 /** Resolved defaults. @internal */

@@ -8,6 +8,7 @@ import { createPubSub } from "../../mod.ts";
 import {
   CloseCode,
   connectWebSocketEventTarget,
+  createWebSocketHub,
   WebSocketBackpressureError,
   WebSocketRateLimitError,
 } from "../../adapters/websocket/mod.ts";
@@ -206,4 +207,14 @@ Deno.test("websocket limits: junk does not answer the heartbeat", async () => {
   } finally {
     await server.close();
   }
+});
+
+Deno.test("websocket limits: bad limit options throw RangeError when the hub is made", async () => {
+  assert.throws(() => createWebSocketHub({ inboundLimits: { framesPerSecond: 0 } }), RangeError);
+  assert.throws(() => createWebSocketHub({ handshakeInboundLimits: { byteBurst: -1 } }), RangeError);
+  assert.throws(() => createWebSocketHub({ maxInvalidFrames: 2.5 }), RangeError);
+  assert.throws(() => createWebSocketHub({ inboundSlice: 0 }), RangeError);
+  assert.throws(() => createWebSocketHub({ frameOverhead: -1 }), RangeError);
+  assert.throws(() => createWebSocketHub({ handshakeHighWaterMark: 0 }), RangeError);
+  await createWebSocketHub({ inboundLimits: { framesPerSecond: Infinity, bytesPerSecond: 1024 } }).close();
 });
