@@ -12,36 +12,7 @@ import {
   WebSocketBackpressureError,
   WebSocketRateLimitError,
 } from "../../adapters/websocket/mod.ts";
-import { closedEvent, nextEvent, opened, startHub, until } from "./helpers.ts";
-
-const encoder = new TextEncoder();
-
-/** A hand-made client over TCP: a real WebSocket always reads, and these peers must not. */
-async function rawClient(url: string): Promise<Deno.TcpConn> {
-  const { hostname, port } = new URL(url);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  await conn.write(encoder.encode(
-    `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  ));
-  const buffer = new Uint8Array(1024);
-  let head = "";
-  while (!head.includes("\r\n\r\n")) {
-    const n = await conn.read(buffer);
-    if (n === null) throw new Error("The hub closed the raw connection during the upgrade");
-    head += new TextDecoder().decode(buffer.subarray(0, n));
-  }
-  return conn;
-}
-
-/** `times` masked text frames (mask key 0), payload under 126 bytes. */
-function frames(text: string, times: number): Uint8Array {
-  const payload = encoder.encode(text);
-  const one = new Uint8Array([0x81, 0x80 | payload.length, 0, 0, 0, 0, ...payload]);
-  const out = new Uint8Array(one.length * times);
-  for (let i = 0; i < times; i++) out.set(one, i * one.length);
-  return out;
-}
+import { closedEvent, handshake, maskedFrames, nextEvent, opened, rawUpgrade, startHub, until } from "./helpers.ts";
 
 /** Reads for `ms` and returns everything received. */
 async function readFor(conn: Deno.TcpConn, ms: number): Promise<string> {
@@ -55,14 +26,6 @@ async function readFor(conn: Deno.TcpConn, ms: number): Promise<string> {
     text += new TextDecoder("latin1").decode(buffer.subarray(0, n));
   }
   return text;
-}
-
-/** Sends the protocol 2 hello and waits for the welcome. */
-function handshake(socket: WebSocket): Promise<void> {
-  return new Promise((resolve) => {
-    socket.addEventListener("message", () => resolve(), { once: true });
-    socket.send('["hello",2]');
-  });
 }
 
 function count(text: string, needle: string): number {
@@ -98,11 +61,11 @@ Deno.test("websocket limits: no pong before the handshake is done (a ping there 
 
 Deno.test("websocket limits: a ping while the last pong is unsent gets no second pong", async () => {
   const server = startHub({ heartbeat: false });
-  const conn = await rawClient(server.url);
+  const conn = await rawUpgrade(server.url);
   try {
     const pings = 2000;
-    await conn.write(frames('["hello",2]', 1));
-    await conn.write(frames('["ping"]', pings)); // at once, without reading
+    await conn.write(maskedFrames('["hello",2]', 1));
+    await conn.write(maskedFrames('["ping"]', pings)); // at once, without reading
     const text = await readFor(conn, 1000);
     const pongs = count(text, '["pong"]');
     assert.ok(pongs >= 1, "no pong at all");
