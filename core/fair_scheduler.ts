@@ -21,7 +21,7 @@ export interface FairSchedulerOptions {
    * Items one lane runs in a turn before the rest of its items wait for later
    * turns, taken round-robin with the other lanes' waiting items.
    *
-   * @default {64}
+   * @default {256}
    */
   slice?: number;
   /** Called if a deferred item's `run` throws. @default {console.error} */
@@ -29,16 +29,16 @@ export interface FairSchedulerOptions {
 }
 
 /**
- * The default slice of a {@linkcode FairScheduler}: 64 items per lane per turn.
+ * The default slice of a {@linkcode FairScheduler}: 256 items per lane per turn.
  *
  * @example
  * ```ts
  * import { DEFAULT_FAIR_SLICE } from "@alkdev/pubsub";
  *
- * console.log(DEFAULT_FAIR_SLICE); // 64
+ * console.log(DEFAULT_FAIR_SLICE); // 256
  * ```
  */
-export const DEFAULT_FAIR_SLICE = 64;
+export const DEFAULT_FAIR_SLICE = 256;
 
 /**
  * Shares the event loop between lanes (one per connection). A lane runs an

@@ -7,6 +7,7 @@
 
 import type { Codec } from "../../core/envelope.ts";
 import type { PubSubError } from "../../core/errors.ts";
+import { DEFAULT_FAIR_SLICE } from "../../core/fair_scheduler.ts";
 import type { InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { DEFAULT_FRAME_OVERHEAD } from "../../core/send_budget.ts";
 import { TokenBucket } from "../../core/token_bucket.ts";
@@ -101,7 +102,7 @@ export interface WebSocketCommonOptions {
    * frame still in flight. Every send counts (data, pong, handshake); a send
    * that would pass it counts the peer as too slow (see `backpressure`).
    *
-   * @default {8388608}
+   * @default {16777216}
    */
   highWaterMark?: number;
   /**
@@ -189,7 +190,7 @@ export interface WebSocketPeerLimits {
    * `maxMessageBytes`. A rate given without its burst gets a burst of twice
    * the rate; `Infinity` leaves that dimension unlimited.
    *
-   * @default {{ framesPerSecond: 5000, frameBurst: 10000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
+   * @default {{ framesPerSecond: 10000, frameBurst: 20000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
    */
   inboundLimits?: InboundRateLimits | false;
   /**
@@ -229,7 +230,7 @@ export interface WebSocketPeerLimits {
    * frame burst (`inboundLimits.frameBurst`) waits per connection; more closes
    * it with 4008.
    *
-   * @default {64}
+   * @default {256}
    */
   inboundSlice?: number;
 }
@@ -247,8 +248,8 @@ export interface ResolvedPeerLimits {
 
 /** @internal */
 export const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
-  framesPerSecond: 5_000,
-  frameBurst: 10_000,
+  framesPerSecond: 10_000,
+  frameBurst: 20_000,
   bytesPerSecond: 8 * 1024 * 1024,
   byteBurst: 16 * 1024 * 1024,
 };
@@ -271,7 +272,7 @@ export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLim
     DEFAULT_HANDSHAKE_INBOUND_LIMITS,
   );
   const maxInvalidFrames = positiveInteger("maxInvalidFrames", options.maxInvalidFrames ?? 20);
-  const inboundSlice = positiveInteger("inboundSlice", options.inboundSlice ?? 64);
+  const inboundSlice = positiveInteger("inboundSlice", options.inboundSlice ?? DEFAULT_FAIR_SLICE);
   const burst = inbound?.frameBurst ?? Infinity;
   return {
     inbound,
@@ -325,7 +326,7 @@ export interface ResolvedCommonOptions {
 /** @internal */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** @internal */
-export const DEFAULT_HIGH_WATER_MARK = 8 * 1024 * 1024;
+export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;
 /** @internal */
 export const DEFAULT_OUTBOX_SIZE = 1024;
 /** @internal */
