@@ -16,3 +16,8 @@ export * from "./transport_event_target.ts";
 export * from "./hub_router.ts";
 export * from "./remote_interest.ts";
 export * from "./create_pubsub.ts";
+export * from "./token_bucket.ts";
+export * from "./inbound_rate_limit.ts";
+export * from "./send_budget.ts";
+export * from "./strike_window.ts";
+export * from "./fair_scheduler.ts";
