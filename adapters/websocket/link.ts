@@ -213,11 +213,14 @@ export class Link {
   }
 
   /**
-   * Sends a control frame (a JSON array) if open, through the same
-   * backpressure check as data; dropped otherwise.
+   * Sends a routing control frame (a JSON array: sub, unsub, suback, a
+   * refusal) if open; dropped while not open (a spoke re-announces on the next
+   * connection). It counts against the send budget like data, but is never
+   * dropped under `backpressure: "drop"`: losing one would leave a `ready()`
+   * waiting or a route behind, so a peer too slow for it is closed with 4013.
    */
   control(message: readonly unknown[]): void {
-    if (this.#state === "open") this.#write(JSON.stringify(message));
+    if (this.#state === "open") this.#transmit(JSON.stringify(message), true);
   }
 
   /** Closes with `code`; the owner's `onClose` runs at once, without waiting for the peer. */
@@ -247,7 +250,7 @@ export class Link {
   }
 
   /** Sends any frame (data or control) within the send budget; returns its budget ticket, or 0 if not sent. */
-  #transmit(frame: Frame): number {
+  #transmit(frame: Frame, essential = false): number {
     const socket = this.socket;
     const budget = this.#budget;
     const buffered = socket.bufferedAmount;
@@ -255,7 +258,7 @@ export class Link {
     // UTF-16 units for text: what Deno's bufferedAmount counts for ASCII; the budget copes with the rest.
     const size = typeof frame === "string" ? frame.length : frame.byteLength;
     if (!budget.fits(size)) {
-      this.#overBudget(buffered, size);
+      this.#overBudget(buffered, size, essential);
       return 0;
     }
     this.#dropping = false;
@@ -272,10 +275,10 @@ export class Link {
     return budget.charge(size);
   }
 
-  #overBudget(buffered: number, size: number): void {
+  #overBudget(buffered: number, size: number, essential: boolean): void {
     const budget = this.#budget;
     const cost = budget.cost + size + budget.frameOverhead;
-    if (this.#config.backpressure === "close" || this.#state !== "open") {
+    if (this.#config.backpressure === "close" || this.#state !== "open" || essential) {
       const error = new WebSocketBackpressureError(buffered, budget.limit, "close", cost, budget.frames);
       this.#callbacks.onError(error);
       this.close(CloseCode.SlowConsumer, "Slow consumer", error);
