@@ -40,10 +40,11 @@ const groups: Group[] = [
   {
     name: "websocket",
     paths: ["tests/websocket"],
-    // node: the Chromium driver; this deno binary: the hub processes of upstream_test.ts (they get their own,
-    // explicit permissions there) and browser_skip_test.ts (the browser test run without Chromium); env: ioredis
-    // (its `debug` dependency lists every variable), for the Redis upstream in upstream_test.ts, and CI and
-    // CHROMIUM_PATH for the browser test, which outside CI skips when Chromium is missing; read: Chromium's path.
+    // node: the Chromium driver; this deno binary: the hub processes of upstream_test.ts, the hub and attacker
+    // processes of abuse_test.ts (they get their own, explicit permissions there) and browser_skip_test.ts (the
+    // browser test run without Chromium); env: ioredis (its `debug` dependency lists every variable), for the Redis
+    // upstream in upstream_test.ts, and CI and CHROMIUM_PATH for the browser test, which outside CI skips when
+    // Chromium is missing; read: Chromium's path.
     permissions: [
       "--allow-net=127.0.0.1",
       `--allow-read=.,${Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"}`,

@@ -15,6 +15,7 @@ import {
   CLOSE_EVENT,
   type EnvelopeEvent,
   type EventEnvelope,
+  isTopic,
   type ListenerOptions,
   type SubscriptionReadiness,
   type TypedEvent,
@@ -921,11 +922,6 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
 
 function isLive(record: ChannelRecord): boolean {
   return record.subscribed && !record.stale && !record.failed && record.op === null;
-}
-
-/** Topics always hold a `:` after a non-empty type; other names are local-only event names. */
-function isTopic(type: string): boolean {
-  return type.indexOf(":") > 0;
 }
 
 function shardedSubscribersOff(client: RedisClient): boolean {

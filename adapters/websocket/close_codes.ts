@@ -26,11 +26,13 @@ export const CloseCode = {
   Normal: 1000,
   /** The peer sent nothing, not even a pong, within the heartbeat's interval plus timeout. */
   HeartbeatTimeout: 4000,
+  /** The peer passed an inbound rate limit: frames or bytes per second, or its backlog (mirrors 1008 "policy violation"). */
+  RateLimited: 4008,
   /** A frame was larger than `maxMessageBytes` (mirrors 1009 "message too big"). */
   MessageTooBig: 4009,
-  /** The peer read too slowly: `bufferedAmount` passed the high-water mark (mirrors 1013 "try again later"). */
+  /** The peer read too slowly: a send would pass the send budget, `highWaterMark` (mirrors 1013 "try again later"). */
   SlowConsumer: 4013,
-  /** The handshake frame was malformed, or a control frame during the handshake was not the expected one. Final. */
+  /** A malformed or unexpected frame during the handshake, or `maxInvalidFrames` invalid frames within `invalidFrameWindow`. Final. */
   BadRequest: 4400,
   /** `authenticate` refused the credentials (or threw). Final. */
   Unauthorized: 4401,

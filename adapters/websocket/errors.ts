@@ -94,9 +94,11 @@ export class WebSocketHeartbeatError extends PubSubError {
 }
 
 /**
- * The socket's `bufferedAmount` passed the high-water mark: the peer reads
- * more slowly than events are sent. Under the `"close"` policy the socket was
- * closed with 4013; under `"drop"` frames are being dropped.
+ * A send would have passed the connection's send budget (`highWaterMark`):
+ * the peer reads more slowly than frames are sent. The budget counts the
+ * socket's `bufferedAmount` plus `frameOverhead` bytes per frame in flight.
+ * Under the `"close"` policy the socket was closed with 4013; under `"drop"`
+ * frames are being dropped.
  *
  * @example
  * ```ts
@@ -109,8 +111,12 @@ export class WebSocketHeartbeatError extends PubSubError {
 export class WebSocketBackpressureError extends PubSubError {
   /** The socket's `bufferedAmount` when the limit was passed. */
   readonly bufferedAmount: number;
-  /** The high-water mark, in bytes. */
+  /** The high-water mark (the send budget), in bytes. */
   readonly highWaterMark: number;
+  /** What the frames in flight would have cost with this one: bytes plus the per-frame overhead. */
+  readonly cost: number;
+  /** Frames in flight when the limit was passed. */
+  readonly frames: number;
 
   /**
    * Constructs a new instance.
@@ -118,17 +124,66 @@ export class WebSocketBackpressureError extends PubSubError {
    * @param bufferedAmount The socket's `bufferedAmount`.
    * @param highWaterMark The high-water mark.
    * @param policy What the adapter did.
+   * @param cost The cost with the refused frame. @default {bufferedAmount}
+   * @param frames Frames in flight. @default {0}
    */
-  constructor(bufferedAmount: number, highWaterMark: number, policy: "close" | "drop") {
+  constructor(
+    bufferedAmount: number,
+    highWaterMark: number,
+    policy: "close" | "drop",
+    cost = bufferedAmount,
+    frames = 0,
+  ) {
     super(
       "ERR_WEBSOCKET_BACKPRESSURE",
-      `The peer reads too slowly: ${bufferedAmount} bytes are buffered, over the high-water mark of ${highWaterMark}; ${
-        policy === "close" ? "closing the connection" : "dropping events until it drains"
-      }`,
+      `The peer reads too slowly: ${bufferedAmount} bytes in ${frames} frames are buffered, costing ${cost} bytes ` +
+        `with the next frame, over the high-water mark of ${highWaterMark}; ${
+          policy === "close" ? "closing the connection" : "dropping events until it drains"
+        }`,
     );
     this.name = "WebSocketBackpressureError";
     this.bufferedAmount = bufferedAmount;
     this.highWaterMark = highWaterMark;
+    this.cost = cost;
+    this.frames = frames;
+  }
+}
+
+/**
+ * The peer sent frames faster than an inbound rate limit allows (frames or
+ * bytes per second, before or after the handshake), so the connection was
+ * closed with 4008.
+ *
+ * @example
+ * ```ts
+ * import { WebSocketRateLimitError } from "@alkdev/pubsub/websocket";
+ *
+ * const error = new WebSocketRateLimitError("frames", false);
+ * console.log(error.code, error.limit); // "ERR_WEBSOCKET_RATE_LIMIT" "frames"
+ * ```
+ */
+export class WebSocketRateLimitError extends PubSubError {
+  /** The limit passed: `"frames"` or `"bytes"` per second, or `"backlog"` (too many frames waiting their turn). */
+  readonly limit: "frames" | "bytes" | "backlog";
+  /** Whether it happened before the handshake was done. */
+  readonly handshake: boolean;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param limit The limit passed.
+   * @param handshake Whether before the handshake was done.
+   */
+  constructor(limit: "frames" | "bytes" | "backlog", handshake: boolean) {
+    super(
+      "ERR_WEBSOCKET_RATE_LIMIT",
+      `The peer passed the inbound ${limit === "backlog" ? "backlog" : `${limit} per second`} limit${
+        handshake ? " before the handshake" : ""
+      }: closing the connection`,
+    );
+    this.name = "WebSocketRateLimitError";
+    this.limit = limit;
+    this.handshake = handshake;
   }
 }
 

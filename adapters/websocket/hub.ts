@@ -6,6 +6,7 @@
 
 import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
+import { FairScheduler } from "../../core/fair_scheduler.ts";
 import { type Authorize, type HubAction, type HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
@@ -17,8 +18,11 @@ import {
   positive,
   resolveCommonOptions,
   type ResolvedCommonOptions,
+  type ResolvedPeerLimits,
+  resolvePeerLimits,
   type WebSocketCloseInfo,
   type WebSocketCommonOptions,
+  type WebSocketPeerLimits,
 } from "./options.ts";
 import type { WebSocketLike } from "./socket.ts";
 import type { Authenticate, WebSocketConnectionState } from "./websocket_event_target.ts";
@@ -41,7 +45,8 @@ import type { Authenticate, WebSocketConnectionState } from "./websocket_event_t
  * };
  * ```
  */
-export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown> extends WebSocketCommonOptions {
+export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
+  extends WebSocketCommonOptions, WebSocketPeerLimits {
   /**
    * Decides on the credentials of a spoke's hello, `["hello", 2, credentials]`
    * (`undefined` when the hello has none). Return `true`, or a context object
@@ -235,6 +240,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
   #authenticate: WebSocketHubOptions<TRequest, TContext>["authenticate"];
   #handshakeTimeout: number;
   #router: HubRouter<Frame, TContext>;
+  #limits: ResolvedPeerLimits & { scheduler: FairScheduler };
   #connections = new Set<HubConnection<TRequest, TContext>>();
   #counters: LinkCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
   #accepted = 0;
@@ -252,6 +258,9 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
     this.#options = resolved;
     this.#authenticate = options.authenticate;
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+    // One scheduler per hub: its connections take turns with their inbound frames.
+    const limits = resolvePeerLimits(options);
+    this.#limits = { ...limits, scheduler: new FairScheduler({ slice: limits.inboundSlice }) };
     this.#router = new HubRouter<Frame, TContext>({
       encode: (envelope) => resolved.codec.encode(envelope),
       deliverLocal: (event) => this.dispatchLocal(event),
@@ -283,6 +292,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
       counters: this.#counters,
+      limits: this.#limits,
     };
     if (authenticate !== undefined) {
       config.authenticate = (credentials) => authenticate(credentials, request as TRequest);

@@ -22,8 +22,12 @@ import {
   type PubSubError,
   type RefusalReason,
 } from "../../core/errors.ts";
+import type { FairLane, FairScheduler } from "../../core/fair_scheduler.ts";
 import type { HubAction } from "../../core/hub_router.ts";
 import type { FrameCounters } from "../../core/hub_stats.ts";
+import { type InboundRateExceeded, InboundRateLimiter } from "../../core/inbound_rate_limit.ts";
+import { SendBudget } from "../../core/send_budget.ts";
+import { StrikeWindow } from "../../core/strike_window.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
@@ -33,8 +37,9 @@ import {
   WebSocketHeartbeatError,
   WebSocketOutboxOverflowError,
   WebSocketProtocolError,
+  WebSocketRateLimitError,
 } from "./errors.ts";
-import type { ResolvedCommonOptions, WebSocketCloseInfo } from "./options.ts";
+import type { ResolvedCommonOptions, ResolvedPeerLimits, WebSocketCloseInfo } from "./options.ts";
 import { CLOSED, CLOSING, OPEN, type WebSocketEventLike, type WebSocketLike } from "./socket.ts";
 
 /** The connection's state. */
@@ -111,6 +116,8 @@ export interface LinkConfig extends ResolvedCommonOptions {
   handshakeTimeout: number;
   /** Where frames wait while the socket is not open; the spoke shares one across reconnects. */
   outbox: Outbox;
+  /** Accepting side: limits on what the peer may send, and the scheduler shared with the other connections. */
+  limits?: ResolvedPeerLimits & { scheduler?: FairScheduler };
 }
 
 /** Callbacks from a link to its owner. */
@@ -143,6 +150,12 @@ export class Link {
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeStarted = false;
   #dropping = false;
+  #budget: SendBudget;
+  /** The send-budget ticket of the last pong; 0 before the first. */
+  #pongTicket = 0;
+  #limiter: InboundRateLimiter | undefined;
+  #invalid: StrikeWindow | undefined;
+  #lane: FairLane<Frame> | undefined;
   #socketClosed: Promise<void>;
   #resolveSocketClosed!: () => void;
 
@@ -151,6 +164,14 @@ export class Link {
     this.#config = config;
     this.#callbacks = callbacks;
     this.#socketClosed = new Promise((resolve) => (this.#resolveSocketClosed = resolve));
+    this.#budget = new SendBudget({ limit: config.highWaterMark, frameOverhead: config.frameOverhead });
+    const limits = config.limits;
+    if (limits !== undefined) {
+      // Until the handshake is done: a tiny send budget and tight inbound limits.
+      this.#budget.limit = limits.handshakeHighWaterMark;
+      this.#limiter = new InboundRateLimiter(limits.handshakeInbound);
+      if (limits.scheduler !== undefined) this.#lane = limits.scheduler.lane(this.#handle, limits.maxBacklog);
+    }
     try {
       socket.binaryType = "arraybuffer";
     } catch {
@@ -184,11 +205,14 @@ export class Link {
   }
 
   /**
-   * Sends a control frame (a JSON array) if open, through the same
-   * backpressure check as data; dropped otherwise.
+   * Sends a routing control frame (a JSON array: sub, unsub, suback, a
+   * refusal) if open; dropped while not open (a spoke re-announces on the next
+   * connection). It counts against the send budget like data, but is never
+   * dropped under `backpressure: "drop"`: losing one would leave a `ready()`
+   * waiting or a route behind, so a peer too slow for it is closed with 4013.
    */
   control(message: readonly unknown[]): void {
-    if (this.#state === "open") this.#write(JSON.stringify(message));
+    if (this.#state === "open") this.#transmit(JSON.stringify(message), true);
   }
 
   /** Closes with `code`; the owner's `onClose` runs at once, without waiting for the peer. */
@@ -210,45 +234,52 @@ export class Link {
   }
 
   #write(frame: Frame): void {
+    this.#transmit(frame);
+  }
+
+  #sendControl(text: string): number {
+    return this.#transmit(text);
+  }
+
+  /** Sends any frame (data or control) within the send budget; returns its budget ticket, or 0 if not sent. */
+  #transmit(frame: Frame, essential = false): number {
     const socket = this.socket;
+    const budget = this.#budget;
     const buffered = socket.bufferedAmount;
-    if (buffered > this.#config.highWaterMark) {
-      if (this.#config.backpressure === "close") {
-        const error = new WebSocketBackpressureError(buffered, this.#config.highWaterMark, "close");
-        this.#callbacks.onError(error);
-        this.close(CloseCode.SlowConsumer, "Slow consumer", error);
-        return;
-      }
-      if (this.#config.counters !== undefined) this.#config.counters.dropped++;
-      if (!this.#dropping) {
-        this.#dropping = true;
-        this.#callbacks.onError(new WebSocketBackpressureError(buffered, this.#config.highWaterMark, "drop"));
-      }
-      return;
+    budget.observe(buffered);
+    // UTF-16 units for text: what Deno's bufferedAmount counts for ASCII; the budget copes with the rest.
+    const size = typeof frame === "string" ? frame.length : frame.byteLength;
+    if (!budget.fits(size)) {
+      this.#overBudget(buffered, size, essential);
+      return 0;
     }
     this.#dropping = false;
-    const counters = this.#config.counters;
-    if (counters !== undefined) {
-      counters.framesOut++;
-      counters.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
-    }
     try {
       socket.send(frame);
     } catch {
-      // The socket is closing; its close event follows.
+      return 0; // The socket is closing; its close event follows.
     }
-  }
-
-  #sendControl(text: string): void {
     const counters = this.#config.counters;
     if (counters !== undefined) {
       counters.framesOut++;
-      counters.bytesOut += text.length;
+      counters.bytesOut += size;
     }
-    try {
-      this.socket.send(text);
-    } catch {
-      // The socket is closing; its close event follows.
+    return budget.charge(size);
+  }
+
+  #overBudget(buffered: number, size: number, essential: boolean): void {
+    const budget = this.#budget;
+    const cost = budget.cost + size + budget.frameOverhead;
+    if (this.#config.backpressure === "close" || this.#state !== "open" || essential) {
+      const error = new WebSocketBackpressureError(buffered, budget.limit, "close", cost, budget.frames);
+      this.#callbacks.onError(error);
+      this.close(CloseCode.SlowConsumer, "Slow consumer", error);
+      return;
+    }
+    if (this.#config.counters !== undefined) this.#config.counters.dropped++;
+    if (!this.#dropping) {
+      this.#dropping = true;
+      this.#callbacks.onError(new WebSocketBackpressureError(buffered, budget.limit, "drop", cost, budget.frames));
     }
   }
 
@@ -289,6 +320,11 @@ export class Link {
   #open(context: unknown): void {
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
+    const limits = this.#config.limits;
+    if (limits !== undefined) {
+      this.#budget.limit = this.#config.highWaterMark;
+      this.#limiter = limits.inbound && new InboundRateLimiter(limits.inbound, this.#config.maxMessageBytes);
+    }
     this.#state = "open";
     this.#startHeartbeat();
     this.#callbacks.onHandshake?.(this, context);
@@ -313,48 +349,58 @@ export class Link {
     }, heartbeat.interval);
   }
 
+  /** Inbound entry: size limit, rate limits, then the frame's turn (at once unless the connection used its slice). */
   #onMessage = (event: WebSocketEventLike): void => {
     if (this.#state === "closed") return;
-    if (this.#pongTimer !== undefined) {
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = undefined;
-    }
     let data = event.data;
+    let size: number;
     const max = this.#config.maxMessageBytes;
-    const counters = this.#config.counters;
-    if (counters !== undefined) {
-      counters.framesIn++;
-      counters.bytesIn += typeof data === "string"
-        ? data.length
-        : (data as ArrayBuffer | ArrayBufferView | undefined)?.byteLength ?? 0;
-    }
     if (typeof data === "string") {
-      if (data.length * 3 > max) {
-        const size = utf8Length(data);
-        if (size > max) {
-          this.#tooLarge(size);
+      size = data.length;
+      if (size * 3 > max) {
+        const bytes = utf8Length(data);
+        if (bytes > max) {
+          this.#tooLarge(bytes);
           return;
         }
-      }
-      if (data.charCodeAt(0) === BRACKET) {
-        this.#onControl(data);
-        return;
       }
     } else {
       if (data instanceof ArrayBuffer) data = new Uint8Array(data);
       else if (ArrayBuffer.isView(data)) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       else {
-        this.#callbacks.onError(
+        this.#invalidFrame(
           new WebSocketProtocolError(`Cannot read a frame of ${describe(data)}: expected text or an ArrayBuffer`),
         );
         return;
       }
-      if ((data as Uint8Array).byteLength > max) {
-        this.#tooLarge((data as Uint8Array).byteLength);
+      size = (data as Uint8Array).byteLength;
+      if (size > max) {
+        this.#tooLarge(size);
         return;
       }
     }
-    const frame = data as Frame;
+    const counters = this.#config.counters;
+    if (counters !== undefined) {
+      counters.framesIn++;
+      counters.bytesIn += size;
+    }
+    if (this.#limiter !== undefined) {
+      const exceeded = this.#limiter.admit(size);
+      if (exceeded !== undefined) {
+        this.#rateLimited(exceeded);
+        return;
+      }
+    }
+    if (this.#lane === undefined) this.#handle(data as Frame);
+    else if (!this.#lane.push(data as Frame)) this.#rateLimited("backlog");
+  };
+
+  #handle = (frame: Frame): void => {
+    if (this.#state === "closed") return;
+    if (typeof frame === "string" && frame.charCodeAt(0) === BRACKET) {
+      this.#onControl(frame);
+      return;
+    }
     if (this.#state !== "open") {
       if (this.#config.role === "accept") {
         // A v1 peer sends data at once: it gets the version refusal, not silent misrouting.
@@ -368,13 +414,51 @@ export class Link {
     try {
       envelope = decodeEnvelope(frame, this.#config.codec);
     } catch (error) {
-      this.#callbacks.onError(
+      this.#invalidFrame(
         error instanceof EnvelopeError ? error : new EnvelopeError("Cannot decode a frame", { cause: error }),
       );
       return;
     }
+    this.#alive();
     this.#callbacks.onEnvelope(envelope, frame, this);
   };
+
+  /** A valid frame came: the peer answered the heartbeat. Invalid frames and frames over a limit don't count. */
+  #alive(): void {
+    if (this.#pongTimer !== undefined) {
+      clearTimeout(this.#pongTimer);
+      this.#pongTimer = undefined;
+    }
+  }
+
+  /** Answers a ping unless the last pong is still unsent: at most one pong is outstanding. */
+  #pong(): void {
+    const budget = this.#budget;
+    budget.observe(this.socket.bufferedAmount);
+    if (!budget.settled(this.#pongTicket)) return;
+    const ticket = this.#sendControl(PONG);
+    if (ticket !== 0) this.#pongTicket = ticket;
+  }
+
+  /** Reports an invalid frame; `maxInvalidFrames` of them within the window close the connection with 4400. */
+  #invalidFrame(error: PubSubError): void {
+    this.#callbacks.onError(error);
+    const limits = this.#config.limits;
+    if (limits === undefined || this.#state === "closed") return;
+    this.#invalid ??= new StrikeWindow(limits.maxInvalidFrames, limits.invalidFrameWindow);
+    if (!this.#invalid.strike()) return;
+    const closing = new WebSocketProtocolError(
+      `Received ${limits.maxInvalidFrames} invalid frames within ${limits.invalidFrameWindow} ms`,
+    );
+    this.#callbacks.onError(closing);
+    this.close(CloseCode.BadRequest, "Too many invalid frames", closing);
+  }
+
+  #rateLimited(limit: InboundRateExceeded | "backlog"): void {
+    const error = new WebSocketRateLimitError(limit, this.#state !== "open");
+    this.#callbacks.onError(error);
+    this.close(CloseCode.RateLimited, "Rate limit", error);
+  }
 
   #tooLarge(size: number): void {
     const error = new FrameTooLargeError(size, this.#config.maxMessageBytes);
@@ -402,8 +486,10 @@ export class Link {
       return;
     }
     const tag = message[0];
-    if (tag === "ping" && message.length === 1) this.#sendControl(PONG);
-    else if (tag === "pong" && message.length === 1) return;
+    if (tag === "ping" && message.length === 1) {
+      this.#alive();
+      this.#pong();
+    } else if (tag === "pong" && message.length === 1) this.#alive();
     else if (this.#config.role === "accept") this.#onAcceptControl(message, text);
     else this.#onDialControl(message, text);
   }
@@ -418,14 +504,19 @@ export class Link {
       this.#badControl(text);
       return;
     }
-    if (tag === "sub") this.#callbacks.onSubscribe?.(topic, this);
-    else if (tag === "unsub") this.#callbacks.onUnsubscribe?.(topic, this);
-    else this.#badControl(text);
+    if (tag === "sub") {
+      this.#alive();
+      this.#callbacks.onSubscribe?.(topic, this);
+    } else if (tag === "unsub") {
+      this.#alive();
+      this.#callbacks.onUnsubscribe?.(topic, this);
+    } else this.#badControl(text);
   }
 
   #onDialControl(message: unknown[], text: string): void {
     const [tag, topic, reason, detail] = message;
     if (tag === "suback" && message.length === 2 && typeof topic === "string") {
+      this.#alive();
       this.#callbacks.onSubscribed?.(topic, this);
       return;
     }
@@ -434,6 +525,7 @@ export class Link {
       isRefusalReason(reason) && typeof detail === "string"
     ) {
       const action: HubAction = tag === "subrefused" ? "subscribe" : "publish";
+      this.#alive();
       this.#callbacks.onRefused?.(action, topic, reason as RefusalReason, detail, this);
       return;
     }
@@ -442,8 +534,10 @@ export class Link {
 
   #badControl(text: string, cause?: unknown): void {
     const error = new WebSocketProtocolError(`Unknown control frame ${describe(text)}`, { cause });
-    this.#callbacks.onError(error);
-    if (this.#state === "handshake") this.close(CloseCode.BadRequest, "Bad request", error);
+    if (this.#state === "handshake") {
+      this.#callbacks.onError(error);
+      this.close(CloseCode.BadRequest, "Bad request", error);
+    } else this.#invalidFrame(error);
   }
 
   #refuseVersion(what: string): void {
@@ -529,6 +623,7 @@ export class Link {
     if (this.#pongTimer !== undefined) clearTimeout(this.#pongTimer);
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#pingTimer = this.#pongTimer = this.#handshakeTimer = undefined;
+    this.#lane?.close();
     this.socket.removeEventListener("message", this.#onMessage);
     this.#callbacks.onClose(info, this);
   }

@@ -52,8 +52,15 @@ export {
   WebSocketHeartbeatError,
   WebSocketOutboxOverflowError,
   WebSocketProtocolError,
+  WebSocketRateLimitError,
 } from "./errors.ts";
-export type { BackpressurePolicy, HeartbeatOptions, WebSocketCloseInfo, WebSocketCommonOptions } from "./options.ts";
+export type {
+  BackpressurePolicy,
+  HeartbeatOptions,
+  WebSocketCloseInfo,
+  WebSocketCommonOptions,
+  WebSocketPeerLimits,
+} from "./options.ts";
 export type { WebSocketConstructorLike, WebSocketEventLike, WebSocketLike } from "./socket.ts";
 export {
   type Authenticate,

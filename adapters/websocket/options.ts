@@ -7,6 +7,10 @@
 
 import type { Codec } from "../../core/envelope.ts";
 import type { PubSubError } from "../../core/errors.ts";
+import { DEFAULT_FAIR_SLICE } from "../../core/fair_scheduler.ts";
+import type { InboundRateLimits } from "../../core/inbound_rate_limit.ts";
+import { DEFAULT_FRAME_OVERHEAD } from "../../core/send_budget.ts";
+import { TokenBucket } from "../../core/token_bucket.ts";
 import type { TypedEvent } from "../../core/types.ts";
 
 /**
@@ -93,12 +97,22 @@ export interface WebSocketCommonOptions {
    */
   heartbeat?: HeartbeatOptions | false;
   /**
-   * The socket's `bufferedAmount`, in bytes, above which the peer counts as
-   * too slow.
+   * The send budget of one connection, in bytes: what its unsent frames may
+   * cost, counted as the socket's `bufferedAmount` plus `frameOverhead` per
+   * frame still in flight. Every send counts (data, pong, handshake); a send
+   * that would pass it counts the peer as too slow (see `backpressure`).
    *
-   * @default {8388608}
+   * @default {16777216}
    */
   highWaterMark?: number;
+  /**
+   * Bytes charged per frame in flight on top of its payload, for the send
+   * budget (`highWaterMark`). Deno 2.9 holds about 850–920 bytes per queued
+   * `send` besides the payload.
+   *
+   * @default {1024}
+   */
+  frameOverhead?: number;
   /**
    * What to do with a peer that reads too slowly.
    *
@@ -119,7 +133,7 @@ export interface WebSocketCommonOptions {
    * overflow, failed handshakes. The same error is also dispatched as an
    * `"error"` event on the target.
    *
-   * @default {console.error with a "[pubsub/websocket]" prefix}
+   * @default {console.error with a "[pubsub/websocket]" prefix, at most 10 a second per process (bursts of 20), then a count of the suppressed ones}
    */
   onError?: (error: PubSubError) => void;
   /**
@@ -150,12 +164,160 @@ export interface WebSocketCloseInfo {
   error?: PubSubError;
 }
 
+/**
+ * Limits on what a peer may send to the accepting side (a hub, or a
+ * `createWebSocketEventTarget` given `authenticate` or `request`). They guard
+ * a server against a hostile or broken client; the dialing side (a spoke)
+ * trusts its hub and applies none of them. See docs/architecture/websocket.md
+ * ("Limits against abuse") for the close codes.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketPeerLimits } from "@alkdev/pubsub/websocket";
+ *
+ * const limits: WebSocketPeerLimits = {
+ *   inboundLimits: { framesPerSecond: 1_000, bytesPerSecond: 1024 * 1024 },
+ *   maxInvalidFrames: 5,
+ * };
+ * ```
+ */
+export interface WebSocketPeerLimits {
+  /**
+   * Inbound rate limits once the connection is open (handshake done), as
+   * token buckets; past either the connection is closed with 4008 (a
+   * WebSocket cannot pause reading). `false` turns them off. Text frames are
+   * counted in UTF-16 code units; the byte burst is never less than
+   * `maxMessageBytes`. A rate given without its burst gets a burst of twice
+   * the rate; `Infinity` leaves that dimension unlimited.
+   *
+   * @default {{ framesPerSecond: 10000, frameBurst: 20000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
+   */
+  inboundLimits?: InboundRateLimits | false;
+  /**
+   * Inbound rate limits before the handshake is done (only with
+   * `authenticate`). A frame larger than the byte burst closes the
+   * connection with 4008.
+   *
+   * @default {{ framesPerSecond: 5, frameBurst: 10, bytesPerSecond: 65536, byteBurst: 65536 }}
+   */
+  handshakeInboundLimits?: InboundRateLimits;
+  /**
+   * The send budget (see `highWaterMark`) before the handshake is done (only
+   * with `authenticate`). Before it is done the accepting side sends nothing
+   * but its own pings and `["ack"]`: it answers no ping.
+   *
+   * @default {16384}
+   */
+  handshakeHighWaterMark?: number;
+  /**
+   * Invalid frames (not an envelope, not a known control frame, a `Blob`)
+   * within `invalidFrameWindow` ms that close the connection with 4400. Each
+   * one before that is dropped and reported.
+   *
+   * @default {20}
+   */
+  maxInvalidFrames?: number;
+  /**
+   * The window of `maxInvalidFrames`, in ms.
+   *
+   * @default {10000}
+   */
+  invalidFrameWindow?: number;
+  /**
+   * Frames of one connection handled in a turn of the event loop before the
+   * rest wait for later turns, round-robin with the other connections of the
+   * same hub, so one connection's burst cannot starve the others. At most a
+   * frame burst (`inboundLimits.frameBurst`) waits per connection; more closes
+   * it with 4008.
+   *
+   * @default {256}
+   */
+  inboundSlice?: number;
+}
+
+/** Resolved peer limits. @internal */
+export interface ResolvedPeerLimits {
+  inbound: InboundRateLimits | undefined;
+  handshakeInbound: InboundRateLimits;
+  handshakeHighWaterMark: number;
+  maxInvalidFrames: number;
+  invalidFrameWindow: number;
+  inboundSlice: number;
+  maxBacklog: number;
+}
+
+/** @internal */
+export const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
+  framesPerSecond: 10_000,
+  frameBurst: 20_000,
+  bytesPerSecond: 8 * 1024 * 1024,
+  byteBurst: 16 * 1024 * 1024,
+};
+/** @internal */
+export const DEFAULT_HANDSHAKE_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
+  framesPerSecond: 5,
+  frameBurst: 10,
+  bytesPerSecond: 64 * 1024,
+  byteBurst: 64 * 1024,
+};
+
+/** Validates and fills in the peer limits. @internal */
+export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLimits {
+  const inbound = options.inboundLimits === false
+    ? undefined
+    : withDefaults("inboundLimits", options.inboundLimits, DEFAULT_INBOUND_LIMITS);
+  const handshakeInbound = withDefaults(
+    "handshakeInboundLimits",
+    options.handshakeInboundLimits,
+    DEFAULT_HANDSHAKE_INBOUND_LIMITS,
+  );
+  const maxInvalidFrames = positiveInteger("maxInvalidFrames", options.maxInvalidFrames ?? 20);
+  const inboundSlice = positiveInteger("inboundSlice", options.inboundSlice ?? DEFAULT_FAIR_SLICE);
+  const burst = inbound?.frameBurst ?? Infinity;
+  return {
+    inbound,
+    handshakeInbound,
+    handshakeHighWaterMark: positive("handshakeHighWaterMark", options.handshakeHighWaterMark ?? 16 * 1024),
+    maxInvalidFrames,
+    invalidFrameWindow: positive("invalidFrameWindow", options.invalidFrameWindow ?? 10_000),
+    inboundSlice,
+    maxBacklog: Number.isFinite(burst) ? burst : DEFAULT_INBOUND_LIMITS.frameBurst,
+  };
+}
+
+/** A given rate without its burst gets twice the rate, as in core; a missing rate gets the default pair. */
+function withDefaults(
+  name: string,
+  given: InboundRateLimits | undefined,
+  defaults: Readonly<Required<InboundRateLimits>>,
+): InboundRateLimits {
+  const framesPerSecond = given?.framesPerSecond ?? defaults.framesPerSecond;
+  const bytesPerSecond = given?.bytesPerSecond ?? defaults.bytesPerSecond;
+  const limits = {
+    framesPerSecond,
+    frameBurst: given?.frameBurst ??
+      (given?.framesPerSecond === undefined ? defaults.frameBurst : 2 * framesPerSecond),
+    bytesPerSecond,
+    byteBurst: given?.byteBurst ?? (given?.bytesPerSecond === undefined ? defaults.byteBurst : 2 * bytesPerSecond),
+  };
+  for (const [key, value] of Object.entries(limits)) positive(`${name}.${key}`, value);
+  return limits;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(positive(name, value))) {
+    throw new RangeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
 /** Resolved defaults. @internal */
 export interface ResolvedCommonOptions {
   codec: Codec;
   maxMessageBytes: number;
   heartbeat: { interval: number; timeout: number } | undefined;
   highWaterMark: number;
+  frameOverhead: number;
   backpressure: BackpressurePolicy;
   outboxSize: number;
   onError: (error: PubSubError) => void;
@@ -164,7 +326,7 @@ export interface ResolvedCommonOptions {
 /** @internal */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** @internal */
-export const DEFAULT_HIGH_WATER_MARK = 8 * 1024 * 1024;
+export const DEFAULT_HIGH_WATER_MARK = 16 * 1024 * 1024;
 /** @internal */
 export const DEFAULT_OUTBOX_SIZE = 1024;
 /** @internal */
@@ -174,6 +336,10 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 5_000;
 export function resolveCommonOptions(options: WebSocketCommonOptions, codec: Codec): ResolvedCommonOptions {
   const maxMessageBytes = positive("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
   const highWaterMark = positive("highWaterMark", options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const frameOverhead = options.frameOverhead ?? DEFAULT_FRAME_OVERHEAD;
+  if (typeof frameOverhead !== "number" || !(frameOverhead >= 0)) {
+    throw new RangeError(`Expected frameOverhead to be a non-negative number, got ${String(frameOverhead)}`);
+  }
   const outboxSize = positive("outboxSize", options.outboxSize ?? DEFAULT_OUTBOX_SIZE);
   const backpressure = options.backpressure ?? "close";
   if (backpressure !== "close" && backpressure !== "drop") {
@@ -191,6 +357,7 @@ export function resolveCommonOptions(options: WebSocketCommonOptions, codec: Cod
     maxMessageBytes,
     heartbeat,
     highWaterMark,
+    frameOverhead,
     backpressure,
     outboxSize,
     onError: options.onError ?? defaultOnError,
@@ -210,6 +377,18 @@ export function credentialsFunction(credentials: unknown): () => unknown {
   return typeof credentials === "function" ? credentials as () => unknown : () => credentials;
 }
 
+// One throttle per process: a flood of bad frames must not make logging the bottleneck.
+const logged = new TokenBucket(10, 20);
+let suppressed = 0;
+
 function defaultOnError(error: PubSubError): void {
+  if (!logged.take()) {
+    suppressed++;
+    return;
+  }
+  if (suppressed > 0) {
+    console.error(`[pubsub/websocket] ${suppressed} more errors were not logged (at most 10 a second)`);
+    suppressed = 0;
+  }
   console.error("[pubsub/websocket]", error);
 }

@@ -11,7 +11,7 @@ import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type Subscriptio
 import { CloseCode } from "./close_codes.ts";
 import { WebSocketHub, type WebSocketHubEventDetail, type WebSocketHubOptions } from "./hub.ts";
 import type { LinkState } from "./link.ts";
-import type { WebSocketCloseInfo, WebSocketCommonOptions } from "./options.ts";
+import type { WebSocketCloseInfo, WebSocketCommonOptions, WebSocketPeerLimits } from "./options.ts";
 import type { WebSocketConstructorLike, WebSocketLike } from "./socket.ts";
 import { WebSocketSpoke } from "./spoke.ts";
 
@@ -97,7 +97,7 @@ export interface WebSocketAcceptOptions<TRequest = unknown> {
  * ```
  */
 export interface WebSocketEventTargetOptions<TRequest = unknown>
-  extends WebSocketCommonOptions, WebSocketAcceptOptions<TRequest> {
+  extends WebSocketCommonOptions, WebSocketAcceptOptions<TRequest>, WebSocketPeerLimits {
   /**
    * Which end of the connection this is. `"accept"`: the side that accepted
    * the socket; it waits for the hello and serves the peer like a hub with

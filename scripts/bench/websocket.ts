@@ -121,6 +121,8 @@ async function adapterScenario(spokes: number, viaPubSub: boolean): Promise<Scen
     }
   }
   while (hub.connections < spokes) await new Promise((r) => setTimeout(r, 1));
+  // Protocol v2: the hub sends a spoke a topic only once it has acknowledged the spoke's subscription.
+  await Promise.all(targets.map((t) => t.ready("bench:1")));
   return {
     counter,
     send(t) {

@@ -224,6 +224,38 @@ export function countingWebSocket(): CountingWebSocket {
   };
 }
 
+/**
+ * Opens a WebSocket by hand over TCP (for peers no WebSocket API can play: one that never reads, or writes frames as
+ * fast as the kernel takes them) and returns once the 101 response is read.
+ */
+export async function rawUpgrade(url: string, path = "/"): Promise<Deno.TcpConn> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  await conn.write(new TextEncoder().encode(
+    `GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  ));
+  const buffer = new Uint8Array(1024);
+  let head = "";
+  while (!head.includes("\r\n\r\n")) {
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error("The hub closed the raw connection during the upgrade");
+    head += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  if (!head.startsWith("HTTP/1.1 101")) throw new Error(`The upgrade was refused: ${head.split("\r\n")[0]}`);
+  return conn;
+}
+
+/** `times` copies of one masked client text frame (mask key 0), payload under 126 bytes. */
+export function maskedFrames(text: string, times = 1): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  if (payload.length > 125) throw new RangeError(`Expected a payload under 126 bytes, got ${payload.length}`);
+  const one = new Uint8Array([0x81, 0x80 | payload.length, 0, 0, 0, 0, ...payload]);
+  const out = new Uint8Array(one.length * times);
+  for (let i = 0; i < times; i++) out.set(one, i * one.length);
+  return out;
+}
+
 /** A hub for the browser driver: its page on `/`, its socket on `/ws`, credentials `{ token: "browser" }`. */
 export interface BrowserHub {
   hub: WebSocketHub<Request>;
