@@ -21,6 +21,7 @@ import { PubSubError } from "../../core/errors.ts";
  * | 5 | `error` | a local failure (the codec or the binding threw) |
  * | 6 | `unsupportedProtocol` | the peer speaks another protocol version (hub/spoke speak 2, the per-connection targets 1) |
  * | 7 | `slowConsumer` | the hub's outbox for the connection passed `maxOutboxBytes` |
+ * | 8 | `rateLimited` | the spoke sent faster than the hub's `inboundLimits`, or too many invalid frames |
  *
  * Codes 3 and 6 are final: a reconnecting spoke stops on them
  * ({@linkcode isFinalIrohCloseCode}).
@@ -41,6 +42,7 @@ export const IROH_CLOSE_CODES: {
   readonly error: 5;
   readonly unsupportedProtocol: 6;
   readonly slowConsumer: 7;
+  readonly rateLimited: 8;
 } = Object.freeze({
   normal: 0,
   frameTooLarge: 1,
@@ -50,6 +52,7 @@ export const IROH_CLOSE_CODES: {
   error: 5,
   unsupportedProtocol: 6,
   slowConsumer: 7,
+  rateLimited: 8,
 });
 
 /**

@@ -9,6 +9,8 @@ import { decodeEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, FrameTooLargeError, PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { type Authorize, type HubAction, type HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
+import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
+import { StrikeWindow } from "../../core/strike_window.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
@@ -115,6 +117,67 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEve
    * @default {1024}
    */
   maxTopicLength?: number;
+  /**
+   * Inbound rate limits per connection once its handshake is done, as token
+   * buckets (frames and bytes, 4-byte prefixes included); past either, the
+   * hub reports an `IrohConnectionError` and closes the connection with code
+   * 8 (`rateLimited`); the spoke reconnects after its backoff. `false` turns
+   * them off. A rate given without its burst gets a burst of twice the rate.
+   *
+   * @default {{ framesPerSecond: 10000, frameBurst: 20000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
+   */
+  inboundLimits?: InboundRateLimits | false;
+  /**
+   * Invalid frames (not an envelope, not a known control frame) within
+   * `invalidFrameWindow` ms that close the connection with code 8. Each one
+   * before that is dropped and reported.
+   *
+   * @default {20}
+   */
+  maxInvalidFrames?: number;
+  /**
+   * The window of `maxInvalidFrames`, in ms.
+   *
+   * @default {10000}
+   */
+  invalidFrameWindow?: number;
+}
+
+/** The WebSocket hub's defaults (see `WebSocketPeerLimits.inboundLimits`). */
+const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
+  framesPerSecond: 10_000,
+  frameBurst: 20_000,
+  bytesPerSecond: 8 * 1024 * 1024,
+  byteBurst: 16 * 1024 * 1024,
+};
+
+interface PeerLimits {
+  inbound: InboundRateLimits | undefined;
+  maxInvalidFrames: number;
+  invalidFrameWindow: number;
+}
+
+function resolveLimits(options: IrohHubOptions<never>, maxFrameBytes: number): PeerLimits {
+  let inbound: InboundRateLimits | undefined;
+  const given = options.inboundLimits;
+  if (given !== false) {
+    const framesPerSecond = given?.framesPerSecond ?? DEFAULT_INBOUND_LIMITS.framesPerSecond;
+    const bytesPerSecond = given?.bytesPerSecond ?? DEFAULT_INBOUND_LIMITS.bytesPerSecond;
+    inbound = {
+      framesPerSecond,
+      frameBurst: given?.frameBurst ??
+        (given?.framesPerSecond === undefined ? DEFAULT_INBOUND_LIMITS.frameBurst : 2 * framesPerSecond),
+      bytesPerSecond,
+      byteBurst: given?.byteBurst ??
+        (given?.bytesPerSecond === undefined ? DEFAULT_INBOUND_LIMITS.byteBurst : 2 * bytesPerSecond),
+    };
+    // Validates the rates and bursts now, not on the first connection.
+    new InboundRateLimiter(inbound, maxFrameBytes + 4);
+  }
+  const maxInvalidFrames = options.maxInvalidFrames ?? 20;
+  const invalidFrameWindow = options.invalidFrameWindow ?? 10_000;
+  new StrikeWindow(maxInvalidFrames, invalidFrameWindow); // validates
+  return { inbound, maxInvalidFrames, invalidFrameWindow };
 }
 
 /**
@@ -181,6 +244,7 @@ interface Shared<TAuth> {
   readonly router: HubRouter<Frame, IrohHubContext<TAuth>>;
   readonly counters: FrameCounters;
   readonly options: ResolvedIrohOptions;
+  readonly limits: PeerLimits;
   reportError(error: PubSubError): void;
   /** The hub's remote backlog: a connection reads on once the events of its last chunk are delivered. */
   backlog(): Promise<void> | undefined;
@@ -194,9 +258,13 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   #hub: Shared<TAuth>;
   #hello = deferred<unknown>();
   #helloSeen = false;
+  #limiter: InboundRateLimiter | undefined;
+  #invalid: StrikeWindow | undefined;
 
   constructor(conn: IrohConnectionLike, hub: Shared<TAuth>) {
     this.#hub = hub;
+    const inbound = hub.limits.inbound;
+    if (inbound !== undefined) this.#limiter = new InboundRateLimiter(inbound, hub.options.maxFrameBytes + 4);
     this.#hello.promise.catch(() => {});
     this.link = new IrohLink(conn, hub.options, {
       onFrame: (frame) => this.#onFrame(frame),
@@ -265,8 +333,14 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.#onHandshakeFrame(frame);
       return;
     }
-    // Hook point for a per-connection budget and rate limit (issue 15): a frame over budget is refused here,
-    // before it is parsed or routed.
+    // The per-connection inbound limits (core's, as on the WebSocket hub), before a frame is parsed or routed.
+    const exceeded = this.#limiter?.admit(frame.length + 4);
+    if (exceeded !== undefined) {
+      const limit = hub.limits.inbound!;
+      const rate = exceeded === "frames" ? `${limit.framesPerSecond} frames/s` : `${limit.bytesPerSecond} bytes/s`;
+      this.#closeLimited(`${JSON.stringify(this.endpointId)} sent faster than ${rate}`);
+      return;
+    }
     if (frame.length === 0) return; // a keep-alive
     if (isControl(frame)) {
       this.#onControl(frame);
@@ -278,7 +352,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     try {
       envelope = decodeEnvelope(copy, hub.options.codec);
     } catch (error) {
-      hub.reportError(
+      this.#invalidFrame(
         error instanceof PubSubError
           ? error
           : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(this.endpointId)}`, { cause: error }),
@@ -325,7 +399,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     try {
       message = parseControl(frame);
     } catch (error) {
-      hub.reportError(error as PubSubError);
+      this.#invalidFrame(error as PubSubError);
       return;
     }
     const [tag, topic] = message;
@@ -333,7 +407,26 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       if (tag === "sub") return hub.router.subscribe(this, topic);
       if (tag === "unsub") return hub.router.unsubscribe(this, topic);
     }
-    hub.reportError(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+    this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+  }
+
+  /** Reports an invalid frame; `maxInvalidFrames` of them within the window close the connection with code 8. */
+  #invalidFrame(error: PubSubError): void {
+    const hub = this.#hub;
+    hub.reportError(error);
+    const { maxInvalidFrames, invalidFrameWindow } = hub.limits;
+    this.#invalid ??= new StrikeWindow(maxInvalidFrames, invalidFrameWindow);
+    if (this.#invalid.strike()) {
+      this.#closeLimited(
+        `${JSON.stringify(this.endpointId)} sent ${maxInvalidFrames} invalid frames within ${invalidFrameWindow} ms`,
+      );
+    }
+  }
+
+  #closeLimited(message: string): void {
+    const error = new IrohConnectionError(message, IROH_CLOSE_CODES.rateLimited);
+    this.#hub.reportError(error);
+    this.link.abort(IROH_CLOSE_CODES.rateLimited, "rate limited", error);
   }
 
   sendData(frame: Frame): void {
@@ -461,6 +554,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
       router: this.#router,
       counters: this.#counters,
       options: this.#options,
+      limits: resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes),
       reportError: (error) => this.#reportError(error),
       backlog: () => this.remoteBacklog(),
       connectionClosed: (connection, info) => this.#connectionClosed(connection, info),

@@ -71,6 +71,7 @@ export const CODE_NAMES: Record<number, string> = {
   5: "error",
   6: "unsupported protocol version",
   7: "slow consumer",
+  8: "rate limited",
 };
 
 function reasonBytes(code: number, reason?: string): number[] {
