@@ -5,8 +5,7 @@
  * @module
  */
 
-import { decodeEnvelope } from "../../core/envelope.ts";
-import { EnvelopeError, FrameTooLargeError, PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { FrameTooLargeError, PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { type Authorize, type HubAction, type HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
@@ -22,6 +21,7 @@ import {
   resolveIrohOptions,
 } from "./options.ts";
 import {
+  decodeData,
   encodeData,
   type Frame,
   frameLength,
@@ -350,13 +350,9 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     const copy = frame.slice();
     let envelope;
     try {
-      envelope = decodeEnvelope(copy, hub.options.codec);
+      envelope = decodeData(copy, hub.options.codec, this.endpointId);
     } catch (error) {
-      this.#invalidFrame(
-        error instanceof PubSubError
-          ? error
-          : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(this.endpointId)}`, { cause: error }),
-      );
+      this.#invalidFrame(error as PubSubError);
       return;
     }
     hub.router.publishFrom(this, envelope, copy);

@@ -7,13 +7,13 @@
  * @module
  */
 
-import { decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
-import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
+import { outgoingEnvelope } from "../../core/envelope.ts";
+import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import type { EnvelopeEvent, EventEnvelope, TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError } from "./errors.ts";
-import { isControl } from "./protocol.ts";
+import { decodeData, isControl } from "./protocol.ts";
 import { checkAllow, deferred, IrohLink } from "./link.ts";
 import {
   type IrohCloseInfo,
@@ -193,17 +193,10 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
     }
     if (frame.length === 0) return; // hello / keep-alive
     let envelope: EventEnvelope;
-    const codec = this.#options.codec;
     try {
-      // The frame may be a view of the reused read buffer: a custom codec gets its own copy, in case
-      // it keeps the bytes (jsonCodec turns them into a string at once).
-      envelope = decodeEnvelope(codec === jsonCodec ? frame : frame.slice(), codec);
+      envelope = decodeData(frame, this.#options.codec, this.remoteId);
     } catch (error) {
-      this.#options.report(
-        error instanceof PubSubError
-          ? error
-          : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(this.remoteId)}`, { cause: error }),
-      );
+      this.#options.report(error as PubSubError);
       return;
     }
     this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);

@@ -18,10 +18,10 @@
  * @module
  */
 
-import { type Codec, outgoingEnvelope } from "../../core/envelope.ts";
-import { isRefusalReason, type RefusalReason } from "../../core/errors.ts";
+import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
+import { EnvelopeError, isRefusalReason, PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { describe } from "../../core/topic.ts";
-import type { EnvelopeEvent } from "../../core/types.ts";
+import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { IrohProtocolError } from "./errors.ts";
 
 /** The routed protocol's version. */
@@ -95,4 +95,21 @@ export function encodeData(event: EnvelopeEvent, codec: Codec): Frame {
 /** The byte size of a frame body (UTF-16 units for a string: a lower bound). */
 export function frameLength(frame: Frame): number {
   return typeof frame === "string" ? frame.length : frame.byteLength;
+}
+
+/**
+ * Decodes a data frame's envelope (every iroh target's receiving side). The
+ * frame may be a view of a reused read buffer: a custom codec gets its own
+ * copy, in case it keeps the bytes (jsonCodec turns them into a string at once).
+ *
+ * @throws {EnvelopeError} If the frame is not an envelope.
+ */
+export function decodeData(frame: Uint8Array, codec: Codec, remoteId: string): EventEnvelope {
+  try {
+    return decodeEnvelope(codec === jsonCodec ? frame : frame.slice(), codec);
+  } catch (error) {
+    throw error instanceof PubSubError
+      ? error
+      : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(remoteId)}`, { cause: error });
+  }
 }

@@ -5,13 +5,11 @@
  */
 
 import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
-import { decodeEnvelope, jsonCodec } from "../../core/envelope.ts";
 import {
-  EnvelopeError,
   FrameTooLargeError,
   PublishRefusedError,
   PubSubClosedError,
-  PubSubError,
+  type PubSubError,
   SubscriptionRefusedError,
 } from "../../core/errors.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
@@ -41,6 +39,7 @@ import {
   resolveIrohOptions,
 } from "./options.ts";
 import {
+  decodeData,
   encodeData,
   type Frame,
   frameLength,
@@ -440,17 +439,11 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#onControl(frame);
       return;
     }
-    const codec = this.#options.codec;
     let envelope;
     try {
-      // The frame is a view of the reused read buffer: a custom codec gets its own copy.
-      envelope = decodeEnvelope(codec === jsonCodec ? frame : frame.slice(), codec);
+      envelope = decodeData(frame, this.#options.codec, link.remoteId);
     } catch (error) {
-      this.#reportError(
-        error instanceof PubSubError
-          ? error
-          : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(link.remoteId)}`, { cause: error }),
-      );
+      this.#reportError(error as PubSubError);
       return;
     }
     this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
