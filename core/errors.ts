@@ -192,6 +192,31 @@ export type RefusalReason =
   | "invalid-topic"
   | "unavailable";
 
+const REFUSAL_REASONS: ReadonlySet<string> = new Set([
+  "forbidden",
+  "too-many-subscriptions",
+  "topic-too-long",
+  "invalid-topic",
+  "unavailable",
+]);
+
+/**
+ * Whether a value from the wire is a {@linkcode RefusalReason}.
+ *
+ * @param value The value.
+ * @returns `true` for one of the five reasons.
+ *
+ * @example
+ * ```ts
+ * import { isRefusalReason } from "@alkdev/pubsub";
+ *
+ * console.log(isRefusalReason("forbidden"), isRefusalReason("nope")); // true false
+ * ```
+ */
+export function isRefusalReason(value: unknown): value is RefusalReason {
+  return typeof value === "string" && REFUSAL_REASONS.has(value);
+}
+
 /**
  * A hub refused a subscription. The spoke's subscriptions to the topic end
  * with this error (their `next()` rejects with it after any buffered events),

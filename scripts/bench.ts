@@ -45,7 +45,7 @@ const benches: Bench[] = [
     permissions: [
       "--allow-ffi",
       "--allow-read=.,/usr/bin/ldd",
-      "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,BENCH_ROUNDS,BENCH_PINGS",
+      "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,BENCH_ROUNDS,BENCH_PINGS,BENCH_IROH,BENCH_PER_SPOKE,BENCH_RECONNECTS",
     ],
   },
   { name: "worker", file: "scripts/bench/worker.ts", permissions: ["--allow-read", "--allow-env"] },

@@ -65,6 +65,19 @@ const groups: Group[] = [
     ],
     needsTools: true,
   },
+  {
+    // One process hosting a WebSocket hub and an iroh hub over one upstream, a Chromium spoke and an iroh spoke.
+    name: "mixed",
+    paths: ["tests/mixed"],
+    permissions: [
+      "--allow-ffi",
+      "--allow-net=127.0.0.1",
+      `--allow-read=.,/usr/bin/ldd,${Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"}`,
+      "--allow-env=CI,CHROMIUM_PATH,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
+      "--allow-run=node",
+    ],
+    needsTools: true,
+  },
   { name: "worker", paths: ["tests/worker"], permissions: ["--allow-read=."] },
   {
     // The shared server at 127.0.0.1:4222 (NATS_URL), and private nats-servers on free ports for the restart

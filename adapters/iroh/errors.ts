@@ -19,6 +19,12 @@ import { PubSubError } from "../../core/errors.ts";
  * | 3 | `refused` | the hub's `allow` refused the spoke's EndpointId |
  * | 4 | `timeout` | the handshake or a graceful close did not finish in time |
  * | 5 | `error` | a local failure (the codec or the binding threw) |
+ * | 6 | `unsupportedProtocol` | the peer speaks another protocol version (hub/spoke speak 2, the per-connection targets 1) |
+ * | 7 | `slowConsumer` | the hub's outbox for the connection passed `maxOutboxBytes` |
+ * | 8 | `rateLimited` | the spoke sent faster than the hub's `inboundLimits`, or too many invalid frames |
+ *
+ * Codes 3 and 6 are final: a reconnecting spoke stops on them
+ * ({@linkcode isFinalIrohCloseCode}).
  *
  * @example Reading the code from a close event
  * ```ts
@@ -34,7 +40,39 @@ export const IROH_CLOSE_CODES: {
   readonly refused: 3;
   readonly timeout: 4;
   readonly error: 5;
-} = Object.freeze({ normal: 0, frameTooLarge: 1, protocol: 2, refused: 3, timeout: 4, error: 5 });
+  readonly unsupportedProtocol: 6;
+  readonly slowConsumer: 7;
+  readonly rateLimited: 8;
+} = Object.freeze({
+  normal: 0,
+  frameTooLarge: 1,
+  protocol: 2,
+  refused: 3,
+  timeout: 4,
+  error: 5,
+  unsupportedProtocol: 6,
+  slowConsumer: 7,
+  rateLimited: 8,
+});
+
+/**
+ * Whether a reconnecting spoke stops for good on this close code instead of
+ * dialing again: `refused` (3) and `unsupportedProtocol` (6), the
+ * counterparts of the WebSocket 44xx codes.
+ *
+ * @param code The application close code, if any.
+ * @returns `true` for 3 and 6.
+ *
+ * @example
+ * ```ts
+ * import { isFinalIrohCloseCode } from "@alkdev/pubsub/iroh";
+ *
+ * console.log(isFinalIrohCloseCode(3), isFinalIrohCloseCode(0)); // true false
+ * ```
+ */
+export function isFinalIrohCloseCode(code: number | undefined): boolean {
+  return code === IROH_CLOSE_CODES.refused || code === IROH_CLOSE_CODES.unsupportedProtocol;
+}
 
 /**
  * The connection or its stream failed: lost, timed out, reset, or closed by
@@ -132,5 +170,62 @@ export class IrohOutboxFullError extends PubSubError {
     this.name = "IrohOutboxFullError";
     this.bufferedBytes = bufferedBytes;
     this.limit = limit;
+  }
+}
+
+/**
+ * The reconnecting spoke's outbox (events published while it has no open
+ * connection) was full, so the oldest event was dropped. Reported once per
+ * disconnected period through `onError`; the publish itself succeeds.
+ *
+ * @example
+ * ```ts
+ * import { IrohOutboxOverflowError } from "@alkdev/pubsub/iroh";
+ *
+ * const error = new IrohOutboxOverflowError(1024);
+ * console.log(error.code, error.limit); // "ERR_IROH_OUTBOX_OVERFLOW" 1024
+ * ```
+ */
+export class IrohOutboxOverflowError extends PubSubError {
+  /** The outbox size, in events. */
+  readonly limit: number;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param limit The outbox size, in events.
+   */
+  constructor(limit: number) {
+    super(
+      "ERR_IROH_OUTBOX_OVERFLOW",
+      `The spoke's outbox holds ${limit} events while disconnected: dropping the oldest`,
+    );
+    this.name = "IrohOutboxOverflowError";
+    this.limit = limit;
+  }
+}
+
+/**
+ * The peer broke the routed protocol: an unknown or malformed control frame.
+ * Reported through `onError`; after the handshake the connection stays open.
+ *
+ * @example
+ * ```ts
+ * import { IrohProtocolError } from "@alkdev/pubsub/iroh";
+ *
+ * const error = new IrohProtocolError('Unknown control frame ["nope"]');
+ * console.log(error.code); // "ERR_IROH_PROTOCOL"
+ * ```
+ */
+export class IrohProtocolError extends PubSubError {
+  /**
+   * Constructs a new instance.
+   *
+   * @param message The message.
+   * @param options The cause, if any.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("ERR_IROH_PROTOCOL", message, options);
+    this.name = "IrohProtocolError";
   }
 }

@@ -1,96 +1,29 @@
 /**
- * Hub and spoke event targets over one bidirectional iroh (QUIC) stream per
- * connection, carrying length-prefixed encoded envelopes.
+ * The per-connection iroh targets: one event target over one connection,
+ * both sides equal (protocol version 1: a zero-length hello, then data frames
+ * only). For many connections with routing, see `createIrohHub` and
+ * `connectIrohEventTarget`.
  *
  * @module
  */
 
-import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
-import { EnvelopeError, FrameTooLargeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameEncoder, TruncatedFrameError } from "../../core/framing.ts";
-import { describe, topicFor } from "../../core/topic.ts";
+import { outgoingEnvelope } from "../../core/envelope.ts";
+import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
+import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import type { EnvelopeEvent, EventEnvelope, TypedEvent, TypedEventTarget } from "../../core/types.ts";
-import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohPeerRefusedError } from "./errors.ts";
-import type { IrohBiStreamLike, IrohConnectionLike, IrohRecvStreamLike, IrohSendStreamLike } from "./types.ts";
+import type { EnvelopeEvent, EventEnvelope, TypedEventTarget } from "../../core/types.ts";
+import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError } from "./errors.ts";
+import { decodeData, isControl } from "./protocol.ts";
+import { checkAllow, deferred, IrohLink } from "./link.ts";
+import {
+  type IrohCloseInfo,
+  type IrohEventTargetOptions,
+  type ResolvedIrohOptions,
+  resolveIrohOptions,
+} from "./options.ts";
+import type { IrohConnectionLike } from "./types.ts";
 
-/**
- * Options for {@linkcode createSpokeIrohEventTarget} and
- * {@linkcode createHubIrohEventTarget}.
- *
- * @example
- * ```ts
- * import type { IrohEventTargetOptions } from "@alkdev/pubsub/iroh";
- *
- * const options: IrohEventTargetOptions = {
- *   maxFrameBytes: 64 * 1024,
- *   onError: (error) => console.warn(error.code, error.message),
- * };
- * ```
- */
-export interface IrohEventTargetOptions {
-  /**
-   * Encodes envelopes into frame bodies and back. Both sides must use the same.
-   *
-   * @default {jsonCodec}
-   */
-  codec?: Codec;
-  /**
-   * The largest frame body, in bytes, in either direction. A larger incoming
-   * length prefix closes the connection with code 1 (`frameTooLarge`) before
-   * anything is allocated; a larger outgoing envelope makes `dispatchEvent`
-   * throw {@linkcode FrameTooLargeError}.
-   *
-   * @default {1048576}
-   */
-  maxFrameBytes?: number;
-  /**
-   * The most bytes queued for the stream and not yet written. While the outbox
-   * holds this much or more, `dispatchEvent` (so `publish`) throws
-   * {@linkcode IrohOutboxFullError} and neither sends nor delivers the event;
-   * memory stays under `maxOutboxBytes + maxFrameBytes`.
-   *
-   * @default {8388608}
-   */
-  maxOutboxBytes?: number;
-  /**
-   * The most bytes asked of the binding per `read` call.
-   *
-   * @default {65536}
-   */
-  readChunkBytes?: number;
-  /**
-   * How long opening (or accepting) the stream and the hello exchange may take.
-   * On expiry the connection is closed with code 4 (`timeout`) and the factory
-   * rejects.
-   *
-   * @default {10000}
-   */
-  handshakeTimeoutMs?: number;
-  /**
-   * How long a graceful close waits for the peer to finish its side. On expiry
-   * the connection is closed with code 4 (`timeout`).
-   *
-   * @default {5000}
-   */
-  closeTimeoutMs?: number;
-  /**
-   * The error channel: bad frames from the peer ({@linkcode EnvelopeError}, the
-   * connection stays open), and failures that close the connection
-   * ({@linkcode FrameTooLargeError}, {@linkcode TruncatedFrameError},
-   * {@linkcode IrohConnectionError}, {@linkcode IrohPeerRefusedError}).
-   * Failures while opening reject the factory instead.
-   *
-   * @default {(error) => console.error("[@alkdev/pubsub/iroh]", error)}
-   */
-  onError?: (error: PubSubError) => void;
-  /**
-   * Called when a local listener throws; delivery to the other listeners goes on.
-   *
-   * @default {console.error}
-   */
-  onListenerError?: (error: unknown, event: TypedEvent) => void;
-}
+const EMPTY = new Uint8Array(0);
 
 /**
  * Options for {@linkcode createHubIrohEventTarget}.
@@ -113,26 +46,6 @@ export interface HubIrohEventTargetOptions extends IrohEventTargetOptions {
    * @default {undefined} (every endpoint is allowed)
    */
   allow?: (remoteId: string) => boolean | Promise<boolean>;
-}
-
-/**
- * How a target's connection ended, as `closed` resolves with it and the
- * `"close"` event carries it in `detail`.
- *
- * @example
- * ```ts
- * import type { IrohCloseInfo } from "@alkdev/pubsub/iroh";
- *
- * const info: IrohCloseInfo = { code: 0, reason: "closed", error: undefined };
- * ```
- */
-export interface IrohCloseInfo {
-  /** The application close code ({@linkcode IROH_CLOSE_CODES}), if one is known. */
-  code: number | undefined;
-  /** A short description. */
-  reason: string;
-  /** The error that closed the connection; `undefined` for a graceful close by either side. */
-  error: PubSubError | undefined;
 }
 
 /**
@@ -178,239 +91,67 @@ export interface IrohEventTarget extends TypedEventTarget<EnvelopeEvent> {
   listenerCount(topic?: string): number;
 }
 
-type State = "opening" | "open" | "closing" | "closed";
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const CODE_NAMES: Record<number, string> = {
-  0: "closed",
-  1: "frame too large",
-  2: "protocol error",
-  3: "refused",
-  4: "timeout",
-  5: "error",
-};
-
-function reasonBytes(code: number): number[] {
-  return Array.from(new TextEncoder().encode(CODE_NAMES[code] ?? "error"));
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  const line = text.split("\n", 1)[0].trim();
-  return line.length > 200 ? line.slice(0, 200) + "…" : line;
-}
-
-function toArray(bytes: Uint8Array): number[] {
-  const n = bytes.length;
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = bytes[i];
-  return out;
-}
-
-function positiveInt(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive integer, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function defaultOnError(error: PubSubError): void {
-  console.error("[@alkdev/pubsub/iroh]", error);
-}
-
-interface Mapped {
-  error: PubSubError | undefined;
-  code: number | undefined;
-  /** The connection is already closed: closing it again would only replace the peer's reason with ours. */
-  dead?: boolean;
-}
-
-/** Turns a binding failure into a typed error (`undefined` for a graceful close by the peer). */
-function fromBinding(error: unknown, remoteId: string): Mapped {
-  if (error instanceof PubSubError) {
-    return { error, code: error instanceof IrohConnectionError ? error.closeCode : undefined };
-  }
-  const line = firstLine(error);
-  const dead = /ConnectionLost|ApplicationClosed|ConnectionClosed|LocallyClosed|TimedOut/.test(line);
-  const mapped = mapBinding(error, line, remoteId);
-  mapped.dead = dead;
-  return mapped;
-}
-
-function mapBinding(error: unknown, line: string, remoteId: string): Mapped {
-  const match = /ApplicationClosed\(ApplicationClose \{ error_code: (\d+)/.exec(line);
-  if (match !== null) {
-    const code = Number(match[1]);
-    if (code === IROH_CLOSE_CODES.normal) return { error: undefined, code };
-    if (code === IROH_CLOSE_CODES.refused) {
-      return {
-        error: new IrohPeerRefusedError(
-          remoteId,
-          `Endpoint ${JSON.stringify(remoteId)} refused this connection (close code 3)`,
-          { cause: error },
-        ),
-        code,
-      };
-    }
-    const name = CODE_NAMES[code] ?? "unknown code";
-    return {
-      error: new IrohConnectionError(
-        `Connection closed by ${JSON.stringify(remoteId)} with code ${code} (${name})`,
-        code,
-        { cause: error },
-      ),
-      code,
-    };
-  }
-  return {
-    error: new IrohConnectionError(`Connection to ${JSON.stringify(remoteId)} failed: ${line}`, undefined, {
-      cause: error,
-    }),
-    code: undefined,
-  };
-}
-
 class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTarget {
-  readonly remoteId: string;
   readonly role: "hub" | "spoke";
-  #conn: IrohConnectionLike;
-  #codec: Codec;
-  #maxOutbox: number;
-  #readChunk: number;
-  #handshakeMs: number;
-  #closeMs: number;
-  #onError: (error: PubSubError) => void;
-  #encoder: FrameEncoder;
-  #decoder: FrameDecoder;
-  #state: State = "opening";
-  #send: IrohSendStreamLike | undefined;
-  #writing = false;
-  #inFlight = 0;
-  #flushWaiters: Deferred<void>[] = [];
-  /** Rejecters of every wait that must end when the target fails. */
-  #waits = new Set<(error: unknown) => void>();
+  #options: ResolvedIrohOptions;
+  #link: IrohLink;
   #hello = deferred<void>();
   #helloSeen = false;
-  #peerFinished = deferred<void>();
-  #closing: Promise<void> | undefined;
-  #closed = deferred<IrohCloseInfo>();
-  #closeError: PubSubError | undefined;
 
   constructor(conn: IrohConnectionLike, role: "hub" | "spoke", options: IrohEventTargetOptions) {
     super(options);
-    const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.#encoder = new FrameEncoder({ maxFrameBytes });
-    this.#decoder = new FrameDecoder({ maxFrameBytes });
-    this.#maxOutbox = positiveInt("maxOutboxBytes", options.maxOutboxBytes, 8 * 1024 * 1024);
-    this.#readChunk = positiveInt("readChunkBytes", options.readChunkBytes, 64 * 1024);
-    this.#handshakeMs = positiveInt("handshakeTimeoutMs", options.handshakeTimeoutMs, 10_000);
-    this.#closeMs = positiveInt("closeTimeoutMs", options.closeTimeoutMs, 5_000);
-    this.#codec = options.codec ?? jsonCodec;
-    this.#onError = options.onError ?? defaultOnError;
-    this.#conn = conn;
+    this.#options = resolveIrohOptions(options);
     this.role = role;
-    this.remoteId = String(conn.remoteId());
+    this.#link = new IrohLink(conn, this.#options, {
+      onFrame: this.#onFrame,
+      afterChunk: () => this.remoteBacklog(),
+      onClose: (info) => this.emitClose(info),
+    });
     this.#hello.promise.catch(() => {});
-    this.#peerFinished.promise.catch(() => {});
+  }
+
+  get remoteId(): string {
+    return this.#link.remoteId;
   }
 
   get state(): "open" | "closing" | "closed" {
-    return this.#state === "opening" ? "closing" : this.#state;
+    const state = this.#link.state;
+    return state === "opening" ? "closing" : state;
   }
 
   get bufferedBytes(): number {
-    return this.#encoder.byteLength + this.#inFlight;
+    return this.#link.bufferedBytes;
   }
 
   get closed(): Promise<IrohCloseInfo> {
-    return this.#closed.promise;
+    return this.#link.closed;
   }
 
   // ---- opening ----
 
-  async openAsSpoke(): Promise<void> {
-    await this.#opening(async () => {
-      const bi = await this.#wait(this.#conn.openBi(), this.#handshakeMs, "opening the stream");
-      this.#start(bi);
+  openAsSpoke(): Promise<void> {
+    const link = this.#link;
+    return link.open(async () => {
+      link.write(EMPTY); // hello: lets the hub's acceptBi resolve
+      await link.openStream();
       // The hub answers with its hello frame once it has accepted the stream.
-      await this.#wait(this.#hello.promise, this.#handshakeMs, "waiting for the hub's hello");
+      await link.wait(this.#hello.promise, this.#options.handshakeTimeoutMs, "waiting for the hub's hello");
     });
   }
 
-  async openAsHub(allow: ((remoteId: string) => boolean | Promise<boolean>) | undefined): Promise<void> {
-    await this.#opening(async () => {
-      if (allow !== undefined) {
-        let allowed = false;
-        let cause: unknown;
-        try {
-          const verdict = Promise.resolve().then(() => allow(this.remoteId));
-          allowed = (await this.#wait(verdict, this.#handshakeMs, "allow()")) === true;
-        } catch (error) {
-          if (this.#state === "closed") throw error;
-          cause = error;
-        }
-        if (!allowed) {
-          const why = cause === undefined ? "allow() returned false" : `allow() threw: ${firstLine(cause)}`;
-          const error = new IrohPeerRefusedError(
-            this.remoteId,
-            `Refused endpoint ${JSON.stringify(this.remoteId)}: ${why}`,
-            cause === undefined ? undefined : { cause },
-          );
-          this.#fail(error, IROH_CLOSE_CODES.refused);
-          throw error;
-        }
-      }
-      const bi = await this.#wait(this.#conn.acceptBi(), this.#handshakeMs, "accepting the stream");
-      this.#start(bi);
+  openAsHub(allow: ((remoteId: string) => boolean | Promise<boolean>) | undefined): Promise<void> {
+    const link = this.#link;
+    return link.open(async () => {
+      if (allow !== undefined) await checkAllow(link, allow, this.#options.handshakeTimeoutMs);
+      link.write(EMPTY); // hello: tells the spoke it was accepted
+      await link.acceptStream();
     });
-  }
-
-  async #opening(work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-    } catch (error) {
-      const mapped = fromBinding(error, this.remoteId);
-      const typed = mapped.error ?? new IrohConnectionError(
-        `Connection to ${JSON.stringify(this.remoteId)} closed during the handshake`,
-        mapped.code,
-      );
-      this.#fail(typed, mapped.code, mapped.dead ? null : mapped.code ?? IROH_CLOSE_CODES.error);
-      throw this.#closeError ?? typed;
-    }
-    // The reader may have failed (say, on a bad frame right after the hello) before this continuation ran.
-    if (this.#state === "closed") {
-      throw this.#closeError ?? new IrohConnectionError(`${JSON.stringify(this.remoteId)} closed during the handshake`);
-    }
-    this.#state = "open";
-  }
-
-  #start(bi: IrohBiStreamLike): void {
-    this.#send = bi.send;
-    this.#encoder.write(new Uint8Array(0)); // hello: lets the hub's acceptBi resolve, tells the spoke it was accepted
-    this.#schedule();
-    void this.#readLoop(bi.recv);
   }
 
   // ---- EventTarget ----
 
   dispatchEvent(event: EnvelopeEvent): boolean {
-    if (this.#state !== "open") {
+    if (this.#link.state !== "open") {
       throw new PubSubClosedError(
         `Cannot send ${JSON.stringify(event.type)}: the iroh connection to ${
           JSON.stringify(this.remoteId)
@@ -419,53 +160,14 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
     }
     const detail = outgoingEnvelope(event.detail, event.type);
     const buffered = this.bufferedBytes;
-    if (buffered >= this.#maxOutbox) throw new IrohOutboxFullError(buffered, this.#maxOutbox);
+    if (buffered >= this.#options.maxOutboxBytes) throw new IrohOutboxFullError(buffered, this.#options.maxOutboxBytes);
     // Any extra keys on the detail travel too; the receiver's decodeEnvelope drops them.
-    this.#encoder.write(this.#codec.encode(detail));
-    this.#schedule();
+    this.#link.write(this.#options.codec.encode(detail));
     return this.dispatchLocal(event);
   }
 
-  // ---- writing ----
-
-  #schedule(): void {
-    if (this.#writing) return; // the running pump picks the new frames up
-    this.#writing = true;
-    queueMicrotask(() => void this.#pump());
-  }
-
-  async #pump(): Promise<void> {
-    const send = this.#send!;
-    try {
-      // Everything queued while a write is in flight goes out in the next single writeAll.
-      while (this.#encoder.byteLength > 0 && this.#state !== "closed") {
-        const bytes = toArray(this.#encoder.take());
-        this.#inFlight = bytes.length;
-        await send.writeAll(bytes);
-        this.#inFlight = 0;
-      }
-    } catch (error) {
-      this.#writing = false;
-      this.#inFlight = 0;
-      if (this.#state !== "closed") this.#failFromBinding(error);
-      return;
-    }
-    this.#writing = false;
-    if (this.#encoder.byteLength === 0) {
-      const waiters = this.#flushWaiters;
-      this.#flushWaiters = [];
-      for (const w of waiters) w.resolve();
-    }
-  }
-
   flush(): Promise<void> {
-    if (!this.#writing && this.#encoder.byteLength === 0) return Promise.resolve();
-    if (this.#state === "closed") {
-      return Promise.reject(this.#closeError ?? new PubSubClosedError("The iroh connection closed with frames unsent"));
-    }
-    const d = deferred<void>();
-    this.#flushWaiters.push(d);
-    return d.promise;
+    return this.#link.flush();
   }
 
   // ---- reading ----
@@ -473,7 +175,14 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
   #onFrame = (frame: Uint8Array): void => {
     if (!this.#helloSeen) {
       if (frame.length !== 0) {
-        // Every peer of this protocol sends the empty hello first: anything else is not one.
+        // Every peer of this protocol sends the empty hello first: anything else is not one. A routed (version 2)
+        // spoke's hello gets code 6, which stops its retries; anything else code 2.
+        if (isControl(frame)) {
+          throw new IrohConnectionError(
+            `${JSON.stringify(this.remoteId)} speaks the routed protocol (version 2); this target speaks version 1`,
+            IROH_CLOSE_CODES.unsupportedProtocol,
+          );
+        }
         throw new IrohConnectionError(
           `${JSON.stringify(this.remoteId)} sent a ${frame.length}-byte frame before its hello (an empty frame)`,
           IROH_CLOSE_CODES.protocol,
@@ -485,169 +194,18 @@ class IrohStreamEventTarget extends TransportEventTarget implements IrohEventTar
     if (frame.length === 0) return; // hello / keep-alive
     let envelope: EventEnvelope;
     try {
-      // The frame may be a view of the reused read buffer: a custom codec gets its own copy, in case
-      // it keeps the bytes (jsonCodec turns them into a string at once).
-      envelope = decodeEnvelope(this.#codec === jsonCodec ? frame : frame.slice(), this.#codec);
+      envelope = decodeData(frame, this.#options.codec, this.remoteId);
     } catch (error) {
-      this.#report(
-        error instanceof PubSubError
-          ? error
-          : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(this.remoteId)}`, { cause: error }),
-      );
+      this.#options.report(error as PubSubError);
       return;
     }
     this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
   };
 
-  async #readLoop(recv: IrohRecvStreamLike): Promise<void> {
-    // One scratch buffer for every chunk: frames are decoded synchronously, and the decoder copies
-    // any unfinished frame into its own buffer. (An indexed copy is several times faster than
-    // `new Uint8Array(array)` on the arrays the binding returns.)
-    let scratch = new Uint8Array(this.#readChunk);
-    try {
-      for (;;) {
-        const chunk = await recv.read(this.#readChunk);
-        if (this.#state === "closed") return;
-        const n = chunk.length;
-        if (n === 0) break;
-        if (n > scratch.length) scratch = new Uint8Array(n);
-        for (let i = 0; i < n; i++) scratch[i] = chunk[i];
-        this.#decoder.push(scratch.subarray(0, n), this.#onFrame);
-        // A chunk may hold thousands of frames: what was not delivered in this turn is delivered over the
-        // next ones. Reading on only after that pushes back on the peer (QUIC flow control) instead.
-        const drained = this.remoteBacklog();
-        if (drained !== undefined) await drained;
-      }
-      this.#decoder.end();
-    } catch (error) {
-      if (this.#state === "closed") return;
-      if (error instanceof FrameTooLargeError) this.#fail(error, IROH_CLOSE_CODES.frameTooLarge);
-      else if (error instanceof TruncatedFrameError) this.#fail(error, IROH_CLOSE_CODES.protocol);
-      else this.#failFromBinding(error);
-      return;
-    }
-    // The peer finished its stream cleanly.
-    this.#peerFinished.resolve();
-    if (this.#state === "open") this.#closing = this.#shutdown(false);
-    else if (this.#state === "opening") {
-      this.#fail(
-        new IrohConnectionError(`${JSON.stringify(this.remoteId)} finished its stream during the handshake`),
-        IROH_CLOSE_CODES.protocol,
-      );
-    }
-  }
-
   // ---- closing ----
 
   close(): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
-    if (this.#state === "closed") return this.#closed.promise.then(() => {});
-    this.#closing = this.#shutdown(true);
-    return this.#closing;
-  }
-
-  async #shutdown(initiator: boolean): Promise<void> {
-    this.#state = "closing";
-    try {
-      await this.#wait(this.flush(), this.#closeMs, "writing queued frames");
-      await this.#wait(this.#send!.finish(), this.#closeMs, "finishing the stream");
-      if (initiator) {
-        await this.#wait(this.#peerFinished.promise, this.#closeMs, "waiting for the peer to finish its stream");
-      } else {
-        // The initiator closes the connection once it has read our end-of-stream.
-        await this.#wait(this.#conn.closed(), this.#closeMs, "waiting for the peer to close the connection");
-      }
-    } catch (error) {
-      if ((this.#state as State) !== "closed") this.#failFromBinding(error);
-      return;
-    }
-    this.#finish({
-      code: IROH_CLOSE_CODES.normal,
-      reason: initiator ? "closed" : "closed by the peer",
-      error: undefined,
-    }, IROH_CLOSE_CODES.normal);
-  }
-
-  #failFromBinding(error: unknown): void {
-    const mapped = fromBinding(error, this.remoteId);
-    const closeWith = mapped.dead ? null : mapped.code ?? IROH_CLOSE_CODES.error;
-    if (mapped.error === undefined) {
-      // The peer closed the connection with code 0 without finishing the stream first.
-      this.#finish({ code: mapped.code, reason: "closed by the peer", error: undefined }, closeWith);
-    } else {
-      this.#fail(mapped.error, mapped.code ?? IROH_CLOSE_CODES.error, closeWith);
-    }
-  }
-
-  /** Ends the target with `error`; `closeWith` is the code to close the connection with (`null`: it is already closed). */
-  #fail(error: PubSubError, code: number | undefined, closeWith: number | null = code ?? IROH_CLOSE_CODES.error): void {
-    if (this.#state === "closed") return;
-    const reported = this.#state !== "opening";
-    this.#finish({ code, reason: firstLine(error), error }, closeWith);
-    if (reported) this.#report(error);
-  }
-
-  #finish(info: IrohCloseInfo, closeWith: number | null): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
-    this.#closeError = info.error;
-    if (closeWith !== null) {
-      try {
-        this.#conn.close(BigInt(closeWith), reasonBytes(closeWith));
-      } catch {
-        // Already closed.
-      }
-    }
-    const pending = info.error ?? new PubSubClosedError("The iroh connection closed with frames unsent");
-    const waiters = this.#flushWaiters;
-    this.#flushWaiters = [];
-    if (this.#encoder.byteLength > 0 || this.#inFlight > 0) {
-      for (const w of waiters) w.reject(pending);
-    } else {
-      for (const w of waiters) w.resolve();
-    }
-    for (const reject of [...this.#waits]) reject(pending);
-    this.#hello.reject(pending);
-    this.#peerFinished.reject(pending);
-    this.#encoder.take();
-    this.#closed.resolve(info);
-    this.emitClose(info);
-  }
-
-  #report(error: PubSubError): void {
-    try {
-      this.#onError(error);
-    } catch (thrown) {
-      console.error("[@alkdev/pubsub/iroh] onError threw:", thrown);
-    }
-  }
-
-  /** Waits for `promise`, but no longer than `ms` and no longer than the target lives. */
-  #wait<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const stop = (error: unknown): void => {
-        clearTimeout(timer);
-        this.#waits.delete(stop);
-        reject(error);
-      };
-      const timer = setTimeout(() => {
-        stop(
-          new IrohConnectionError(
-            `Timed out after ${ms} ms ${what} (connection to ${JSON.stringify(this.remoteId)})`,
-            IROH_CLOSE_CODES.timeout,
-          ),
-        );
-      }, ms);
-      this.#waits.add(stop);
-      promise.then((value) => {
-        if (!this.#waits.has(stop)) return;
-        clearTimeout(timer);
-        this.#waits.delete(stop);
-        resolve(value);
-      }, (error) => {
-        if (this.#waits.has(stop)) stop(error);
-      });
-    });
+    return this.#link.close();
   }
 }
 

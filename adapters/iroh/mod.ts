@@ -32,4 +32,7 @@
 
 export * from "./types.ts";
 export * from "./errors.ts";
+export type { IrohCloseInfo, IrohEventTargetOptions } from "./options.ts";
 export * from "./iroh_event_target.ts";
+export * from "./hub.ts";
+export * from "./spoke.ts";

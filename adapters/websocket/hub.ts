@@ -7,7 +7,8 @@
 import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
-import { type Authorize, type HubAction, type HubPeer, HubRouter, type HubRouterStats } from "../../core/hub_router.ts";
+import { type Authorize, type HubAction, type HubPeer, HubRouter } from "../../core/hub_router.ts";
+import type { HubStats } from "../../core/hub_stats.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
@@ -97,36 +98,17 @@ export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
 }
 
 /**
- * The hub's counters, from {@linkcode WebSocketHub.stats}. Frame and byte
- * counts cover data and control frames; text frames count UTF-16 code units
- * (equal to bytes for ASCII JSON).
+ * The hub's counters, from {@linkcode WebSocketHub.stats}: see
+ * {@linkcode HubStats}. Frame and byte counts cover data and control frames;
+ * text frames count UTF-16 code units (equal to bytes for ASCII JSON);
+ * `dropped` counts frames dropped under `backpressure: "drop"` or from a full outbox.
  *
  * @example
  * ```ts ignore
- * setInterval(() => {
- *   const { connections, topics, framesOut } = hub.stats();
- *   console.log({ connections, topics, framesOut });
- * }, 10_000);
+ * const { connections, topics, framesOut } = hub.stats();
  * ```
  */
-export interface WebSocketHubStats extends HubRouterStats {
-  /** Connections not yet closed (handshake included). */
-  connections: number;
-  /** Connections accepted since the hub started. */
-  accepted: number;
-  /** Connections closed since the hub started. */
-  disconnects: number;
-  /** Frames received. */
-  framesIn: number;
-  /** Bytes received. */
-  bytesIn: number;
-  /** Frames sent. */
-  framesOut: number;
-  /** Bytes sent. */
-  bytesOut: number;
-  /** Frames not sent: dropped under `backpressure: "drop"` or from a full outbox. */
-  dropped: number;
-}
+export type WebSocketHubStats = HubStats;
 
 /**
  * One accepted connection of a {@linkcode WebSocketHub}.

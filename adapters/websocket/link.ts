@@ -15,9 +15,16 @@
  */
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
-import { EnvelopeError, FrameTooLargeError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
+import {
+  EnvelopeError,
+  FrameTooLargeError,
+  isRefusalReason,
+  type PubSubError,
+  type RefusalReason,
+} from "../../core/errors.ts";
 import type { FairLane, FairScheduler } from "../../core/fair_scheduler.ts";
 import type { HubAction } from "../../core/hub_router.ts";
+import type { FrameCounters } from "../../core/hub_stats.ts";
 import { type InboundRateExceeded, InboundRateLimiter } from "../../core/inbound_rate_limit.ts";
 import { SendBudget } from "../../core/send_budget.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
@@ -89,14 +96,7 @@ export class Outbox {
 }
 
 /** Counters a link adds to: frames and bytes each way (text frames count UTF-16 code units). */
-export interface LinkCounters {
-  framesIn: number;
-  bytesIn: number;
-  framesOut: number;
-  bytesOut: number;
-  /** Frames not sent: dropped by backpressure or from a full outbox. */
-  dropped: number;
-}
+export type LinkCounters = FrameCounters;
 
 /** What a link needs beyond the common options. */
 export interface LinkConfig extends ResolvedCommonOptions {
@@ -138,14 +138,6 @@ export interface LinkCallbacks {
   /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`. */
   onRefused?(action: HubAction, topic: string, reason: RefusalReason, message: string, link: Link): void;
 }
-
-const REASONS: ReadonlySet<string> = new Set([
-  "forbidden",
-  "too-many-subscriptions",
-  "topic-too-long",
-  "invalid-topic",
-  "unavailable",
-]);
 
 /** Drives one socket. Construct it last: if the socket is already open it starts at once. */
 export class Link {
@@ -530,7 +522,7 @@ export class Link {
     }
     if (
       (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
-      typeof reason === "string" && REASONS.has(reason) && typeof detail === "string"
+      isRefusalReason(reason) && typeof detail === "string"
     ) {
       const action: HubAction = tag === "subrefused" ? "subscribe" : "publish";
       this.#alive();

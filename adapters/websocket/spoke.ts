@@ -13,6 +13,8 @@ import {
   SubscriptionRefusedError,
 } from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_router.ts";
+import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
+import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import {
@@ -36,45 +38,7 @@ import {
 } from "./options.ts";
 import type { WebSocketConstructorLike, WebSocketLike } from "./socket.ts";
 
-/**
- * Reconnect timing: capped exponential backoff with jitter. Before retry `n`
- * (counted from 1), the spoke waits a random time between half and all of
- * `min(maxDelay, initialDelay * factor ** (n - 1))`. The count goes back to
- * zero once a connection has stayed open for `resetAfter` ms.
- *
- * @example Instant reconnects, for tests
- * ```ts
- * import type { BackoffOptions } from "@alkdev/pubsub/websocket";
- *
- * const backoff: BackoffOptions = { initialDelay: 0 };
- * ```
- */
-export interface BackoffOptions {
-  /**
-   * The base delay of the first retry, in ms; `0` makes every retry instant.
-   *
-   * @default {500}
-   */
-  initialDelay?: number;
-  /**
-   * The largest delay, in ms.
-   *
-   * @default {30000}
-   */
-  maxDelay?: number;
-  /**
-   * The growth factor per retry.
-   *
-   * @default {2}
-   */
-  factor?: number;
-  /**
-   * Milliseconds a connection must stay open before the retry count resets.
-   *
-   * @default {10000}
-   */
-  resetAfter?: number;
-}
+export type { BackoffOptions } from "../../core/backoff.ts";
 
 /**
  * Options for {@linkcode connectWebSocketEventTarget}.
@@ -174,29 +138,15 @@ export type WebSocketSpokeUrl =
   | (() => string | URL | Promise<string | URL>);
 
 /**
- * The spoke's counters, from {@linkcode WebSocketSpoke.stats}.
+ * The spoke's counters, from {@linkcode WebSocketSpoke.stats}: see
+ * {@linkcode SpokeStats}. Text frames count UTF-16 code units.
  *
  * @example
  * ```ts ignore
  * console.log(spoke.stats().reconnects);
  * ```
  */
-export interface WebSocketSpokeStats {
-  /** Connections opened after the first one. */
-  reconnects: number;
-  /** Topics the spoke's listeners want (announced to the hub). */
-  topics: number;
-  /** Frames received. */
-  framesIn: number;
-  /** Bytes received (text frames count UTF-16 code units). */
-  bytesIn: number;
-  /** Frames sent. */
-  framesOut: number;
-  /** Bytes sent. */
-  bytesOut: number;
-  /** Frames not sent: dropped under `backpressure: "drop"` or from a full outbox. */
-  dropped: number;
-}
+export type WebSocketSpokeStats = SpokeStats;
 
 /**
  * A reconnecting WebSocket event target. Local listeners live on the spoke,
@@ -243,17 +193,12 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   #protocols: string | string[] | undefined;
   #credentials: (() => unknown) | undefined;
   #handshakeTimeout: number;
-  #initialDelay: number;
-  #maxDelay: number;
-  #factor: number;
-  #resetAfter: number;
+  #backoff: Backoff;
   #maxAttempts: number;
   #outbox: Outbox;
   #link: Link | undefined;
   #state: WebSocketSpokeState = "connecting";
-  #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #stableTimer: ReturnType<typeof setTimeout> | undefined;
   #final: WebSocketCloseInfo | undefined;
   #stopping = false;
   #closed: Promise<WebSocketCloseInfo>;
@@ -278,11 +223,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     this.#protocols = options.protocols;
     this.#credentials = options.credentials === undefined ? undefined : credentialsFunction(options.credentials);
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
-    const backoff = options.backoff ?? {};
-    this.#initialDelay = nonNegative("backoff.initialDelay", backoff.initialDelay ?? 500);
-    this.#maxDelay = nonNegative("backoff.maxDelay", backoff.maxDelay ?? 30_000);
-    this.#factor = positive("backoff.factor", backoff.factor ?? 2);
-    this.#resetAfter = nonNegative("backoff.resetAfter", backoff.resetAfter ?? 10_000);
+    this.#backoff = new Backoff(options.backoff, "equal");
     this.#maxAttempts = nonNegative("maxAttempts", options.maxAttempts ?? Infinity);
     this.#outbox = new Outbox(this.#options.outboxSize);
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -421,10 +362,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       onRefused: (action, topic, reason, message) => this.#onRefused(action, topic, reason, message),
       onOpen: () => {
         this.#state = "open";
-        this.#stableTimer = setTimeout(() => {
-          this.#stableTimer = undefined;
-          this.#attempt = 0;
-        }, this.#resetAfter);
+        this.#backoff.connected();
         this.emit("open");
       },
       onEnvelope: (envelope) => this.dispatchLocal(toEvent(envelope)),
@@ -450,8 +388,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   }
 
   #onClose(info: WebSocketCloseInfo, link?: Link): void {
-    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
-    this.#stableTimer = undefined;
+    this.#backoff.clear();
     if (this.#final !== undefined) return;
     if (this.#stopping) {
       this.#stop(info, link);
@@ -463,16 +400,15 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       this.#stop({ ...info, error }, link);
       return;
     }
-    this.#attempt++;
-    if (this.#attempt > this.#maxAttempts) {
+    const delay = this.#backoff.next();
+    const attempt = this.#backoff.attempt;
+    if (attempt > this.#maxAttempts) {
       this.#stop(info, link);
       return;
     }
     this.emit("disconnect", info);
-    const base = Math.min(this.#maxDelay, this.#initialDelay * this.#factor ** (this.#attempt - 1));
-    const delay = base === 0 ? 0 : Math.round(base / 2 + Math.random() * base / 2);
     this.#state = "reconnecting";
-    this.emit("reconnecting", { attempt: this.#attempt, delay } satisfies WebSocketReconnectingDetail);
+    this.emit("reconnecting", { attempt, delay } satisfies WebSocketReconnectingDetail);
     if (this.#final === undefined && this.#retryTimer === undefined && this.#state === "reconnecting") {
       this.#retryTimer = setTimeout(() => this.#connect(), delay);
     }
@@ -483,8 +419,8 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     this.#final = info;
     this.#state = "closed";
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
-    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
-    this.#retryTimer = this.#stableTimer = undefined;
+    this.#retryTimer = undefined;
+    this.#backoff.clear();
     this.#outbox.drain();
     this.#interest.close(closedError(info));
     // The one terminal "close": a pub/sub over the spoke ends its subscriptions here.

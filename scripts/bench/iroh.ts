@@ -206,32 +206,38 @@ async function adapterPingPong(): Promise<number[]> {
   return times;
 }
 
-const rows: Record<string, number[]> = { raw: [], adapter: [], naive: [] };
-await rawRound(true); // warm-up
-await adapterRound();
-for (let round = 0; round < ROUNDS; round++) {
-  rows.raw.push(await rawRound(true));
-  rows.adapter.push(await adapterRound());
-  if (round < 3) rows.naive.push(await rawRound(false)); // slow: three rounds are plenty
-}
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const result: Row[] = [
-  { name: "raw stream, batched writeAll (baseline)", events: N, ms: median(rows.raw) },
-  { name: "iroh adapter (createPubSub spoke → hub)", events: N, ms: median(rows.adapter) },
-  { name: "raw stream, one awaited writeAll per frame", events: N, ms: median(rows.naive) },
-];
-printRates(`iroh: ${N} events one way, median of ${ROUNDS} rounds (naive: 3)`, result);
-console.log(`  adapter vs naive per-frame loop: ${(median(rows.naive) / median(rows.adapter)).toFixed(2)}×`);
+const only = Deno.env.get("BENCH_IROH"); // "pair" or "hub": one part only
+if (only !== "hub") await benchPair();
+if (only !== "pair") await (await import("./iroh_hub.ts")).benchHub();
 
-const raw = (await rawPingPong()).sort((a, b) => a - b);
-const adapter = (await adapterPingPong()).sort((a, b) => a - b);
-console.log(`\niroh: round trip, ${PINGS} sequential pings`);
-for (const [name, times] of [["raw stream (baseline)", raw], ["iroh adapter", adapter]] as const) {
-  const p50 = percentile(times, 0.5);
-  const p99 = percentile(times, 0.99);
-  console.log(
-    `  ${name.padEnd(24)} p50 ${p50.toFixed(3)} ms (${(p50 / percentile(raw, 0.5)).toFixed(2)}× baseline)  p99 ${
-      p99.toFixed(3)
-    } ms (${(p99 / percentile(raw, 0.99)).toFixed(2)}× baseline)`,
-  );
+async function benchPair(): Promise<void> {
+  const rows: Record<string, number[]> = { raw: [], adapter: [], naive: [] };
+  await rawRound(true); // warm-up
+  await adapterRound();
+  for (let round = 0; round < ROUNDS; round++) {
+    rows.raw.push(await rawRound(true));
+    rows.adapter.push(await adapterRound());
+    if (round < 3) rows.naive.push(await rawRound(false)); // slow: three rounds are plenty
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const result: Row[] = [
+    { name: "raw stream, batched writeAll (baseline)", events: N, ms: median(rows.raw) },
+    { name: "iroh adapter (createPubSub spoke → hub)", events: N, ms: median(rows.adapter) },
+    { name: "raw stream, one awaited writeAll per frame", events: N, ms: median(rows.naive) },
+  ];
+  printRates(`iroh: ${N} events one way, median of ${ROUNDS} rounds (naive: 3)`, result);
+  console.log(`  adapter vs naive per-frame loop: ${(median(rows.naive) / median(rows.adapter)).toFixed(2)}×`);
+
+  const raw = (await rawPingPong()).sort((a, b) => a - b);
+  const adapter = (await adapterPingPong()).sort((a, b) => a - b);
+  console.log(`\niroh: round trip, ${PINGS} sequential pings`);
+  for (const [name, times] of [["raw stream (baseline)", raw], ["iroh adapter", adapter]] as const) {
+    const p50 = percentile(times, 0.5);
+    const p99 = percentile(times, 0.99);
+    console.log(
+      `  ${name.padEnd(24)} p50 ${p50.toFixed(3)} ms (${(p50 / percentile(raw, 0.5)).toFixed(2)}× baseline)  p99 ${
+        p99.toFixed(3)
+      } ms (${(p99 / percentile(raw, 0.99)).toFixed(2)}× baseline)`,
+    );
+  }
 }

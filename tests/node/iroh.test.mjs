@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 
 import { createPubSub } from "@alkdev/pubsub";
-import { createSpokeIrohEventTarget, IrohPeerRefusedError } from "@alkdev/pubsub/iroh";
+import { connectIrohEventTarget, createSpokeIrohEventTarget, IrohPeerRefusedError } from "@alkdev/pubsub/iroh";
 
 const require = createRequire(import.meta.url);
 // @number0/iroh's package.json "main" names a missing file; Node falls back to index.js with a
@@ -43,16 +43,16 @@ function within(promise, ms, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Starts the Deno hub allowing `allowedId`; resolves with its id, addrs and a line reader. */
-async function startHub(allowedId) {
+/** Starts a Deno hub fixture; resolves with its id, addrs and a line reader. */
+async function startHub(allowedId, fixture = "iroh_hub.ts") {
   const repo = process.env.REPO;
   const child = spawn(process.env.DENO, [
     "run",
     "--allow-ffi",
     `--allow-read=${repo},/usr/bin/ldd`,
     "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
-    `${repo}/tests/node/fixtures/iroh_hub.ts`,
-    allowedId,
+    `${repo}/tests/node/fixtures/${fixture}`,
+    ...(allowedId === undefined ? [] : [allowedId]),
   ], { cwd: repo, stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -105,5 +105,42 @@ test("iroh: a Node spoke and a Deno hub exchange events; the hub refuses unknown
     if (hub.child.exitCode === null) hub.child.kill();
     await strangerEndpoint.close();
     await spokeEndpoint.close();
+  }
+});
+
+test("iroh: a Node reconnecting spoke re-dials a Deno hub that drops it, re-subscribes and keeps exchanging", async () => {
+  const endpoint = await bind();
+  const hub = await startHub(undefined, "iroh_routed_hub.ts");
+  const errors = [];
+  const spoke = connectIrohEventTarget(
+    () => endpoint.connect(new EndpointAddr(EndpointId.fromString(hub.id), null, hub.addrs), ALPN),
+    { backoff: { initialDelay: 10, maxDelay: 100 }, onError: (error) => errors.push(error) },
+  );
+  const pubsub = createPubSub({ eventTarget: spoke });
+  try {
+    const pongs = pubsub.subscribe("pong", "1");
+    let disconnects = 0;
+    spoke.addEventListener("disconnect", () => disconnects++);
+    for (let round = 0; round <= 3; round++) {
+      if (round > 0) {
+        const reconnected = new Promise((resolve) => spoke.addEventListener("connect", resolve, { once: true }));
+        pubsub.publish("ping", "1", -1); // the hub closes this connection
+        await within(reconnected, TIMEOUT, `reconnect ${round}`);
+      }
+      await within(pubsub.ready("pong", "1"), TIMEOUT, "subscription acknowledged");
+      pubsub.publish("ping", "1", round);
+      assert.deepEqual(await within(pongs.next(), TIMEOUT, "pong"), { value: { got: round, by: "deno" }, done: false });
+    }
+    assert.equal(disconnects, 3);
+    assert.equal(spoke.stats().reconnects, 3);
+    pubsub.publish("ping", "1", 999);
+    assert.deepEqual(await hub.nextLine(), { accepted: 4 });
+    assert.equal(await within(hub.exited, TIMEOUT, "hub exit"), 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    pubsub.close();
+    await spoke.close();
+    if (hub.child.exitCode === null) hub.child.kill();
+    await endpoint.close();
   }
 });

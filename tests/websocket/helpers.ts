@@ -255,3 +255,146 @@ export function maskedFrames(text: string, times = 1): Uint8Array {
   for (let i = 0; i < times; i++) out.set(one, i * one.length);
   return out;
 }
+
+/** A hub for the browser driver: its page on `/`, its socket on `/ws`, credentials `{ token: "browser" }`. */
+export interface BrowserHub {
+  hub: WebSocketHub<Request>;
+  /** The page's http URL, for {@linkcode startBrowserDriver}. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves a hub the browser driver's page connects to; `options` (say `upstream`, `onError`) go to the hub. */
+export function serveBrowserHub(options: WebSocketHubOptions<Request> = {}): BrowserHub {
+  const hub = createWebSocketHub<Request>({
+    authenticate: (credentials) => (credentials as { token?: string })?.token === "browser",
+    heartbeat: { interval: 100, timeout: 2000 },
+    ...options,
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    if (request.headers.get("upgrade") !== "websocket") {
+      return new Response("<!doctype html><title>pubsub browser test</title>", {
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
+    }
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    hub.accept(socket, request);
+    return response;
+  });
+  return {
+    hub,
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async close() {
+      await hub.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** The JSON line browser_driver.mjs prints last. */
+export interface DriverReport {
+  ok: boolean;
+  error?: string;
+  result: {
+    got: unknown[];
+    late?: string;
+    frames?: unknown[];
+    state: string;
+    closed: { code: number };
+    errors: unknown[];
+  };
+}
+
+/** The events the browser driver's page exchanges with its hub (fixtures/browser_driver.mjs). */
+export type BrowserEvents = {
+  up: { hello?: string; userAgent?: string; echo?: unknown; subscribed?: string };
+  down: unknown;
+  late: string;
+};
+
+/** Where the browser tests look for Chromium, and what to do when it is missing. */
+export interface ChromiumCheck {
+  /** `CHROMIUM_PATH`, or `/usr/bin/chromium`. */
+  path: string;
+  /** No file at `path`. */
+  missing: boolean;
+  /** Skip the test: Chromium is missing outside CI (under `CI=true` a missing Chromium fails it instead). */
+  skip: boolean;
+  /** Throws, under CI, if Chromium is missing. Call first in the test. */
+  require(): void;
+}
+
+/**
+ * Looks for Chromium. Outside CI a machine without it skips the browser tests, saying how to get it (printed once per
+ * call); under CI=true they fail instead.
+ */
+export function checkChromium(test: string): ChromiumCheck {
+  const path = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+  const ci = Deno.env.get("CI") === "true";
+  let missing = true;
+  try {
+    missing = !Deno.statSync(path).isFile;
+  } catch {
+    // Not there.
+  }
+  if (missing && !ci) {
+    console.warn(
+      `Skipping the ${test}: no Chromium at ${path}. Install it (Debian/Ubuntu: sudo apt-get install chromium) ` +
+        "or set CHROMIUM_PATH to a Chromium binary. Under CI=true a missing Chromium fails the test.",
+    );
+  }
+  return {
+    path,
+    missing,
+    skip: missing && !ci,
+    require() {
+      if (missing) throw new Error(`CI=true and no Chromium at ${path}: install it (sudo apt-get install chromium)`);
+    },
+  };
+}
+
+/** A running tests/websocket/fixtures/browser_driver.mjs (headless Chromium). */
+export interface BrowserDriver {
+  /** Rejects if the driver exits before `result()` is awaited (race it against the first expected event). */
+  early: Promise<never>;
+  /** Waits (at most `ms`, default 120 s) for the driver to exit; returns its exit code, output and last-line report. */
+  result(ms?: number): Promise<{ code: number; text: string; stderr: string; report: DriverReport }>;
+  /** Kills the driver if it still runs and waits for it. */
+  stop(): Promise<void>;
+}
+
+/** Starts the browser driver (Chromium at `chromium`) against the hub page at `httpUrl` (`/ws` upgrades to the hub). */
+export function startBrowserDriver(httpUrl: string, chromium: string): BrowserDriver {
+  const driver = new Deno.Command("node", {
+    args: [new URL("./fixtures/browser_driver.mjs", import.meta.url).pathname, httpUrl],
+    env: { DENO: Deno.execPath(), CHROMIUM_PATH: chromium },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = driver.output();
+  const decoder = new TextDecoder();
+  const early = output.then(({ stdout, stderr }): never => {
+    throw new Error(`The browser driver exited early: ${decoder.decode(stdout)}\n${decoder.decode(stderr)}`);
+  });
+  early.catch(() => {});
+  return {
+    early,
+    async result(ms = 120_000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`The browser driver did not finish within ${ms} ms`)), ms);
+      });
+      const { code, stdout, stderr } = await Promise.race([output, timeout]).finally(() => clearTimeout(timer));
+      const text = decoder.decode(stdout);
+      return { code, text, stderr: decoder.decode(stderr), report: JSON.parse(text.trim().split("\n").at(-1) ?? "{}") };
+    },
+    async stop() {
+      try {
+        driver.kill();
+      } catch {
+        // Already exited.
+      }
+      await output;
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The routed iroh protocol (version 2), spoken by `createIrohHub`'s
+ * connections and `connectIrohEventTarget`: the frames of version 1 (4-byte
+ * length prefix and the codec's encoding of an envelope), plus control frames
+ * whose body is a UTF-8 JSON array, told apart by their first byte `[` (a
+ * codec must never start an envelope with it; JSON objects never do). Not
+ * exported from the package; see docs/architecture/iroh.md.
+ *
+ * - spoke → hub: `["hello", 2]` or `["hello", 2, credentials]` (first frame),
+ *   `["sub", topic]`, `["unsub", topic]`;
+ * - hub → spoke: `["welcome", 2]` (answers the hello), `["suback", topic]`,
+ *   `["subrefused", topic, reason, message]`, `["pubrefused", topic, reason, message]`.
+ *
+ * A zero-length frame is version 1's hello: as a first frame it marks a
+ * version 1 peer, which is refused with close code 6; after the handshake
+ * it is ignored (a keep-alive).
+ *
+ * @module
+ */
+
+import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
+import { EnvelopeError, isRefusalReason, PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { describe } from "../../core/topic.ts";
+import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
+import { IrohProtocolError } from "./errors.ts";
+
+/** The routed protocol's version. */
+export const IROH_PROTOCOL_VERSION = 2;
+
+/** A data frame's body as the codec produced it. */
+export type Frame = string | Uint8Array;
+
+const BRACKET = 0x5b; // "["
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** `["welcome", 2]`. */
+export const WELCOME = JSON.stringify(["welcome", IROH_PROTOCOL_VERSION]);
+
+/** The hello a spoke sends first. */
+export function helloFrame(credentials?: unknown): string {
+  return JSON.stringify(
+    credentials === undefined ? ["hello", IROH_PROTOCOL_VERSION] : ["hello", IROH_PROTOCOL_VERSION, credentials],
+  );
+}
+
+/** Whether a frame body is a control frame. */
+export function isControl(frame: Uint8Array): boolean {
+  return frame.length > 0 && frame[0] === BRACKET;
+}
+
+/**
+ * Parses a control frame into its array.
+ *
+ * @throws {IrohProtocolError} If it is not UTF-8 JSON holding an array whose first element is a string.
+ */
+export function parseControl(frame: Uint8Array): unknown[] {
+  let message: unknown;
+  try {
+    message = JSON.parse(utf8.decode(frame));
+  } catch (cause) {
+    throw new IrohProtocolError(`Cannot parse a control frame of ${frame.length} bytes`, { cause });
+  }
+  if (!Array.isArray(message) || typeof message[0] !== "string") {
+    throw new IrohProtocolError(`Unknown control frame ${describe(message)}`);
+  }
+  return message;
+}
+
+/** A refusal frame's parts, or `undefined` if `message` is not a well-formed one. */
+export function parseRefusal(
+  message: unknown[],
+): { action: "subscribe" | "publish"; topic: string; reason: RefusalReason; detail: string } | undefined {
+  const [tag, topic, reason, detail] = message;
+  if (
+    (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
+    isRefusalReason(reason) && typeof detail === "string"
+  ) {
+    return { action: tag === "subrefused" ? "subscribe" : "publish", topic, reason, detail };
+  }
+  return undefined;
+}
+
+/**
+ * Encodes an event's envelope as a data frame body, checking that it is an
+ * envelope for the event's topic and that the codec did not start it with `[`.
+ */
+export function encodeData(event: EnvelopeEvent, codec: Codec): Frame {
+  const frame = codec.encode(outgoingEnvelope(event.detail, event.type));
+  if (typeof frame === "string" ? frame.charCodeAt(0) === BRACKET : frame[0] === BRACKET) {
+    throw new TypeError(`The codec produced a frame starting with "[", which is reserved for control frames`);
+  }
+  return frame;
+}
+
+/** The byte size of a frame body (UTF-16 units for a string: a lower bound). */
+export function frameLength(frame: Frame): number {
+  return typeof frame === "string" ? frame.length : frame.byteLength;
+}
+
+/**
+ * Decodes a data frame's envelope (every iroh target's receiving side). The
+ * frame may be a view of a reused read buffer: a custom codec gets its own
+ * copy, in case it keeps the bytes (jsonCodec turns them into a string at once).
+ *
+ * @throws {EnvelopeError} If the frame is not an envelope.
+ */
+export function decodeData(frame: Uint8Array, codec: Codec, remoteId: string): EventEnvelope {
+  try {
+    return decodeEnvelope(codec === jsonCodec ? frame : frame.slice(), codec);
+  } catch (error) {
+    throw error instanceof PubSubError
+      ? error
+      : new EnvelopeError(`Cannot decode a frame from ${JSON.stringify(remoteId)}`, { cause: error });
+  }
+}
