@@ -14,7 +14,7 @@ import {
   type IrohHubContext,
   IrohPeerRefusedError,
 } from "../../adapters/iroh/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { nextEvent, startHubServer, startSpoke, until } from "./hub_helpers.ts";
 import { ALPN, bindEndpoint, closeEndpoints, iroh, loopbackAddrs } from "./load_iroh.ts";
 

@@ -8,7 +8,7 @@ import {
   IrohConnectionError,
   type IrohReconnectingDetail,
 } from "../../adapters/iroh/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { type HubServer, nextEvent, startHubServer, startSpoke } from "./hub_helpers.ts";
 import { iroh } from "./load_iroh.ts";
 

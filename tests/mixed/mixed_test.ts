@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { createPubSub, InProcessEventTarget, type PubSubError } from "../../mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { type BrowserEvents, checkChromium, serveBrowserHub, startBrowserDriver } from "../websocket/helpers.ts";
 import { startHubServer, startSpoke } from "../iroh/hub_helpers.ts";
 import { iroh } from "../iroh/load_iroh.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createPubSub } from "../../mod.ts";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { quitAll, REDIS_URL, uniquePrefix } from "./_helpers.ts";
 
 const MS = 10_000;

@@ -7,7 +7,7 @@ import {
   WebSocketHandshakeError,
   WebSocketProtocolError,
 } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { closedEvent, handshake, helloFrame, type HubServer, nextEvent, opened, startHub } from "./helpers.ts";
 
 type Events = { news: string };

@@ -15,7 +15,7 @@ import {
   SubscriptionRefusedError,
 } from "../../mod.ts";
 import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import {
   type CountingWebSocket,
   countingWebSocket,

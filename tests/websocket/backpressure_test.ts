@@ -6,7 +6,7 @@ import {
   WebSocketBackpressureError,
   type WebSocketHubOptions,
 } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { maskedFrames, rawUpgrade, startHub, until } from "./helpers.ts";
 
 type Events = { bulk: string; news: string };

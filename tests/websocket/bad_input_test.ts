@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createPubSub, EnvelopeError, FrameTooLargeError, topicFor } from "../../mod.ts";
 import { CloseCode, connectWebSocketEventTarget, WebSocketProtocolError } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { closedEvent, handshake, opened, startHub, until } from "./helpers.ts";
 
 type Events = { news: string; big: string };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { type BrowserEvents, checkChromium, serveBrowserHub, startBrowserDriver } from "./helpers.ts";
 
 type Events = BrowserEvents;

@@ -12,7 +12,7 @@ import {
   type WebSocketCloseInfo,
   type WebSocketHubEventDetail,
 } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { nextEvent, startHub, startPerConnectionServer, until } from "./helpers.ts";
 
 type Events = { news: string };

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createPubSub, type PubSubError, type Subscription, SubscriptionRefusedError } from "../../mod.ts";
 import { connectWebSocketEventTarget } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { closedEvent, countingWebSocket, handshake, opened, startHub, until } from "./helpers.ts";
 
 type Events = { churn: number; many: number; other: number; sync: number; news: number };

@@ -6,7 +6,7 @@ import {
   WebSocketOutboxOverflowError,
   type WebSocketReconnectingDetail,
 } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { nextEvent, startHub, until } from "./helpers.ts";
 
 type Events = { down: number; up: number };

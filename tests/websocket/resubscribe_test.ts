@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
 import { connectWebSocketEventTarget } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { countingWebSocket, nextEvent, startHub, until } from "./helpers.ts";
 
 type Events = { down: number; up: number };

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createPubSub, type PubSub, topicFor } from "../../mod.ts";
 import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { type CountingWebSocket, countingWebSocket, type HubServer, startHub, until } from "./helpers.ts";
 
 type Events = { a: number; b: number; c: number; sync: string };

@@ -10,7 +10,7 @@ import { createPubSub, type PubSub, type Subscription } from "../../mod.ts";
 import { Redis } from "ioredis";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
 import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { type CountingWebSocket, countingWebSocket, nextEvent, startHub, until } from "./helpers.ts";
 
 type Events = { x: number | string };

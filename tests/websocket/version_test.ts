@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
 import { CloseCode, connectWebSocketEventTarget, WebSocketHandshakeError } from "../../adapters/websocket/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import { closedEvent, opened, startHub } from "./helpers.ts";
 
 type Events = { news: string };

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
 import { createWorkerEventTarget, type WorkerCloseDetail } from "../../adapters/worker/mod.ts";
-import { nextWithin } from "../conformance.ts";
+import { nextWithin } from "../../testing/mod.ts";
 import type { WorkerTestEvents } from "./fixtures/events.ts";
 
 const MS = 10_000;
