@@ -7,7 +7,15 @@
  * @module
  */
 
-import { PubSubClosedError, type SubscriptionRefusedError } from "./errors.ts";
+import {
+  PublishRefusedError,
+  PubSubClosedError,
+  type PubSubError,
+  type RefusalReason,
+  SubscriptionRefusedError,
+} from "./errors.ts";
+import type { HubAction } from "./hub_router.ts";
+import type { SubscriptionErrorDetail } from "./types.ts";
 
 /**
  * Where a {@linkcode RemoteInterest} sends its announcements: the current
@@ -171,6 +179,32 @@ export class RemoteInterest {
     state.waiters = [];
     for (const waiter of waiters) waiter.reject(error);
     return true;
+  }
+
+  /**
+   * Handles a hub's refusal answer. A refused publish becomes a
+   * {@linkcode PublishRefusedError} to report. A refused subscribe becomes a
+   * {@linkcode SubscriptionRefusedError}, marks the topic refused (see
+   * {@linkcode RemoteInterest.refused}) and comes with the detail of the
+   * `SUBSCRIPTION_ERROR_EVENT` the spoke dispatches; nothing, if the topic
+   * was withdrawn meanwhile.
+   *
+   * @param action What was refused.
+   * @param topic The topic.
+   * @param reason Why.
+   * @param message The hub's message.
+   * @returns The error to report and, for a subscribe, the event detail; `undefined` for a stale refusal.
+   */
+  refusal(
+    action: HubAction,
+    topic: string,
+    reason: RefusalReason,
+    message: string,
+  ): { error: PubSubError; subscriptionError?: SubscriptionErrorDetail } | undefined {
+    if (action === "publish") return { error: new PublishRefusedError(topic, reason, message) };
+    const error = new SubscriptionRefusedError(topic, reason, message);
+    if (!this.refused(topic, error)) return undefined;
+    return { error, subscriptionError: { topic, error } };
   }
 
   /**

@@ -6,12 +6,12 @@
  */
 
 import { FrameTooLargeError, PubSubError, type RefusalReason } from "../../core/errors.ts";
-import { type Authorize, type HubAction, type HubPeer, HubRouter } from "../../core/hub_router.ts";
+import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
+import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
-import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
+import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
 import { admit, checkAllow, deferred, firstLine, IrohLink } from "./link.ts";
 import {
@@ -513,16 +513,11 @@ function refuseVersion(link: IrohLink, what: string): void {
  * pubsub.publish("ping", "1", 1); // to every spoke subscribed to ping:1
  * ```
  */
-export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarget implements SubscriptionReadiness {
-  #router: HubRouter<Frame, IrohHubContext<TAuth>>;
-  #counters: FrameCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
+export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<IrohHubContext<TAuth>> {
   #shared: Shared<TAuth>;
   #options: ResolvedIrohOptions;
   #allow: IrohHubOptions<TAuth>["allow"];
   #authenticate: IrohHubOptions<TAuth>["authenticate"];
-  #connections = new Set<Connection<TAuth>>();
-  #accepted = 0;
-  #disconnects = 0;
   #closed = false;
 
   /**
@@ -531,35 +526,30 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
    * @param options Admission, authorization, upstream, limits and error handling.
    */
   constructor(options: IrohHubOptions<TAuth> = {}) {
-    super(options);
-    this.#options = resolveIrohOptions(options);
-    this.#allow = options.allow;
-    this.#authenticate = options.authenticate;
-    const codec = this.#options.codec;
-    this.#router = new HubRouter<Frame, IrohHubContext<TAuth>>({
+    const resolved = resolveIrohOptions(options);
+    const codec = resolved.codec;
+    super({
+      onListenerError: options.onListenerError,
       encode: (envelope) => codec.encode(envelope),
       // Paced like any transport's remote events: a chunk of a spoke's frames reaches the hub's listeners 256 per turn.
-      deliverLocal: (event) => this.deliverRemote(event),
+      paced: true,
       upstream: options.upstream,
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
-      onError: (error) => this.#reportError(error),
     });
+    this.#options = resolved;
+    this.#allow = options.allow;
+    this.#authenticate = options.authenticate;
     this.#shared = {
-      router: this.#router,
-      counters: this.#counters,
+      router: this.router,
+      counters: this.counters,
       options: this.#options,
       limits: resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes),
-      reportError: (error) => this.#reportError(error),
+      reportError: (error) => this.reportError(error),
       backlog: () => this.remoteBacklog(),
       connectionClosed: (connection, info) => this.#connectionClosed(connection, info),
     };
-  }
-
-  /** The number of connections not yet closed. */
-  get connections(): number {
-    return this.#connections.size;
   }
 
   /**
@@ -574,8 +564,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
    */
   accept(conn: IrohConnectionLike): IrohHubConnection<TAuth> {
     const connection = new Connection<TAuth>(conn, this.#shared);
-    this.#accepted++;
-    this.#connections.add(connection);
+    this.connectionOpened(connection);
     if (this.#closed) {
       void connection.close();
       return connection;
@@ -584,63 +573,26 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
       () => {
         if (connection.link.state === "open") this.emit("connect", { connection } satisfies IrohHubEventDetail);
       },
-      (error) => this.#reportError(error instanceof PubSubError ? error : new IrohConnectionError(firstLine(error))),
+      (error) => this.reportError(error instanceof PubSubError ? error : new IrohConnectionError(firstLine(error))),
     );
     return connection;
   }
 
   #connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void {
-    this.#router.detach(connection);
-    if (!this.#connections.delete(connection)) return;
-    this.#disconnects++;
+    if (!this.connectionClosed(connection)) return;
     this.emit("disconnect", { connection, info } satisfies IrohHubEventDetail);
   }
 
   /**
-   * Delivers `event` to local listeners and sends its envelope to every
-   * connection subscribed to its topic (through `upstream` if given).
+   * Encodes an event as a data frame.
    *
    * @throws {EnvelopeError} If `event.detail` is not an envelope for `event.type`.
    * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxFrameBytes`; nothing is delivered.
    */
-  dispatchEvent(event: EnvelopeEvent): boolean {
-    if (!isTopic(event.type)) return this.dispatchLocal(event);
+  protected encodeFrame(event: EnvelopeEvent): HubFrame {
     const frame = encodeData(event, this.#options.codec);
     checkSize(frame, this.#options.maxFrameBytes);
-    this.#router.publish(event, frame);
-    return !event.defaultPrevented;
-  }
-
-  /**
-   * Settles once the hub's local listeners for `topic` are live: at once
-   * without an upstream, after the upstream's own `ready` with one.
-   *
-   * @param topic The topic.
-   */
-  ready(topic: string): Promise<void> {
-    return this.#router.ready(topic);
-  }
-
-  /**
-   * The hub's counters: connections, topics, subscriptions, frames and
-   * bytes each way, drops and refusals.
-   *
-   * @returns A snapshot.
-   */
-  stats(): IrohHubStats {
-    return {
-      connections: this.#connections.size,
-      accepted: this.#accepted,
-      disconnects: this.#disconnects,
-      ...this.#router.stats(),
-      ...this.#counters,
-    };
-  }
-
-  /** Counts the hub's own listeners per topic. @internal */
-  protected override onTopicInterest(topic: string, interested: boolean): void {
-    if (interested) this.#router.addLocal(topic);
-    else this.#router.removeLocal(topic);
+    return frame;
   }
 
   /**
@@ -653,14 +605,15 @@ export class IrohHub<TAuth = Record<string, unknown>> extends TransportEventTarg
    */
   async close(): Promise<void> {
     this.#closed = true;
-    const connections = [...this.#connections];
+    const connections = [...this.live] as Connection<TAuth>[];
     const closing = connections.map((connection) => connection.close());
-    this.#router.clear();
+    this.router.clear();
     this.emitClose();
     await Promise.all(closing);
   }
 
-  #reportError(error: PubSubError): void {
+  /** Reports through `onError` and an `"error"` event. */
+  protected reportError(error: PubSubError): void {
     this.#options.report(error);
     this.emit("error", error);
   }

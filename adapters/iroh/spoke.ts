@@ -5,24 +5,12 @@
  */
 
 import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
-import {
-  FrameTooLargeError,
-  PublishRefusedError,
-  PubSubClosedError,
-  type PubSubError,
-  SubscriptionRefusedError,
-} from "../../core/errors.ts";
+import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import {
-  type EnvelopeEvent,
-  isTopic,
-  SUBSCRIPTION_ERROR_EVENT,
-  type SubscriptionErrorDetail,
-  type SubscriptionReadiness,
-} from "../../core/types.ts";
+import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import {
   IROH_CLOSE_CODES,
   IrohConnectionError,
@@ -467,14 +455,10 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       return;
     }
     const { action, topic, reason, detail } = refusal;
-    if (action === "publish") {
-      this.#reportError(new PublishRefusedError(topic, reason, detail));
-      return;
-    }
-    const error = new SubscriptionRefusedError(topic, reason, detail);
-    if (!this.#interest.refused(topic, error)) return; // withdrawn meanwhile
-    this.#reportError(error);
-    this.emit(SUBSCRIPTION_ERROR_EVENT, { topic, error } satisfies SubscriptionErrorDetail);
+    const answer = this.#interest.refusal(action, topic, reason, detail);
+    if (answer === undefined) return; // withdrawn meanwhile
+    this.#reportError(answer.error);
+    if (answer.subscriptionError !== undefined) this.emit(SUBSCRIPTION_ERROR_EVENT, answer.subscriptionError);
   }
 
   #onLinkClose(info: IrohCloseInfo, link: IrohLink): void {

@@ -7,12 +7,12 @@
 import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
-import { type Authorize, type HubAction, type HubPeer, HubRouter } from "../../core/hub_router.ts";
+import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
+import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
-import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import { type EnvelopeEvent, isTopic, type SubscriptionReadiness, type TypedEventTarget } from "../../core/types.ts";
+import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
-import { encodeEvent, type Frame, Link, type LinkConfig, type LinkCounters, Outbox } from "./link.ts";
+import { encodeEvent, type Frame, Link, type LinkConfig, Outbox } from "./link.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
   positive,
@@ -234,17 +234,11 @@ class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TReque
  * pubsub.publish("ping", "1", 1); // to every spoke subscribed to ping:1
  * ```
  */
-export class WebSocketHub<TRequest = unknown, TContext = unknown> extends TransportEventTarget
-  implements SubscriptionReadiness {
+export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEventTarget<TContext> {
   #options: ResolvedCommonOptions;
   #authenticate: WebSocketHubOptions<TRequest, TContext>["authenticate"];
   #handshakeTimeout: number;
-  #router: HubRouter<Frame, TContext>;
   #limits: ResolvedPeerLimits & { scheduler: FairScheduler };
-  #connections = new Set<HubConnection<TRequest, TContext>>();
-  #counters: LinkCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
-  #accepted = 0;
-  #disconnects = 0;
   #closed = false;
 
   /**
@@ -253,28 +247,21 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
    * @param options Limits, heartbeat, handshake, authorization, upstream and error handling.
    */
   constructor(options: WebSocketHubOptions<TRequest, TContext> = {}) {
-    super(options);
     const resolved = resolveCommonOptions(options, jsonCodec);
+    super({
+      onListenerError: options.onListenerError,
+      encode: (envelope) => resolved.codec.encode(envelope),
+      upstream: options.upstream,
+      authorize: options.authorize,
+      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
+      maxTopicLength: options.maxTopicLength,
+    });
     this.#options = resolved;
     this.#authenticate = options.authenticate;
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
     // One scheduler per hub: its connections take turns with their inbound frames.
     const limits = resolvePeerLimits(options);
     this.#limits = { ...limits, scheduler: new FairScheduler({ slice: limits.inboundSlice }) };
-    this.#router = new HubRouter<Frame, TContext>({
-      encode: (envelope) => resolved.codec.encode(envelope),
-      deliverLocal: (event) => this.dispatchLocal(event),
-      upstream: options.upstream,
-      authorize: options.authorize,
-      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
-      maxTopicLength: options.maxTopicLength,
-      onError: (error) => this.#reportError(error),
-    });
-  }
-
-  /** The number of connections not yet closed. */
-  get connections(): number {
-    return this.#connections.size;
   }
 
   /**
@@ -291,14 +278,13 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
       role: "accept",
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
-      counters: this.#counters,
+      counters: this.counters,
       limits: this.#limits,
     };
     if (authenticate !== undefined) {
       config.authenticate = (credentials) => authenticate(credentials, request as TRequest);
     }
-    this.#accepted++;
-    const router = this.#router;
+    const router = this.router;
     const connection = new HubConnection<TRequest, TContext>(request, router, (connection) =>
       new Link(socket, config, {
         onHandshake: (_link, context) => {
@@ -310,64 +296,26 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
         onUnsubscribe: (topic) => router.unsubscribe(connection, topic),
         onEnvelope: (envelope, frame) => router.publishFrom(connection, envelope, frame),
         onClose: (info, link) => {
-          router.detach(connection);
-          this.#connections.delete(connection);
-          this.#disconnects++;
+          this.connectionClosed(connection);
           this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
           link.socketClosed.then(() => connection.resolveClosed(info));
         },
-        onError: (error) => this.#reportError(error),
+        onError: (error) => this.reportError(error),
       }));
-    if (connection.link.state !== "closed") this.#connections.add(connection);
+    // Counted even if its socket was already closed: that close is reported in a microtask, as a "disconnect".
+    this.connectionOpened(connection);
     if (this.#closed) connection.close(CloseCode.Normal, "Hub closed");
     return connection;
   }
 
   /**
-   * Delivers `event` to local listeners and sends its envelope to every
-   * connection subscribed to its topic. With `upstream`, it is published
-   * there and delivered when it comes back.
+   * Encodes an event as a data frame.
    *
    * @throws {EnvelopeError} If `event.detail` is not an envelope for `event.type`.
    * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxMessageBytes`; nothing is delivered.
    */
-  dispatchEvent(event: EnvelopeEvent): boolean {
-    if (!isTopic(event.type)) return this.dispatchLocal(event);
-    const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
-    this.#router.publish(event, frame);
-    return !event.defaultPrevented;
-  }
-
-  /**
-   * Settles once the hub's local listeners for `topic` are live: at once
-   * without an upstream, after the upstream's own `ready` with one.
-   *
-   * @param topic The topic.
-   */
-  ready(topic: string): Promise<void> {
-    return this.#router.ready(topic);
-  }
-
-  /**
-   * The hub's counters: connections, topics, subscriptions, frames and bytes
-   * each way, drops and refusals.
-   *
-   * @returns A snapshot.
-   */
-  stats(): WebSocketHubStats {
-    return {
-      connections: this.#connections.size,
-      accepted: this.#accepted,
-      disconnects: this.#disconnects,
-      ...this.#router.stats(),
-      ...this.#counters,
-    };
-  }
-
-  /** Counts the hub's own listeners per topic, so the upstream is listened on while they want it. @internal */
-  protected override onTopicInterest(topic: string, interested: boolean): void {
-    if (interested) this.#router.addLocal(topic);
-    else this.#router.removeLocal(topic);
+  protected encodeFrame(event: EnvelopeEvent): HubFrame {
+    return encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
   }
 
   /**
@@ -381,9 +329,9 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
    */
   async close(timeout = 5_000): Promise<void> {
     this.#closed = true;
-    const connections = [...this.#connections];
+    const connections = [...this.live] as HubConnection<TRequest, TContext>[];
     for (const connection of connections) connection.close(CloseCode.Normal, "Hub closed");
-    this.#router.clear();
+    this.router.clear();
     // The hub is finished: a pub/sub over it ends its subscriptions here.
     this.emitClose();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -394,7 +342,8 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends Transp
     clearTimeout(timer);
   }
 
-  #reportError(error: PubSubError): void {
+  /** Reports through `onError` and an `"error"` event. */
+  protected reportError(error: PubSubError): void {
     this.#options.onError(error);
     this.emit("error", error);
   }

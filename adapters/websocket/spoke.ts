@@ -5,25 +5,13 @@
  */
 
 import { jsonCodec } from "../../core/envelope.ts";
-import {
-  PublishRefusedError,
-  PubSubClosedError,
-  type PubSubError,
-  type RefusalReason,
-  SubscriptionRefusedError,
-} from "../../core/errors.ts";
+import { PubSubClosedError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_router.ts";
 import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
-import {
-  type EnvelopeEvent,
-  isTopic,
-  SUBSCRIPTION_ERROR_EVENT,
-  type SubscriptionErrorDetail,
-  type SubscriptionReadiness,
-} from "../../core/types.ts";
+import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
 import { encodeEvent, Link, type LinkConfig, type LinkCounters, Outbox, toEvent } from "./link.ts";
@@ -377,14 +365,10 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   }
 
   #onRefused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
-    if (action === "publish") {
-      this.#reportError(new PublishRefusedError(topic, reason, message));
-      return;
-    }
-    const error = new SubscriptionRefusedError(topic, reason, message);
-    if (!this.#interest.refused(topic, error)) return; // withdrawn meanwhile
-    this.#reportError(error);
-    this.emit(SUBSCRIPTION_ERROR_EVENT, { topic, error } satisfies SubscriptionErrorDetail);
+    const refusal = this.#interest.refusal(action, topic, reason, message);
+    if (refusal === undefined) return; // withdrawn meanwhile
+    this.#reportError(refusal.error);
+    if (refusal.subscriptionError !== undefined) this.emit(SUBSCRIPTION_ERROR_EVENT, refusal.subscriptionError);
   }
 
   #onClose(info: WebSocketCloseInfo, link?: Link): void {
