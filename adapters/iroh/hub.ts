@@ -5,7 +5,8 @@
  * @module
  */
 
-import { FrameTooLargeError, PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { checkFrameSize } from "../../core/frame_size.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
@@ -591,7 +592,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
    */
   protected encodeFrame(event: EnvelopeEvent): HubFrame {
     const frame = encodeData(event, this.#options.codec);
-    checkSize(frame, this.#options.maxFrameBytes);
+    checkFrameSize(frame, this.#options.maxFrameBytes);
     return frame;
   }
 
@@ -617,16 +618,6 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
     this.#options.report(error);
     this.emit("error", error);
   }
-}
-
-function checkSize(frame: Frame, max: number): void {
-  if (typeof frame !== "string") {
-    if (frame.byteLength > max) throw new FrameTooLargeError(frame.byteLength, max);
-    return;
-  }
-  if (frame.length * 3 <= max) return;
-  const size = new TextEncoder().encode(frame).byteLength;
-  if (size > max) throw new FrameTooLargeError(size, max);
 }
 
 /**

@@ -15,6 +15,7 @@
  */
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
+import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
 import {
   EnvelopeError,
   FrameTooLargeError,
@@ -629,32 +630,6 @@ export class Link {
   }
 }
 
-/** The UTF-8 length of a string, without allocating. */
-export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
-}
-
-/** The size in bytes of an outgoing frame, if over `max`; otherwise -1. */
-export function oversize(frame: Frame, max: number): number {
-  if (typeof frame !== "string") return frame.byteLength > max ? frame.byteLength : -1;
-  if (frame.length * 3 <= max) return -1;
-  const size = utf8Length(frame);
-  return size > max ? size : -1;
-}
-
 /**
  * Encodes an event's envelope for the wire, checking that it is an envelope
  * for the event's topic and that it fits in `max` bytes.
@@ -664,8 +639,7 @@ export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Fr
   if (typeof frame === "string" && frame.charCodeAt(0) === BRACKET) {
     throw new TypeError(`The codec produced text starting with "[", which is reserved for control frames`);
   }
-  const size = oversize(frame, max);
-  if (size !== -1) throw new FrameTooLargeError(size, max);
+  checkFrameSize(frame, max);
   return frame;
 }
 
