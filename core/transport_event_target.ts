@@ -260,7 +260,6 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
     if (this.#backlogHead === this.#backlog.length && this.#turn < REMOTE_SLICE) {
       if (this.#turn++ === 0) queueMicrotask(this.#endTurn);
       this.dispatchLocal(event);
-      this.remoteDelivered(event);
       return;
     }
     this.#backlog.push(event);
@@ -271,21 +270,6 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
     }
     this.#cancelDrain ??= nextTurn(this.#drain);
   }
-
-  /**
-   * Called after each remote event {@linkcode TransportEventTarget.deliverRemote}
-   * delivered; does nothing unless overridden.
-   *
-   * @param _event The event just delivered.
-   *
-   * @example
-   * ```ts ignore
-   * protected override remoteDelivered(event: EnvelopeEvent): void {
-   *   if (this.listenerCount(event.type) === 0) this.unsubscribe(event.type); // `once` listeners left
-   * }
-   * ```
-   */
-  protected remoteDelivered(_event: EnvelopeEvent): void {}
 
   /**
    * Resolves once every remote event waiting for a later turn has been
@@ -335,7 +319,6 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
       const event = backlog[this.#backlogHead]!;
       backlog[this.#backlogHead++] = undefined;
       this.dispatchLocal(event);
-      this.remoteDelivered(event);
     }
   }
 

@@ -16,7 +16,6 @@ import {
   type EnvelopeEvent,
   type EventEnvelope,
   isTopic,
-  type ListenerOptions,
   type SubscriptionReadiness,
   type TypedEvent,
   type TypedEventListenerOrEventListenerObject,
@@ -483,48 +482,19 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
     return this.prefix + topic;
   }
 
-  #abortHooks = new WeakMap<AbortSignal, Set<string>>();
-
   override addEventListener(
     type: string,
     listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
     options?: boolean | AddListenerOptions,
   ): void {
-    if (listener === null) return;
-    if (type === CLOSE_EVENT) {
-      super.addEventListener(type, listener, options); // late "close" listeners still hear it
-      return;
-    }
-    if (this.#closed) return;
-    if (!isTopic(type)) {
-      super.addEventListener(type, listener, options);
-      return;
-    }
-    const before = this.listenerCount(type);
+    // Late "close" listeners still hear it; nothing else is added once closed.
+    if (this.#closed && type !== CLOSE_EVENT) return;
     super.addEventListener(type, listener, options);
-    if (this.listenerCount(type) === before) return; // a duplicate, or an aborted signal
-    const signal = typeof options === "object" ? options.signal : undefined;
-    // The local target removes the listener on abort; then the channel may need an UNSUBSCRIBE. One hook per
-    // (signal, topic), so a long-lived signal reused across many add/remove cycles does not collect hooks.
-    if (signal !== undefined) {
-      let topics = this.#abortHooks.get(signal);
-      if (topics === undefined) this.#abortHooks.set(signal, topics = new Set());
-      if (!topics.has(type)) {
-        topics.add(type);
-        signal.addEventListener("abort", () => this.#syncTopic(type), { once: true });
-      }
-    }
-    if (before === 0) this.#syncTopic(type);
   }
 
-  override removeEventListener(
-    type: string,
-    listener: TypedEventListenerOrEventListenerObject<EnvelopeEvent> | null,
-    options?: boolean | ListenerOptions,
-  ): void {
-    if (listener === null) return;
-    super.removeEventListener(type, listener, options);
-    if (!this.#closed && isTopic(type) && this.listenerCount(type) === 0) this.#syncTopic(type);
+  /** Subscribes a topic's channel on its first listener and unsubscribes it after its last (core tracks both). */
+  protected override onTopicInterest(topic: string): void {
+    this.#syncTopic(topic);
   }
 
   dispatchEvent(event: EnvelopeEvent): boolean {
@@ -718,11 +688,6 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       // Never throw into ioredis' callback: that would be an uncaught exception.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, error);
     }
-  }
-
-  protected override remoteDelivered(event: EnvelopeEvent): void {
-    // `once` listeners may have left.
-    if (this.listenerCount(event.type) === 0) this.#syncTopic(event.type);
   }
 
   #syncTopic(topic: string): void {
