@@ -308,11 +308,6 @@ export class HubRouter<F, TContext = unknown> {
     );
   }
 
-  /** Whether a real upstream was given (not the private in-process one). */
-  get hasUpstream(): boolean {
-    return this.#options.upstream !== undefined;
-  }
-
   /**
    * Adds a connection whose handshake is done.
    *
@@ -489,11 +484,6 @@ export class HubRouter<F, TContext = unknown> {
   /** The topics a connection holds, live or being decided. */
   topicsOf(peer: HubPeer<F>): number {
     return this.#peers.get(peer)?.topics.size ?? 0;
-  }
-
-  /** The connections subscribed to `topic`. */
-  subscriberCount(topic: string): number {
-    return this.#routes.get(topic)?.peers.size ?? 0;
   }
 
   /** The router's counters. */

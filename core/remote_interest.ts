@@ -85,16 +85,6 @@ export class RemoteInterest {
     return this.#topics.size;
   }
 
-  /** Whether a connection is open. */
-  get isConnected(): boolean {
-    return this.#channel !== undefined;
-  }
-
-  /** The topics wanted, in the order they were first wanted. */
-  topics(): IterableIterator<string> {
-    return this.#topics.keys();
-  }
-
   /**
    * A topic got its first local listener: announce it now if connected.
    *

@@ -201,7 +201,7 @@ export class Link {
 
   /** Sends a data frame now if open, queues it if not open yet, drops it once closed. */
   send(frame: Frame): void {
-    if (this.#state === "open") this.#write(frame);
+    if (this.#state === "open") this.#transmit(frame);
     else if (this.#state !== "closed") this.#queue(frame);
   }
 
@@ -232,14 +232,6 @@ export class Link {
     if (outbox.length >= outbox.size && this.#config.counters !== undefined) this.#config.counters.dropped++;
     const overflow = outbox.push(frame);
     if (overflow !== undefined) this.#callbacks.onError(overflow);
-  }
-
-  #write(frame: Frame): void {
-    this.#transmit(frame);
-  }
-
-  #sendControl(text: string): number {
-    return this.#transmit(text);
   }
 
   /** Sends any frame (data or control) within the send budget; returns its budget ticket, or 0 if not sent. */
@@ -301,14 +293,14 @@ export class Link {
 
   #sendHello(credentials: (() => unknown) | undefined): void {
     if (credentials === undefined) {
-      this.#sendControl(JSON.stringify(["hello", PROTOCOL_VERSION]));
+      this.#transmit(JSON.stringify(["hello", PROTOCOL_VERSION]));
       return;
     }
     Promise.resolve()
       .then(credentials)
       .then((value) => {
         if (this.#state !== "handshake") return;
-        this.#sendControl(JSON.stringify(["hello", PROTOCOL_VERSION, value ?? null]));
+        this.#transmit(JSON.stringify(["hello", PROTOCOL_VERSION, value ?? null]));
       })
       .catch((cause) => {
         if (this.#state === "closed") return;
@@ -331,7 +323,7 @@ export class Link {
     this.#callbacks.onHandshake?.(this, context);
     if (this.#state !== "open") return;
     const queued = this.#config.outbox.drain();
-    for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#write(queued[i]);
+    for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#transmit(queued[i]);
     if (this.#state === "open") this.#callbacks.onOpen(this);
   }
 
@@ -340,7 +332,7 @@ export class Link {
     if (heartbeat === undefined) return;
     this.#pingTimer = setInterval(() => {
       if (this.#pongTimer !== undefined) return; // still waiting for the last one
-      this.#sendControl(PING);
+      this.#transmit(PING);
       this.#pongTimer = setTimeout(() => {
         this.#pongTimer = undefined;
         const error = new WebSocketHeartbeatError(heartbeat.timeout);
@@ -437,7 +429,7 @@ export class Link {
     const budget = this.#budget;
     budget.observe(this.socket.bufferedAmount);
     if (!budget.settled(this.#pongTicket)) return;
-    const ticket = this.#sendControl(PONG);
+    const ticket = this.#transmit(PONG);
     if (ticket !== 0) this.#pongTicket = ticket;
   }
 
@@ -571,7 +563,7 @@ export class Link {
     this.#handshakeStarted = true;
     const authenticate = this.#config.authenticate;
     if (authenticate === undefined) {
-      this.#sendControl(WELCOME);
+      this.#transmit(WELCOME);
       this.#open(undefined);
       return;
     }
@@ -585,7 +577,7 @@ export class Link {
             this.close(CloseCode.Unauthorized, "Unauthorized");
             return;
           }
-          this.#sendControl(WELCOME);
+          this.#transmit(WELCOME);
           this.#open(accepted === true ? undefined : accepted);
         },
         (cause) => {
