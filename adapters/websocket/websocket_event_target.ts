@@ -154,7 +154,6 @@ export interface WebSocketEventTargetOptions<TRequest = unknown>
  */
 export class WebSocketEventTarget extends TransportEventTarget implements SubscriptionReadiness {
   #socket: WebSocketLike;
-  #hub: WebSocketHub<unknown> | undefined;
   #spoke: WebSocketSpoke | undefined;
   #inner: WebSocketHub<unknown> | WebSocketSpoke;
   #connection: ReturnType<WebSocketHub<unknown>["accept"]> | undefined;
@@ -189,14 +188,14 @@ export class WebSocketEventTarget extends TransportEventTarget implements Subscr
       this.emitClose(info);
       socketClosed.then(() => resolveClosed(info));
     };
+    const opened = (): void => {
+      resolveOpened();
+      this.emit("open");
+    };
     if (role === "accept") {
       const hub = new WebSocketHub<unknown>(options as WebSocketHubOptions<unknown>);
-      this.#hub = hub;
       this.#inner = hub;
-      hub.addEventListener("connect", () => {
-        resolveOpened();
-        this.emit("open");
-      });
+      hub.addEventListener("connect", opened);
       hub.addEventListener("disconnect", (event) => {
         const { connection, info } = (event as unknown as CustomEvent<WebSocketHubEventDetail>).detail;
         finish(info ?? { code: 1006, reason: "" }, connection.closed);
@@ -210,10 +209,7 @@ export class WebSocketEventTarget extends TransportEventTarget implements Subscr
       const spoke = new WebSocketSpoke("ws://127.0.0.1/", { ...options, WebSocket: Given, maxAttempts: 0 });
       this.#spoke = spoke;
       this.#inner = spoke;
-      spoke.addEventListener("open", () => {
-        resolveOpened();
-        this.emit("open");
-      });
+      spoke.addEventListener("open", opened);
       spoke.addEventListener("close", (event) => {
         finish((event as unknown as CustomEvent<WebSocketCloseInfo>).detail, spoke.closed);
       });
