@@ -40,7 +40,9 @@ export class PostgresLimitError extends PubSubError {
   constructor(channel: string, size: number, limit: number) {
     super(
       "ERR_POSTGRES_LIMIT",
-      `Cannot notify PostgreSQL channel ${JSON.stringify(channel)}: the encoded event is ${size} bytes, over the limit of ${limit}`,
+      `Cannot notify PostgreSQL channel ${
+        JSON.stringify(channel)
+      }: the encoded event is ${size} bytes, over the limit of ${limit}`,
     );
     this.name = "PostgresLimitError";
     this.channel = channel;

@@ -58,6 +58,6 @@ export {
   type PostgresStateChange,
 } from "./postgres_event_target.ts";
 export { channelFor, checkChannelPrefix, MAX_CHANNEL_BYTES, quoteIdentifier } from "./channel.ts";
-export { MAX_NOTIFY_BYTES, notifyQuery, type NotifyOptions, type NotifyQuery, publishIn } from "./notify.ts";
+export { MAX_NOTIFY_BYTES, type NotifyOptions, type NotifyQuery, notifyQuery, publishIn } from "./notify.ts";
 export { PostgresConnectionError, PostgresLimitError, PostgresPublishError } from "./errors.ts";
 export type { PgListenClient, PgNotification, PgQueryable } from "./types.ts";
