@@ -146,8 +146,8 @@ export const NOTIFY_SQL = "SELECT pg_notify($1, $2)";
  * @param id The event id.
  * @param payload The payload.
  * @param options The prefix and codec of the listening targets.
- * @returns Resolves once the server ran `pg_notify` (delivery waits for the commit).
- * @throws {PostgresLimitError} If the encoded envelope is 8000 bytes or more (synchronously, before the query).
+ * @returns Resolves once the server ran `pg_notify` (delivery waits for the commit); rejects with
+ *   {@linkcode PostgresLimitError} (before any query) if the encoded envelope is 8000 bytes or more.
  *
  * @example
  * ```ts ignore
