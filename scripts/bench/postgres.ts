@@ -83,6 +83,31 @@ async function raw(subscribers = 1): Promise<Scenario> {
   };
 }
 
+/**
+ * The target alone with a different payload in every event (a counter), so the events published while a query runs
+ * go in one query; identical events (every other row here) go one per query, as PostgreSQL would fold them.
+ */
+async function distinctScenario(): Promise<Scenario> {
+  const p = await pair();
+  const counter = new Counter();
+  const listener = (): void => counter.hit();
+  p.b.addEventListener("bench:1", listener);
+  await p.b.ready("bench:1");
+  let n = 0;
+  return {
+    subscribers: 1,
+    counter,
+    publish: () =>
+      p.a.dispatchEvent(
+        new CustomEvent("bench:1", { detail: { type: "bench", id: "1", payload: { ...payload, n: n++ } } }),
+      ),
+    async close() {
+      p.b.removeEventListener("bench:1", listener);
+      await p.close();
+    },
+  };
+}
+
 /** Raw postgres (porsager): sql.listen and sql.notify, JSON.parse once per notification. */
 async function rawPorsager(): Promise<Scenario> {
   const sql = postgres(PG_URL, { max: 4, onnotice: () => {} });
@@ -114,6 +139,7 @@ console.log(
     ["raw postgres (porsager) listen/notify", await rawPorsager()],
     ["@alkdev/pubsub/postgres target (dispatchEvent → listener)", await targetScenario(await pair())],
     ["@alkdev/pubsub/postgres + createPubSub (async iteration)", await pubsubScenario(await pair())],
+    ["@alkdev/pubsub/postgres target, every payload distinct (batched)", await distinctScenario()],
   ];
   printRatios("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS, RUNS), RUNS);
   for (const [, s] of scenarios) await s.close();
