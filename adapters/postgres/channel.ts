@@ -24,6 +24,7 @@
  * @module
  */
 
+import { escapeCodeUnits } from "../../core/escape.ts";
 import { sha256 } from "./sha256.ts";
 
 /** The longest identifier PostgreSQL keeps (`NAMEDATALEN - 1`), in bytes. */
@@ -60,17 +61,8 @@ const PREFIX = /^[A-Za-z0-9_\-:.]+$/;
 export function channelFor(prefix: string, topic: string): string {
   const room = MAX_CHANNEL_BYTES - prefix.length;
   if (topic.length <= room && SAFE.test(topic)) return prefix + topic;
-  let out = "";
-  for (let i = 0; i < topic.length && out.length <= room; i++) {
-    const ch = topic[i];
-    if (SAFE_CHAR.test(ch)) {
-      out += ch;
-      continue;
-    }
-    const code = topic.charCodeAt(i);
-    out += code < 0x100 ? "_" + code.toString(16).padStart(2, "0") : "~" + code.toString(16).padStart(4, "0");
-  }
-  if (out.length <= room) return prefix + out;
+  const token = escapeCodeUnits(topic, SAFE_CHAR, room);
+  if (token.length <= room) return prefix + token;
   const units = new Uint8Array(topic.length * 2);
   for (let i = 0; i < topic.length; i++) {
     const code = topic.charCodeAt(i);

@@ -78,6 +78,13 @@ const K = new Uint32Array([
  *
  * @param data The bytes.
  * @returns The 32-byte digest.
+ *
+ * @example
+ * ```ts
+ * import { sha256 } from "./sha256.ts";
+ *
+ * console.log(sha256(new Uint8Array()).length); // 32
+ * ```
  */
 export function sha256(data: Uint8Array): Uint8Array {
   const bitLength = data.length * 8;

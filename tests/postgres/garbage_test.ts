@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createPubSub, EnvelopeError, topicFor } from "../../mod.ts";
 import { MAX_NOTIFY_BYTES, PostgresLimitError } from "../../adapters/postgres/mod.ts";
 import { nextWithin } from "../../testing/mod.ts";
+import { GARBAGE } from "../_garbage.ts";
 import { PG_URL, pgTarget, uniquePrefix } from "./_helpers.ts";
 
 type Events = { greet: string; other: string };
@@ -21,20 +22,7 @@ async function psqlNotify(channel: string, payloads: string[]): Promise<void> {
   assert.equal(code, 0, new TextDecoder().decode(stderr));
 }
 
-const garbage: [string, string][] = [
-  ["not JSON", "notjson"],
-  ["truncated JSON", '{"type":"greet","id":"g"'],
-  ["a number", "42"],
-  ["null", "null"],
-  ["an array", '["greet","g","x"]'],
-  ["no id", '{"type":"greet","payload":"x"}'],
-  ["an empty type", '{"type":"","id":"g","payload":"x"}'],
-  ["a numeric id", '{"type":"greet","id":7,"payload":"x"}'],
-  ["a __proto__ key", '{"type":"greet","id":"g","payload":{"__proto__":{"polluted":true}}}'],
-  ["a mismatched id", '{"type":"greet","id":"other","payload":"x"}'],
-  ["another topic's envelope", '{"type":"other","id":"g","payload":"x"}'],
-  ["an empty payload", ""],
-];
+const garbage = GARBAGE;
 
 Deno.test("postgres: garbage from psql on a live channel is reported, never delivered, and the next event arrives", async () => {
   const prefix = uniquePrefix("garbage");
