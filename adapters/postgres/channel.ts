@@ -27,14 +27,24 @@
 import { escapeCodeUnits } from "../../core/escape.ts";
 import { sha256 } from "./sha256.ts";
 
-/** The longest identifier PostgreSQL keeps (`NAMEDATALEN - 1`), in bytes. */
+/**
+ * The longest identifier PostgreSQL keeps (`NAMEDATALEN - 1`), in bytes:
+ * every channel from {@linkcode channelFor} fits.
+ *
+ * @example
+ * ```ts
+ * import { channelFor, MAX_CHANNEL_BYTES } from "@alkdev/pubsub/postgres";
+ *
+ * console.log(channelFor("alk.events:", "x:" + "y".repeat(100)).length <= MAX_CHANNEL_BYTES); // true
+ * ```
+ */
 export const MAX_CHANNEL_BYTES = 63;
 
 /** Long-form channels: prefix, `#`, 32 hex digits. */
 const HASH_CHARS = 33;
 
 /** The longest prefix, leaving room for the long form. */
-export const MAX_PREFIX_BYTES: number = MAX_CHANNEL_BYTES - HASH_CHARS;
+const MAX_PREFIX_BYTES: number = MAX_CHANNEL_BYTES - HASH_CHARS;
 
 const SAFE = /^[A-Za-z0-9\-:.%@+=,]*$/;
 const SAFE_CHAR = /[A-Za-z0-9\-:.%@+=,]/;
