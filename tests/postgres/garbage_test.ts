@@ -7,12 +7,15 @@ import { PG_URL, pgTarget, uniquePrefix } from "./_helpers.ts";
 
 type Events = { greet: string; other: string };
 
-/** A third party: psql running `SELECT pg_notify(channel, payload)`, both passed as psql variables (quoted by psql). */
-async function psqlNotify(channel: string, payloads: string[]): Promise<void> {
+/**
+ * A third party: psql running `NOTIFY "channel", 'payload'` (or `SELECT pg_notify(channel, payload)`), both passed as
+ * psql variables and quoted by psql (`:"ch"` as an identifier, `:'p'` as a literal).
+ */
+async function psqlNotify(channel: string, payloads: string[], form: "notify" | "pg_notify" = "notify"): Promise<void> {
   const args = [PG_URL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", `ch=${channel}`];
   const script = payloads.map((payload, i) => {
     args.push("-v", `p${i}=${payload}`);
-    return `SELECT pg_notify(:'ch', :'p${i}');`;
+    return form === "notify" ? `NOTIFY :"ch", :'p${i}';` : `SELECT pg_notify(:'ch', :'p${i}');`;
   }).join("\n");
   const child = new Deno.Command("psql", { args, stdin: "piped", stdout: "null", stderr: "piped" }).spawn();
   const writer = child.stdin.getWriter();
@@ -36,7 +39,7 @@ Deno.test("postgres: garbage from psql on a live channel is reported, never deli
     const channel = side.target.channelFor(topicFor("greet", "g"));
     assert.equal(channel, prefix + "greet:g"); // the documented mapping, as a third party computes it
     await psqlNotify(channel, garbage.map(([, payload]) => payload));
-    await psqlNotify(channel, ['{"type":"greet","id":"g","payload":"from psql"}']);
+    await psqlNotify(channel, ['{"type":"greet","id":"g","payload":"from psql"}'], "pg_notify");
     assert.deepEqual(await nextWithin(sub, 5000), { value: "from psql", done: false });
 
     assert.equal(side.collected.errors.length, garbage.length);
