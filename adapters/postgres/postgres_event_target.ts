@@ -19,8 +19,9 @@ import {
   type TypedEventTarget,
 } from "../../core/types.ts";
 import { channelFor, checkChannelPrefix, quoteIdentifier } from "./channel.ts";
-import { PostgresConnectionError, PostgresPublishError } from "./errors.ts";
+import { PostgresConnectionError } from "./errors.ts";
 import { DEFAULT_PREFIX, encodeNotification, NOTIFY_SQL, type NotifyQuery, publishIn } from "./notify.ts";
+import { NotifyQueue } from "./notify_queue.ts";
 import type { PgListenClient, PgNotification, PgQueryable } from "./types.ts";
 
 /**
@@ -132,7 +133,7 @@ export interface PostgresEventTargetOptions {
   /**
    * Receives what goes wrong without being anyone's fault in this process:
    * invalid notifications (`EnvelopeError`), failed `pg_notify` queries
-   * ({@linkcode PostgresPublishError}), a lost or unopenable listening
+   * (`PostgresPublishError`), a lost or unopenable listening
    * connection and failed `LISTEN`s ({@linkcode PostgresConnectionError}).
    * Never throws into the client: if `onError` throws, that is logged.
    *
@@ -157,7 +158,7 @@ export interface PostgresEventTargetOptions {
    * query at a time (so events keep their order even on a `Pool`) and sends
    * the events published meanwhile together in the next one. Beyond this,
    * publishes are dropped and reported through `onError`
-   * ({@linkcode PostgresPublishError}).
+   * (`PostgresPublishError`).
    *
    * @default {10000}
    */
@@ -229,17 +230,9 @@ interface ChannelRecord {
   waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
-interface Outgoing {
-  channel: string;
-  payload: string;
-}
-
 const LOG_PREFIX = "[@alkdev/pubsub/postgres]";
-/** The most events in one `pg_notify` query. */
-const MAX_BATCH = 1000;
 /** The most `LISTEN` statements in one query when re-listening. */
 const LISTEN_BATCH = 1000;
-const BATCH_SQL = "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)";
 
 /**
  * Creates an event target over PostgreSQL `LISTEN`/`NOTIFY`.
@@ -299,12 +292,11 @@ export function createPostgresEventTarget(options: PostgresEventTargetOptions): 
 
 class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEventTarget {
   readonly prefix: string;
-  #client: PgQueryable;
   #connect: () => Promise<PgListenClient>;
   #codec: Codec;
   #onError: (error: PubSubError, context: PostgresErrorContext) => void;
   #backoff: Backoff;
-  #maxQueued: number;
+  #outbox: NotifyQueue;
   #records = new Map<string, ChannelRecord>();
   #state: PostgresConnectionState = "connecting";
   #closed = false;
@@ -314,23 +306,23 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
   /** `LISTEN`/`UNLISTEN` may be sent on `#conn`: set after (re-)listening every channel. */
   #connReady = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #queue: Outgoing[] = [];
-  #sending: Promise<void> | undefined;
 
   constructor(options: PostgresEventTargetOptions) {
     super(options);
-    this.#client = options.client;
     this.#connect = options.connect;
     this.prefix = checkChannelPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.#codec = options.codec ?? jsonCodec;
     this.#onError = options.onError ?? defaultOnError;
     this.#backoff = new Backoff({ initialDelay: 100, maxDelay: 10_000, ...options.reconnect }, "equal");
-    this.#maxQueued = options.maxQueued ?? 10_000;
-    if (!Number.isInteger(this.#maxQueued) || this.#maxQueued < 1) {
+    const maxQueued = options.maxQueued ?? 10_000;
+    if (!Number.isInteger(maxQueued) || maxQueued < 1) {
       throw new RangeError(
-        `Cannot create a PostgreSQL event target: maxQueued must be a positive integer, got ${this.#maxQueued}`,
+        `Cannot create a PostgreSQL event target: maxQueued must be a positive integer, got ${maxQueued}`,
       );
     }
+    this.#outbox = new NotifyQueue(options.client, maxQueued, (error) => {
+      this.#report(error, { operation: "publish", channel: error.channel });
+    });
     void this.#open();
   }
 
@@ -388,13 +380,7 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
     if (!isTopic(topic)) return this.dispatchLocal(event);
     const envelope = outgoingEnvelope(event.detail, topic);
     const [channel, payload] = encodeNotification(this.prefix, this.#codec, envelope, topic);
-    if (this.#queue.length >= this.#maxQueued) {
-      const cause = new Error(`${this.#maxQueued} events are already waiting to be sent`);
-      this.#report(new PostgresPublishError(channel, cause), { operation: "publish", channel });
-      return true;
-    }
-    this.#queue.push({ channel, payload });
-    this.#sending ??= this.#send();
+    this.#outbox.push(channel, payload);
     return true;
   }
 
@@ -426,59 +412,11 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
     this.#conn = undefined;
     this.#connReady = false;
     this.#closing = (async () => {
-      await this.#sending;
+      await this.#outbox.flushed();
       if (conn !== undefined) await this.#end(conn, true);
     })();
     return this.#closing;
   }
-
-  // ---- publishing ----
-
-  /** Sends the queue, one query at a time, until it is empty. */
-  async #send(): Promise<void> {
-    await Promise.resolve(); // let the rest of this synchronous run queue its events too
-    while (this.#queue.length > 0) {
-      const batch = this.#takeBatch();
-      try {
-        if (batch.length === 1) await this.#client.query(NOTIFY_SQL, [batch[0].channel, batch[0].payload]);
-        else {
-          await this.#client.query(BATCH_SQL, [batch.map((o) => o.channel), batch.map((o) => o.payload)]);
-        }
-      } catch (error) {
-        const channel = batch[0].channel;
-        this.#report(new PostgresPublishError(channel, error), { operation: "publish", channel });
-      }
-    }
-    this.#sending = undefined;
-  }
-
-  /**
-   * Takes the next events for one query: up to `MAX_BATCH`, and never two
-   * identical (channel, payload) pairs, which PostgreSQL would fold into one
-   * notification within a transaction.
-   */
-  #takeBatch(): Outgoing[] {
-    const queue = this.#queue;
-    let end = Math.min(queue.length, MAX_BATCH);
-    if (end > 1) {
-      const seen = new Set<string>();
-      for (let i = 0; i < end; i++) {
-        const key = queue[i].channel + "\0" + queue[i].payload;
-        if (seen.has(key)) {
-          end = i;
-          break;
-        }
-        seen.add(key);
-      }
-    }
-    if (end === queue.length) {
-      this.#queue = [];
-      return queue;
-    }
-    return queue.splice(0, end);
-  }
-
-  // ---- listening ----
 
   async #open(): Promise<void> {
     while (!this.#closed) {
