@@ -19,16 +19,18 @@ interface Outgoing {
 }
 
 /**
- * Sends notifications through a client, one query at a time (so they keep
- * their order even on a `Pool`): a single event as `SELECT pg_notify($1, $2)`,
- * the events queued while a query ran together in the next one. A failed
- * query, and an event beyond `maxQueued`, go to `report`.
+ * Sends notifications through a client: a single event as
+ * `SELECT pg_notify($1, $2)`, the events queued while earlier queries ran
+ * together in the next one. At most `inFlight` queries are handed to the
+ * client before the first completes: a `pg.Client` runs them one after
+ * another on its one connection, so their order holds; a pool needs 1. A
+ * failed query, and an event beyond `maxQueued`, go to `report`.
  *
  * @example
  * ```ts
  * import { NotifyQueue } from "./notify_queue.ts";
  *
- * const queue = new NotifyQueue({ query: () => Promise.resolve() }, 10, console.error);
+ * const queue = new NotifyQueue({ query: () => Promise.resolve() }, 10, 1, console.error);
  * queue.push("alk.events:ping:1", '{"type":"ping","id":"1"}');
  * await queue.flushed();
  * ```
@@ -36,18 +38,28 @@ interface Outgoing {
 export class NotifyQueue {
   #client: PgQueryable;
   #maxQueued: number;
+  #maxInFlight: number;
   #report: (error: PostgresPublishError) => void;
   #queue: Outgoing[] = [];
-  #sending: Promise<void> | undefined;
+  #inFlight = 0;
+  #scheduled = false;
+  #idle: (() => void)[] = [];
 
   /**
    * @param client Runs the queries.
    * @param maxQueued The most events waiting.
+   * @param inFlight The most queries handed to the client at once.
    * @param report Receives failed queries and dropped events.
    */
-  constructor(client: PgQueryable, maxQueued: number, report: (error: PostgresPublishError) => void) {
+  constructor(
+    client: PgQueryable,
+    maxQueued: number,
+    inFlight: number,
+    report: (error: PostgresPublishError) => void,
+  ) {
     this.#client = client;
     this.#maxQueued = maxQueued;
+    this.#maxInFlight = inFlight;
     this.#report = report;
   }
 
@@ -60,26 +72,38 @@ export class NotifyQueue {
       return;
     }
     this.#queue.push({ channel, payload });
-    this.#sending ??= this.#send();
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#pump); // after the rest of this synchronous run has queued its events too
+    }
   }
 
   /** Settles once every queued notification was sent (or reported). */
-  async flushed(): Promise<void> {
-    await this.#sending;
+  flushed(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  async #send(): Promise<void> {
-    await undefined; // let the rest of this synchronous run queue its events too
-    while (this.#queue.length > 0) {
-      const batch = this.#takeBatch();
-      try {
-        if (batch.length === 1) await this.#client.query(NOTIFY_SQL, [batch[0].channel, batch[0].payload]);
-        else await this.#client.query(BATCH_SQL, [batch.map((o) => o.channel), batch.map((o) => o.payload)]);
-      } catch (error) {
-        this.#report(new PostgresPublishError(batch[0].channel, error));
-      }
+  #pump = (): void => {
+    this.#scheduled = false;
+    while (this.#queue.length > 0 && this.#inFlight < this.#maxInFlight) {
+      this.#inFlight++;
+      void this.#send(this.#takeBatch());
     }
-    this.#sending = undefined;
+    if (this.#queue.length === 0 && this.#inFlight === 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  };
+
+  async #send(batch: Outgoing[]): Promise<void> {
+    try {
+      if (batch.length === 1) await this.#client.query(NOTIFY_SQL, [batch[0].channel, batch[0].payload]);
+      else await this.#client.query(BATCH_SQL, [batch.map((o) => o.channel), batch.map((o) => o.payload)]);
+    } catch (error) {
+      this.#report(new PostgresPublishError(batch[0].channel, error));
+    }
+    this.#inFlight--;
+    this.#pump();
   }
 
   /**

@@ -154,15 +154,25 @@ export interface PostgresEventTargetOptions {
    */
   reconnect?: BackoffOptions;
   /**
-   * The most events waiting to be sent: the target runs one `pg_notify`
-   * query at a time (so events keep their order even on a `Pool`) and sends
-   * the events published meanwhile together in the next one. Beyond this,
+   * The most events waiting to be sent: the target hands `client` at most
+   * `inFlight` `pg_notify` queries at a time and sends the events published
+   * meanwhile together in the next one. Beyond this,
    * publishes are dropped and reported through `onError`
    * (`PostgresPublishError`).
    *
    * @default {10000}
    */
   maxQueued?: number;
+  /**
+   * The most `pg_notify` queries handed to `client` before the first one
+   * completes. A `pg.Client` runs its queries one after another on its one
+   * connection, so they keep their order whatever this is, and more than one
+   * saves a turn between queries; a `pg.Pool` runs them on several
+   * connections at once, where only 1 keeps every publisher's order.
+   *
+   * @default {1 for a pg.Pool (an object with a numeric totalCount), 32 otherwise}
+   */
+  inFlight?: number;
 }
 
 /**
@@ -247,8 +257,8 @@ const LISTEN_BATCH = 1000;
  *   `UNLISTEN`ed after the last. `ready(topic)` settles once the `LISTEN` is
  *   in force.
  * - A publish reaches every listening target, this one included, once,
- *   through the server. Events published together are sent in one query;
- *   one query runs at a time, so they keep their order.
+ *   through the server, in the order published. Events published together
+ *   are sent in one query.
  * - Delivery is at most once: events published while the listening
  *   connection is down are not received by this target. Invalid
  *   notifications go to `onError` and are dropped.
@@ -256,7 +266,7 @@ const LISTEN_BATCH = 1000;
  * @param options The clients and settings.
  * @returns The event target.
  * @throws {TypeError} For an invalid prefix.
- * @throws {RangeError} For an invalid `maxQueued` or `reconnect`.
+ * @throws {RangeError} For an invalid `maxQueued`, `inFlight` or `reconnect`.
  *
  * @example
  * ```ts ignore
@@ -320,7 +330,13 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
         `Cannot create a PostgreSQL event target: maxQueued must be a positive integer, got ${maxQueued}`,
       );
     }
-    this.#outbox = new NotifyQueue(options.client, maxQueued, (error) => {
+    const inFlight = options.inFlight ?? (isPool(options.client) ? 1 : 32);
+    if (!Number.isInteger(inFlight) || inFlight < 1) {
+      throw new RangeError(
+        `Cannot create a PostgreSQL event target: inFlight must be a positive integer, got ${inFlight}`,
+      );
+    }
+    this.#outbox = new NotifyQueue(options.client, maxQueued, inFlight, (error) => {
       this.#report(error, { operation: "publish", channel: error.channel });
     });
     void this.#open();
@@ -608,6 +624,11 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
       console.error(`${LOG_PREFIX} onError threw:`, thrown);
     }
   }
+}
+
+/** A `pg.Pool` (it counts its clients), which may run two queries on two connections at once. */
+function isPool(client: PgQueryable): boolean {
+  return typeof (client as { totalCount?: unknown }).totalCount === "number";
 }
 
 function isLive(record: ChannelRecord): boolean {

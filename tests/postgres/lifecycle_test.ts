@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import pg from "pg";
 import { createPubSub, PubSubClosedError } from "../../mod.ts";
 import {
   createPostgresEventTarget,
@@ -11,7 +12,7 @@ import {
   PostgresPublishError,
 } from "../../adapters/postgres/mod.ts";
 import { nextWithin } from "../../testing/mod.ts";
-import { type Collected, pgClient, pgTarget, uniquePrefix, waitFor } from "./_helpers.ts";
+import { type Collected, PG_URL, pgClient, pgTarget, uniquePrefix, waitFor } from "./_helpers.ts";
 
 type Events = { ping: number };
 
@@ -138,5 +139,34 @@ Deno.test("postgres: maxQueued bounds the events waiting to be sent", async () =
     assert.equal(sent, 1); // the five queued ones went in one query
   } finally {
     await side.close();
+  }
+});
+
+Deno.test("postgres: over a pg.Pool, events keep their order (one query at a time by default)", async () => {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
+  const side = await pgTarget({ client: pool });
+  const pubsub = createPubSub<Events>({ eventTarget: side.target });
+  try {
+    const sub = pubsub.subscribe("ping", "1");
+    await pubsub.ready("ping", "1");
+    const count = 600;
+    const sending = (async () => {
+      for (let i = 0; i < count; i++) {
+        pubsub.publish("ping", "1", i);
+        if (i % 3 === 0) await new Promise((r) => setTimeout(r, 0)); // many small queries, not one batch
+      }
+    })();
+    const received: number[] = [];
+    for await (const n of sub) {
+      received.push(n);
+      if (received.length === count) break;
+    }
+    await sending;
+    assert.deepEqual(received, Array.from({ length: count }, (_, i) => i));
+    assert.deepEqual(side.collected.errors, []);
+  } finally {
+    pubsub.close();
+    await side.close();
+    await pool.end();
   }
 });
