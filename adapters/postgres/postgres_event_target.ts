@@ -9,6 +9,7 @@ import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { topicFor } from "../../core/topic.ts";
+import { errorReporter } from "../../core/error_reporter.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import {
   type EnvelopeEvent,
@@ -304,7 +305,7 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
   readonly prefix: string;
   #connect: () => Promise<PgListenClient>;
   #codec: Codec;
-  #onError: (error: PubSubError, context: PostgresErrorContext) => void;
+  #report: (error: PubSubError, context: PostgresErrorContext) => void;
   #backoff: Backoff;
   #outbox: NotifyQueue;
   #records = new Map<string, ChannelRecord>();
@@ -322,7 +323,7 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
     this.#connect = options.connect;
     this.prefix = checkChannelPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.#codec = options.codec ?? jsonCodec;
-    this.#onError = options.onError ?? defaultOnError;
+    this.#report = errorReporter(options.onError, LOG_PREFIX, "channel");
     this.#backoff = new Backoff({ initialDelay: 100, maxDelay: 10_000, ...options.reconnect }, "equal");
     const maxQueued = options.maxQueued ?? 10_000;
     if (!Number.isInteger(maxQueued) || maxQueued < 1) {
@@ -616,14 +617,6 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
     const detail: PostgresStateChange = { state, previous };
     this.emit("state", detail);
   }
-
-  #report(error: PubSubError, context: PostgresErrorContext): void {
-    try {
-      this.#onError(error, context);
-    } catch (thrown) {
-      console.error(`${LOG_PREFIX} onError threw:`, thrown);
-    }
-  }
 }
 
 /** A `pg.Pool` (it counts its clients), which may run two queries on two connections at once. */
@@ -636,8 +629,3 @@ function isLive(record: ChannelRecord): boolean {
 }
 
 function noop(): void {}
-
-function defaultOnError(error: PubSubError, context: PostgresErrorContext): void {
-  const where = context.channel === undefined ? context.operation : `${context.operation} on ${context.channel}`;
-  console.error(`${LOG_PREFIX} ${where}:`, error);
-}
