@@ -44,7 +44,7 @@ Deno.test("postgres: publishIn inside a transaction delivers once after COMMIT a
     await tx.query(`UPDATE "${table}" SET progress = 50 WHERE id = '42'`);
     await publishIn(tx, "job.progress", "42", 50, { prefix });
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(seen, []);
+    assert.equal(seen.length, 0);
     await tx.query("COMMIT");
 
     // notifyQuery's SQL and parameters, run as a query config object.
