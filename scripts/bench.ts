@@ -35,6 +35,12 @@ const benches: Bench[] = [
     permissions: ["--allow-net=127.0.0.1", "--allow-env=NATS_URL"],
   },
   {
+    name: "postgres",
+    file: "scripts/bench/postgres.ts",
+    // env: pg and postgres read the PG* variables; sys: postgres reads the host name.
+    permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-sys=hostname"],
+  },
+  {
     name: "websocket",
     file: "scripts/bench/websocket.ts",
     permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read"],

@@ -48,6 +48,8 @@ const dependencyPolicy: Record<string, "dependency" | "optional-peer" | "optiona
   "ws": "optional-peer-if-used",
   // Never imported (the NATS adapter types the client structurally); listed so npm shows the supported range.
   "@nats-io/transport-node": "optional-peer",
+  // Never imported either (the PostgreSQL adapter types pg's clients structurally).
+  "pg": "optional-peer",
 };
 
 /** APIs newer than Node 20 that must not appear in the output. */
@@ -147,13 +149,14 @@ export async function buildNpm(): Promise<NpmBuild> {
     name,
     version,
     description:
-      "Typed publish/subscribe with one API over many transports: in-process, Redis, NATS, WebSocket, iroh and worker threads.",
+      "Typed publish/subscribe with one API over many transports: in-process, Redis, NATS, PostgreSQL, WebSocket, iroh and worker threads.",
     keywords: [
       "pubsub",
       "publish-subscribe",
       "events",
       "redis",
       "nats",
+      "postgres",
       "websocket",
       "iroh",
       "worker",

@@ -8,6 +8,7 @@
 
 const root = new URL("..", import.meta.url);
 const deno = Deno.execPath();
+const pgBin = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
 
 interface Group {
   name: string;
@@ -85,6 +86,21 @@ const groups: Group[] = [
     name: "nats",
     paths: ["tests/nats"],
     permissions: ["--allow-net=127.0.0.1", "--allow-env=NATS_URL", "--allow-run=nats-server"],
+  },
+  {
+    // The shared server at 127.0.0.1:5432 (PG_URL), psql for a third party's NOTIFY, and private servers on free
+    // ports for the restart test: initdb and pg_ctl from PG_BIN, through runuser when run as root (PostgreSQL
+    // refuses to run as root; uid is how the tests know), mktemp and rm for the data directory. env: pg reads
+    // the PG* variables.
+    name: "postgres",
+    paths: ["tests/postgres"],
+    permissions: [
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--allow-read=.",
+      "--allow-sys=uid",
+      `--allow-run=psql,runuser,mktemp,rm,${pgBin}/initdb,${pgBin}/pg_ctl`,
+    ],
   },
   {
     // Builds the npm package (deno pack, publint, attw), installs the tarball in .tmp/node-smoke and runs

@@ -3,7 +3,7 @@
  *
  * 1. Builds and checks the package (scripts/build_npm.ts: deno pack, publint, attw).
  * 2. Creates a scratch project in `.tmp/node-smoke` and runs
- *    `npm install <tarball> ioredis@^5 ws@^8 @number0/iroh@1.1.0 @nats-io/transport-node@^3` there.
+ *    `npm install <tarball> ioredis@^5 ws@^8 @number0/iroh@1.1.0 @nats-io/transport-node@^3 pg@^8` there.
  * 3. Type-checks a TypeScript file importing every subpath against the
  *    installed `.d.ts` (tsc from tools/, `module: nodenext`, `@types/node@20`).
  * 4. Follows README.md's "Node quick start" verbatim in `.tmp/node-quickstart` (if the section exists).
@@ -93,6 +93,7 @@ async function setUpSmokeProject(tarball: string): Promise<void> {
     "ws@^8",
     "@number0/iroh@1.1.0",
     "@nats-io/transport-node@^3",
+    "pg@^8",
     "@types/node@^20",
   ], smokeDir);
   await copyDir(`${rootPath}/tests/node`, `${smokeDir}/tests/node`);

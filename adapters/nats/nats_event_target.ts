@@ -7,6 +7,7 @@
 
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
+import { errorReporter } from "../../core/error_reporter.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import {
   type AddListenerOptions,
@@ -279,7 +280,7 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
   readonly prefix: string;
   #conn: NatsConnectionLike;
   #codec: Codec;
-  #onError: (error: PubSubError, context: NatsErrorContext) => void;
+  #report: (error: PubSubError, context: NatsErrorContext) => void;
   #maxSubjectLength: number;
   /** Deliver locally at publish: the connection does not echo our own messages. */
   #noEcho: boolean;
@@ -300,7 +301,7 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     this.#conn = options.connection;
     this.prefix = checkSubjectPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.#codec = options.codec ?? jsonCodec;
-    this.#onError = options.onError ?? defaultOnError;
+    this.#report = errorReporter(options.onError, LOG_PREFIX, "subject");
     this.#maxSubjectLength = options.maxSubjectLength ?? 2048;
     if (!Number.isInteger(this.#maxSubjectLength) || this.#maxSubjectLength < this.prefix.length + 2) {
       throw new RangeError(
@@ -632,17 +633,4 @@ class NatsEventTargetImpl extends TransportEventTarget implements NatsEventTarge
     const detail: NatsStateChange = { state, previous };
     this.emit("state", detail);
   }
-
-  #report(error: PubSubError, context: NatsErrorContext): void {
-    try {
-      this.#onError(error, context);
-    } catch (thrown) {
-      console.error(`${LOG_PREFIX} onError threw:`, thrown);
-    }
-  }
-}
-
-function defaultOnError(error: PubSubError, context: NatsErrorContext): void {
-  const where = context.subject === undefined ? context.operation : `${context.operation} on ${context.subject}`;
-  console.error(`${LOG_PREFIX} ${where}:`, error);
 }

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { escapeCodeUnits } from "../../core/escape.ts";
+
 const SAFE = /^[A-Za-z0-9\-:%@+=,]*$/;
 const SAFE_CHAR = /[A-Za-z0-9\-:%@+=,]/;
 /** A prefix: one or more `.`-separated tokens of printable ASCII without wildcards. */
@@ -34,18 +36,7 @@ const PREFIX = /^[!-)+-\-/-=?-~]+(?:\.[!-)+-\-/-=?-~]+)*$/;
  * ```
  */
 export function subjectToken(topic: string): string {
-  if (SAFE.test(topic)) return topic;
-  let out = "";
-  for (let i = 0; i < topic.length; i++) {
-    const ch = topic[i];
-    if (SAFE_CHAR.test(ch)) {
-      out += ch;
-      continue;
-    }
-    const code = topic.charCodeAt(i);
-    out += code < 0x100 ? "_" + code.toString(16).padStart(2, "0") : "~" + code.toString(16).padStart(4, "0");
-  }
-  return out;
+  return SAFE.test(topic) ? topic : escapeCodeUnits(topic, SAFE_CHAR);
 }
 
 /**

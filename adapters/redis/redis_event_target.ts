@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { topicFor } from "../../core/topic.ts";
+import { errorReporter } from "../../core/error_reporter.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import {
   type AddListenerOptions,
@@ -379,7 +380,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   #ownsSub: boolean;
   #codec: Codec;
   #sharded: boolean;
-  #onError: (error: PubSubError, context: RedisErrorContext) => void;
+  #report: (error: PubSubError, context: RedisErrorContext) => void;
   #onPublished: ((receivers: number, envelope: EventEnvelope) => void) | undefined;
   #probeInterval: number;
   #maxQueued: number;
@@ -431,7 +432,7 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       throw new TypeError(`Cannot create a Redis event target: the prefix must be a string, got ${typeof this.prefix}`);
     }
     this.#codec = options.codec ?? jsonCodec;
-    this.#onError = options.onError ?? defaultOnError;
+    this.#report = errorReporter(options.onError, LOG_PREFIX, "channel");
     this.#onPublished = options.onPublished;
     this.#probeInterval = options.probeInterval ?? 1000;
     this.#maxQueued = options.maxQueued ?? 10_000;
@@ -875,14 +876,6 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   #rejectWaiters(record: ChannelRecord, error: unknown): void {
     for (const waiter of record.waiters.splice(0)) waiter.reject(error);
   }
-
-  #report(error: PubSubError, context: RedisErrorContext): void {
-    try {
-      this.#onError(error, context);
-    } catch (thrown) {
-      console.error(`${LOG_PREFIX} onError threw:`, thrown);
-    }
-  }
 }
 
 function isLive(record: ChannelRecord): boolean {
@@ -892,9 +885,4 @@ function isLive(record: ChannelRecord): boolean {
 function shardedSubscribersOff(client: RedisClient): boolean {
   const options = (client as { options?: { shardedSubscribers?: boolean } }).options;
   return client.isCluster === true && options?.shardedSubscribers !== true;
-}
-
-function defaultOnError(error: PubSubError, context: RedisErrorContext): void {
-  const where = context.channel === undefined ? context.operation : `${context.operation} on ${context.channel}`;
-  console.error(`${LOG_PREFIX} ${where}:`, error);
 }

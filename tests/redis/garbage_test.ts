@@ -2,25 +2,12 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createPubSub, EnvelopeError, topicFor } from "../../mod.ts";
 import { nextWithin } from "../../testing/mod.ts";
+import { GARBAGE } from "../_garbage.ts";
 import { client, quitAll, targetWithClients, uniquePrefix, waitFor } from "./_helpers.ts";
 
 type Events = { greet: string };
 
-const garbage: [string, string][] = [
-  ["not JSON", "notjson"],
-  ["truncated JSON", '{"type":"greet","id":"g"'],
-  ["a number", "42"],
-  ["null", "null"],
-  ["an array", '["greet","g","x"]'],
-  ["no id", '{"type":"greet","payload":"x"}'],
-  ["an empty type", '{"type":"","id":"g","payload":"x"}'],
-  ["a numeric id", '{"type":"greet","id":7,"payload":"x"}'],
-  ["a __proto__ key", '{"type":"greet","id":"g","payload":{"__proto__":{"polluted":true}}}'],
-  ["an escaped __proto__ key", '{"type":"greet","id":"g","payload":{"\\u005f_proto__":{"polluted":true}}}'],
-  ["a mismatched id", '{"type":"greet","id":"other","payload":"x"}'],
-  ["a mismatched type", '{"type":"other","id":"g","payload":"x"}'],
-  ["an empty message", ""],
-];
+const garbage = GARBAGE;
 
 Deno.test("redis: garbage on a live channel is reported, never delivered, and the next event arrives", async () => {
   const prefix = uniquePrefix("garbage");
