@@ -20,6 +20,7 @@
 
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, isRefusalReason, PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { parseBoundedJson } from "../../core/json_depth.ts";
 import { describe } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { IrohProtocolError } from "./errors.ts";
@@ -56,7 +57,7 @@ export function isControl(frame: Uint8Array): boolean {
 export function parseControl(frame: Uint8Array): unknown[] {
   let message: unknown;
   try {
-    message = JSON.parse(utf8.decode(frame));
+    message = parseBoundedJson(utf8.decode(frame));
   } catch (cause) {
     throw new IrohProtocolError(`Cannot parse a control frame of ${frame.length} bytes`, { cause });
   }

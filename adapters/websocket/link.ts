@@ -16,6 +16,7 @@
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
+import { parseBoundedJson } from "../../core/json_depth.ts";
 import {
   EnvelopeError,
   FrameTooLargeError,
@@ -462,7 +463,7 @@ export class Link {
   #onControl(text: string): void {
     let message: unknown;
     try {
-      message = JSON.parse(text);
+      message = parseBoundedJson(text);
     } catch (cause) {
       this.#badControl(text, cause);
       return;

@@ -230,6 +230,10 @@ Deno.test("websocket abuse: an authenticated socket flooding invalid frames is c
   await attack({ mode: "invalid", code: CloseCode.BadRequest });
 });
 
+Deno.test("websocket abuse: frames nested 100,000 levels deep are refused before parsing and close with 4400", async () => {
+  await attack({ mode: "deep", count: 8, code: CloseCode.BadRequest });
+});
+
 Deno.test("websocket abuse: 2,000 idle authenticated connections cost the hub at most 64 KiB of RSS each", async () => {
   const connections = 2_000;
   const hub = new Child("abuse_hub.ts", ["--quiet"], ["--allow-net=127.0.0.1"]);
