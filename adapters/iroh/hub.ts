@@ -252,6 +252,13 @@ interface Shared<TAuth> {
   connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void;
 }
 
+/**
+ * The most reply bytes (`suback`, `subrefused`, `pubrefused`, prefixes
+ * included) a connection may have queued since its outbox was last empty;
+ * past it, the connection closes with code 7 like a slow consumer.
+ */
+const REPLY_BUDGET_BYTES = 256 * 1024;
+
 class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   readonly link: IrohLink;
   context: IrohHubContext<TAuth> | undefined;
@@ -261,6 +268,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   #helloSeen = false;
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
+  #replyBytes = 0;
 
   constructor(conn: IrohConnectionLike, hub: Shared<TAuth>) {
     this.#hub = hub;
@@ -427,18 +435,6 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   }
 
   sendData(frame: Frame): void {
-    const link = this.link;
-    if (link.state !== "open") return;
-    const hub = this.#hub;
-    const buffered = link.bufferedBytes;
-    const limit = hub.options.maxOutboxBytes;
-    if (buffered >= limit) {
-      hub.counters.dropped++;
-      const error = new IrohOutboxFullError(buffered, limit);
-      hub.reportError(error);
-      link.abort(IROH_CLOSE_CODES.slowConsumer, "slow consumer", error);
-      return;
-    }
     this.#write(frame);
   }
 
@@ -451,18 +447,49 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   }
 
   #control(message: readonly unknown[]): void {
-    if (this.link.state === "open") this.#write(JSON.stringify(message));
-  }
-
-  #write(frame: Frame): void {
-    try {
-      this.link.write(frame);
-    } catch (error) {
-      // Only a frame from a shared upstream can exceed this hub's maxFrameBytes.
-      if (error instanceof PubSubError) this.#hub.reportError(error);
+    const link = this.link;
+    if (link.state !== "open") return;
+    const frame = JSON.stringify(message);
+    // Replies queued since the outbox was last empty: a peer that asks and never reads runs out of this first.
+    if (link.bufferedBytes === 0) this.#replyBytes = 0;
+    this.#replyBytes += frame.length + 4;
+    if (this.#replyBytes > REPLY_BUDGET_BYTES) {
+      this.#slowConsumer(new IrohOutboxFullError(link.bufferedBytes, REPLY_BUDGET_BYTES));
       return;
     }
-    const counters = this.#hub.counters;
+    this.#write(frame);
+  }
+
+  #slowConsumer(error: IrohOutboxFullError): void {
+    const hub = this.#hub;
+    hub.counters.dropped++;
+    hub.reportError(error);
+    this.link.abort(IROH_CLOSE_CODES.slowConsumer, "slow consumer", error);
+  }
+
+  /**
+   * Queues a frame, data or reply alike, unless the connection's outbox
+   * already holds `maxOutboxBytes`: then the connection is too slow and closes
+   * with code 7.
+   */
+  #write(frame: Frame): void {
+    const link = this.link;
+    if (link.state !== "open") return;
+    const hub = this.#hub;
+    const buffered = link.bufferedBytes;
+    const limit = hub.options.maxOutboxBytes;
+    if (buffered >= limit) {
+      this.#slowConsumer(new IrohOutboxFullError(buffered, limit));
+      return;
+    }
+    try {
+      link.write(frame);
+    } catch (error) {
+      // Only a frame from a shared upstream can exceed this hub's maxFrameBytes.
+      if (error instanceof PubSubError) hub.reportError(error);
+      return;
+    }
+    const counters = hub.counters;
     counters.framesOut++;
     counters.bytesOut += frameLength(frame) + 4;
   }

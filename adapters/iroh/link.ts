@@ -85,6 +85,9 @@ export function firstLine(error: unknown): string {
   return line.length > 200 ? line.slice(0, 200) + "…" : line;
 }
 
+/** The most bytes handed to the binding in one `writeAll`. */
+const WRITE_SLICE_BYTES = 64 * 1024;
+
 function toArray(bytes: Uint8Array): number[] {
   const n = bytes.length;
   const out = new Array<number>(n);
@@ -259,9 +262,22 @@ export class IrohLink {
     try {
       // Everything queued while a write is in flight goes out in the next single writeAll.
       while (this.#encoder.byteLength > 0 && this.#state !== "closed") {
-        const bytes = toArray(this.#encoder.take());
-        this.#inFlight = bytes.length;
-        await send.writeAll(bytes);
+        const batch = this.#encoder.take();
+        // The binding takes a number array (8 bytes a byte), so a large batch goes in slices; its buffer is handed
+        // over to this loop, and frames queued meanwhile go to a fresh encoder.
+        if (batch.byteLength > WRITE_SLICE_BYTES) {
+          this.#encoder = new FrameEncoder({ maxFrameBytes: this.#config.maxFrameBytes });
+        }
+        this.#inFlight = batch.byteLength;
+        for (
+          let at = 0;
+          at < batch.byteLength && (this.#state as IrohLinkState) !== "closed";
+          at += WRITE_SLICE_BYTES
+        ) {
+          const bytes = toArray(batch.subarray(at, at + WRITE_SLICE_BYTES));
+          await send.writeAll(bytes);
+          this.#inFlight -= bytes.length;
+        }
         this.#inFlight = 0;
       }
     } catch (error) {
