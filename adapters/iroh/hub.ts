@@ -13,6 +13,7 @@ import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_ro
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
+import { parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
 import { admit, checkAllow, deferred, firstLine, IrohLink } from "./link.ts";
@@ -272,6 +273,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
   #replyBytes = 0;
+  #requests = new SubRequests();
 
   constructor(conn: IrohConnectionLike, hub: Shared<TAuth>) {
     this.#hub = hub;
@@ -412,12 +414,22 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.#invalidFrame(error as PubSubError);
       return;
     }
-    const [tag, topic] = message;
-    if (message.length === 2 && typeof topic === "string") {
-      if (tag === "sub") return hub.router.subscribe(this, topic);
-      if (tag === "unsub") return hub.router.unsubscribe(this, topic);
+    if (message[0] === "hello") {
+      // As on the WebSocket hub (4429): a second handshake closes the connection, here with code 2.
+      this.link.fail(
+        new IrohProtocolError(`${JSON.stringify(this.endpointId)} sent a second hello`),
+        IROH_CLOSE_CODES.protocol,
+      );
+      return;
     }
-    this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+    const request = parseInterestRequest(message);
+    if (request === undefined) {
+      this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+      return;
+    }
+    this.#requests.note(request);
+    if (request.tag === "sub") hub.router.subscribe(this, request.topic);
+    else hub.router.unsubscribe(this, request.topic);
   }
 
   /** Reports an invalid frame; `maxInvalidFrames` of them within the window close the connection with code 8. */
@@ -444,17 +456,15 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   }
 
   subscribed(topic: string): void {
-    this.#control(["suback", topic]);
+    if (this.link.state === "open") this.#control(this.#requests.suback(topic));
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
-    this.#control([action === "subscribe" ? "subrefused" : "pubrefused", topic, reason, message]);
+    if (this.link.state === "open") this.#control(this.#requests.refusal(action, topic, reason, message));
   }
 
-  #control(message: readonly unknown[]): void {
+  #control(frame: string): void {
     const link = this.link;
-    if (link.state !== "open") return;
-    const frame = JSON.stringify(message);
     // Replies queued since the outbox was last empty: a peer that asks and never reads runs out of this first.
     if (link.bufferedBytes === 0) this.#replyBytes = 0;
     this.#replyBytes += frame.length + 4;

@@ -17,6 +17,7 @@
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
 import { parseBoundedJson } from "../../core/json_depth.ts";
+import { parseHubAnswer, parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import {
   encodeHello,
   encodeWelcome,
@@ -26,13 +27,7 @@ import {
   PROTOCOL_VERSION,
   type WelcomeInfo,
 } from "../../core/handshake.ts";
-import {
-  EnvelopeError,
-  FrameTooLargeError,
-  isRefusalReason,
-  type PubSubError,
-  type RefusalReason,
-} from "../../core/errors.ts";
+import { EnvelopeError, FrameTooLargeError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
 import type { FairLane, FairScheduler } from "../../core/fair_scheduler.ts";
 import type { HubAction } from "../../core/hub_router.ts";
 import type { FrameCounters } from "../../core/hub_stats.ts";
@@ -153,19 +148,28 @@ export interface LinkCallbacks {
   onEnvelope(envelope: EventEnvelope, frame: Frame, link: Link): void;
   onClose(info: WebSocketCloseInfo, link: Link): void;
   onError(error: PubSubError): void;
-  /** Accepting side: `["sub", topic]`. */
+  /** Accepting side: `["sub", topic, rid?]` (the request id is kept in `link.requests` for the answer). */
   onSubscribe?(topic: string, link: Link): void;
   /** Accepting side: `["unsub", topic]`. */
   onUnsubscribe?(topic: string, link: Link): void;
-  /** Dialing side: `["suback", topic]`. */
-  onSubscribed?(topic: string, link: Link): void;
-  /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`. */
-  onRefused?(action: HubAction, topic: string, reason: RefusalReason, message: string, link: Link): void;
+  /** Dialing side: `["suback", topic, rid?]`. */
+  onSubscribed?(topic: string, rid: number | undefined, link: Link): void;
+  /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`; `rid` as a refused subscribe echoed it. */
+  onRefused?(
+    action: HubAction,
+    topic: string,
+    reason: RefusalReason,
+    message: string,
+    rid: number | undefined,
+    link: Link,
+  ): void;
 }
 
 /** Drives one socket. Construct it last: if the socket is already open it starts at once. */
 export class Link {
   readonly socket: WebSocketLike;
+  /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
+  readonly requests: SubRequests = new SubRequests();
   #config: LinkConfig;
   #callbacks: LinkCallbacks;
   #state: LinkState = "connecting";
@@ -251,8 +255,10 @@ export class Link {
    * dropped under `backpressure: "drop"`: losing one would leave a `ready()`
    * waiting or a route behind, so a peer too slow for it is closed with 4013.
    */
-  control(message: readonly unknown[]): void {
-    if (this.#state === "open") this.#transmit(JSON.stringify(message), true);
+  control(message: readonly unknown[] | string): void {
+    if (this.#state === "open") {
+      this.#transmit(typeof message === "string" ? message : JSON.stringify(message), true);
+    }
   }
 
   /** Closes with `code`; the owner's `onClose` runs at once, without waiting for the peer. */
@@ -540,41 +546,33 @@ export class Link {
   }
 
   #onAcceptControl(message: unknown[], text: string): void {
-    const [tag, topic] = message;
-    if (tag === "hello") {
+    if (message[0] === "hello") {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
-    if (message.length !== 2 || typeof topic !== "string") {
+    const request = parseInterestRequest(message);
+    if (request === undefined) {
       this.#badControl(text);
       return;
     }
-    if (tag === "sub") {
-      this.#alive();
-      this.#callbacks.onSubscribe?.(topic, this);
-    } else if (tag === "unsub") {
-      this.#alive();
-      this.#callbacks.onUnsubscribe?.(topic, this);
-    } else this.#badControl(text);
+    this.#alive();
+    this.requests.note(request);
+    if (request.tag === "sub") this.#callbacks.onSubscribe?.(request.topic, this);
+    else this.#callbacks.onUnsubscribe?.(request.topic, this);
   }
 
   #onDialControl(message: unknown[], text: string): void {
-    const [tag, topic, reason, detail] = message;
-    if (tag === "suback" && message.length === 2 && typeof topic === "string") {
-      this.#alive();
-      this.#callbacks.onSubscribed?.(topic, this);
+    const answer = parseHubAnswer(message);
+    if (answer === undefined) {
+      this.#badControl(text);
       return;
     }
-    if (
-      (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
-      isRefusalReason(reason) && typeof detail === "string"
-    ) {
-      const action: HubAction = tag === "subrefused" ? "subscribe" : "publish";
-      this.#alive();
-      this.#callbacks.onRefused?.(action, topic, reason as RefusalReason, detail, this);
-      return;
+    this.#alive();
+    if (answer.tag === "suback") this.#callbacks.onSubscribed?.(answer.topic, answer.rid, this);
+    else {
+      const { action, topic, reason, message: detail, rid } = answer;
+      this.#callbacks.onRefused?.(action, topic, reason, detail, rid, this);
     }
-    this.#badControl(text);
   }
 
   #badControl(text: string, cause?: unknown): void {
