@@ -36,7 +36,7 @@ import { SendBudget } from "../../core/send_budget.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
-import { CloseCode } from "./close_codes.ts";
+import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import {
   WebSocketBackpressureError,
   WebSocketHandshakeError,
@@ -64,7 +64,19 @@ const NO_FEATURES: ReadonlySet<string> = new Set();
  * The optional protocol features (core/handshake.ts) this adapter implements:
  * what its spokes ask for in the hello and what its hubs grant.
  */
-export const FEATURES: readonly string[] = [];
+export const FEATURES: readonly string[] = ["close"];
+
+/**
+ * How long a hub waits, after announcing a final close with
+ * `["close", code, reason]`, for the peer to close the socket itself before
+ * closing it.
+ */
+export const CLOSE_ANNOUNCE_GRACE_MS = 1_000;
+
+/** Whether the hub announces a close with `code` (final codes, 4008 and 4009) to a peer with the "close" feature. */
+function announced(code: number): boolean {
+  return isFinalCloseCode(code) || code === CloseCode.RateLimited || code === CloseCode.MessageTooBig;
+}
 
 /** A bounded FIFO of frames waiting for the socket to open. */
 export class Outbox {
@@ -176,6 +188,7 @@ export class Link {
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeStarted = false;
   #features: ReadonlySet<string> = NO_FEATURES;
   #welcome: WelcomeInfo | undefined;
@@ -264,12 +277,31 @@ export class Link {
   /** Closes with `code`; the owner's `onClose` runs at once, without waiting for the peer. */
   close(code: number = CloseCode.Normal, reason = "", error?: PubSubError): void {
     if (this.#state === "closed") return;
-    try {
-      this.socket.close(code, reason);
-    } catch {
-      // Already closing.
-    }
+    if (!this.#announceClose(code, reason)) closeSocket(this.socket, code, reason);
     this.#finish(error === undefined ? { code, reason } : { code, reason, error });
+  }
+
+  /**
+   * The "close" feature, accepting side: a close frame can be lost while the
+   * peer is still writing (it then sees 1006), so before a final close (and
+   * 4008, 4009) the hub sends `["close", code, reason]`, stops reading, and
+   * gives the peer {@linkcode CLOSE_ANNOUNCE_GRACE_MS} to close the socket
+   * itself, with the same code, before closing it.
+   */
+  #announceClose(code: number, reason: string): boolean {
+    if (this.#config.role !== "accept" || this.#state !== "open" || !this.#features.has("close") || !announced(code)) {
+      return false;
+    }
+    try {
+      this.socket.send(JSON.stringify(["close", code, reason]));
+    } catch {
+      return false;
+    }
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      closeSocket(this.socket, code, reason);
+    }, CLOSE_ANNOUNCE_GRACE_MS);
+    return true;
   }
 
   #queue(frame: Frame): void {
@@ -562,6 +594,17 @@ export class Link {
   }
 
   #onDialControl(message: unknown[], text: string): void {
+    if (message[0] === "close" && this.#features.has("close")) {
+      const [, code, reason] = message;
+      // What a browser may close with: 1000 or 3000–4999.
+      if (
+        message.length === 3 && Number.isInteger(code) && (code === 1000 || (code as number) >= 3000) &&
+        (code as number) <= 4999 && typeof reason === "string"
+      ) {
+        this.close(code as number, reason);
+        return;
+      }
+    }
     const answer = parseHubAnswer(message);
     if (answer === undefined) {
       this.#badControl(text);
@@ -645,6 +688,8 @@ export class Link {
   }
 
   #onSocketClose = (event: WebSocketEventLike): void => {
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
     this.#detach();
     this.#resolveSocketClosed();
     // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
@@ -693,4 +738,17 @@ export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Fr
 /** The local event for a received envelope. */
 export function toEvent(envelope: EventEnvelope): EnvelopeEvent {
   return new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent;
+}
+
+/** Closes a socket with `code` and `reason` (without the reason if the socket refuses it, say over 123 bytes). */
+function closeSocket(socket: WebSocketLike, code: number, reason: string): void {
+  try {
+    socket.close(code, reason);
+  } catch {
+    try {
+      socket.close(code);
+    } catch {
+      // Already closing.
+    }
+  }
 }
