@@ -86,6 +86,8 @@ async function rawAttacker(endpoint: Endpoint, hub: HubAddress, frame: (i: numbe
   const bi = await conn.openBi();
   await bi.send.writeAll(Array.from(encodeFrame(JSON.stringify(["hello", 2, "attacker"]))));
   let stopped = false;
+  // What the attacker itself learns: QUIC carries the application close code even to a peer that is still writing.
+  const closedWith = conn.closed().catch((error) => String(error));
   const run = (async () => {
     let i = 0;
     while (!stopped) {
@@ -100,6 +102,7 @@ async function rawAttacker(endpoint: Endpoint, hub: HubAddress, frame: (i: numbe
     }
   })();
   return {
+    closedWith,
     async stop() {
       stopped = true;
       conn.close(0n, []);
@@ -115,7 +118,7 @@ async function attack(frame: (i: number) => string, after = 2_000) {
   const address = await hub.next((l) => "id" in l, 20_000, "hub address") as unknown as HubAddress;
   const endpoints = await Promise.all([bindEndpoint(), bindEndpoint(), bindEndpoint()]);
   const legit = [new Legit("a", endpoints[0], address), new Legit("b", endpoints[1], address)];
-  let attacker: { stop(): Promise<void> } | undefined;
+  let attacker: Awaited<ReturnType<typeof rawAttacker>> | undefined;
   try {
     await Promise.all(legit.map((l) => l.start()));
     await new Promise((r) => setTimeout(r, 1_000)); // warm up with legitimate traffic only
@@ -144,6 +147,7 @@ async function attack(frame: (i: number) => string, after = 2_000) {
       codes: attackerCloses().map((l) => l.disconnect),
     }));
     assert.deepEqual(attackerCloses().map((l) => l.disconnect), [IROH_CLOSE_CODES.slowConsumer]);
+    assert.match(await attacker.closedWith, /\(code 7\)/);
     for (const l of legit) {
       assert.deepEqual(l.disconnects, [], `${l.name} was disconnected`);
       assert.equal(l.gaps, 0, `${l.name} missed down events`);
