@@ -156,6 +156,15 @@ function mapBinding(error: unknown, line: string, remoteId: string): Mapped {
   };
 }
 
+/**
+ * One scratch buffer for every link's chunks (not one per connection: an idle
+ * one would hold 64 KiB): a chunk's frames are handed on synchronously before
+ * any other read continues, and the decoder copies an unfinished frame into its
+ * own buffer. (An indexed copy is several times faster than
+ * `new Uint8Array(array)` on the arrays the binding returns.)
+ */
+let scratch = new Uint8Array(0);
+
 /** Drives one connection's bidirectional stream. */
 export class IrohLink {
   readonly remoteId: string;
@@ -309,10 +318,6 @@ export class IrohLink {
   }
 
   async #readLoop(recv: IrohRecvStreamLike): Promise<void> {
-    // One scratch buffer for every chunk: its frames are handed on before the next read, and the decoder copies
-    // any unfinished frame into its own buffer. (An indexed copy is several times faster than
-    // `new Uint8Array(array)` on the arrays the binding returns.)
-    let scratch = new Uint8Array(this.#config.readChunkBytes);
     const onFrame = this.#handlers.onFrame;
     const afterChunk = this.#handlers.afterChunk;
     const size = this.#config.readChunkBytes;
@@ -323,13 +328,14 @@ export class IrohLink {
         if (this.#state === "closed") return;
         const n = chunk.length;
         if (n === 0) break;
-        if (n > scratch.length) scratch = new Uint8Array(n);
-        for (let i = 0; i < n; i++) scratch[i] = chunk[i];
+        if (n > scratch.length) scratch = new Uint8Array(Math.max(n, 64 * 1024));
+        const buffer = scratch;
+        for (let i = 0; i < n; i++) buffer[i] = chunk[i];
         // One read ahead while this chunk's events are delivered: the binding keeps reading, and at most one more
         // chunk waits.
         next = recv.read(size);
         next.catch(() => {}); // its failure is handled when it is awaited
-        this.#decoder.push(scratch.subarray(0, n), onFrame);
+        this.#decoder.push(buffer.subarray(0, n), onFrame);
         // A chunk may hold thousands of frames; the owner delivers them paced (256 per turn). Reading on only once
         // they are delivered pushes back on the peer.
         const held = afterChunk?.();
