@@ -673,11 +673,11 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
  *
  * @example A hub for known spokes, sharing its upstream with a WebSocket hub
  * ```ts ignore
- * import { createPubSub, InProcessEventTarget } from "@alkdev/pubsub";
+ * import { createInProcessEventTarget } from "@alkdev/pubsub/in-process";
  * import { createIrohHub } from "@alkdev/pubsub/iroh";
  * import { createWebSocketHub } from "@alkdev/pubsub/websocket";
  *
- * const upstream = new InProcessEventTarget();
+ * const upstream = createInProcessEventTarget();
  * const wsHub = createWebSocketHub({ upstream });
  * const irohHub = createIrohHub({ upstream, allow: (endpointId) => knownSpokes.has(endpointId) });
  * for (let incoming = await endpoint.acceptNext(); incoming; incoming = await endpoint.acceptNext()) {
