@@ -8,74 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import { createPubSub, encodeFrame, type PubSub } from "../../mod.ts";
-import { connectIrohEventTarget, IROH_CLOSE_CODES, type IrohSpoke } from "../../adapters/iroh/mod.ts";
-import { Child } from "../child.ts";
-import { ALPN, bindEndpoint, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
-
-type Events = { down: { seq: number }; up: { from: string; seq: number } };
+import { encodeFrame } from "../../mod.ts";
+import { connectIrohEventTarget, IROH_CLOSE_CODES } from "../../adapters/iroh/mod.ts";
+import { assertLegitIntact, type HubReport, Legit, legitLost } from "../legit_spoke.ts";
+import { dial, type HubAddress, startChildHub, stopChild } from "./child_hub.ts";
+import { bindEndpoint, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
 
 const MiB = 1024 * 1024;
-const hubScript = new URL("./fixtures/abuse_hub.ts", import.meta.url);
-const hubPermissions = [
-  "--allow-ffi",
-  "--allow-read=.,/usr/bin/ldd",
-  "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
-];
-
-interface HubAddress {
-  id: string;
-  addrs: string[];
-}
-
-function dial(endpoint: Endpoint, hub: HubAddress) {
-  return endpoint.connect(new iroh!.EndpointAddr(iroh!.EndpointId.fromString(hub.id), null, hub.addrs), ALPN);
-}
-
-/** A legitimate spoke: publishes `up` events at 100/s and checks the hub's `down` events arrive with no gap. */
-class Legit {
-  readonly spoke: IrohSpoke;
-  readonly pubsub: PubSub<Events>;
-  readonly disconnects: unknown[] = [];
-  sent = 0;
-  received = 0;
-  gaps = 0;
-  #last = -1;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #reader: Promise<void>;
-
-  constructor(readonly name: string, readonly endpoint: Endpoint, hub: HubAddress) {
-    this.spoke = connectIrohEventTarget(() => dial(endpoint, hub), { credentials: name, onError: () => {} });
-    this.spoke.addEventListener("disconnect", (event) => this.disconnects.push((event as CustomEvent).detail));
-    this.pubsub = createPubSub<Events>({ eventTarget: this.spoke });
-    const down = this.pubsub.subscribe("down", "1", { bufferSize: 1_000_000 });
-    this.#reader = (async () => {
-      for await (const { seq } of down) {
-        if (this.#last !== -1 && seq !== this.#last + 1) this.gaps++;
-        this.#last = seq;
-        this.received++;
-      }
-    })();
-  }
-
-  async start(): Promise<void> {
-    await this.pubsub.ready("down", "1");
-    this.#timer = setInterval(() => {
-      for (let i = 0; i < 5; i++) this.pubsub.publish("up", "1", { from: this.name, seq: this.sent++ });
-    }, 50);
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-
-  async close(): Promise<void> {
-    this.stop();
-    this.pubsub.close();
-    await this.spoke.close();
-    await this.#reader;
-  }
-}
 
 /**
  * A raw peer: hello, then `frame(i)` 50 times every 10 ms (5,000 frames/s, under the default 10,000) until the hub
@@ -114,10 +53,11 @@ async function rawAttacker(endpoint: Endpoint, hub: HubAddress, frame: (i: numbe
 const long = "x".repeat(1000);
 
 async function attack(frame: (i: number) => string, after = 2_000) {
-  const hub = new Child(hubScript, [], hubPermissions);
-  const address = await hub.next((l) => "id" in l, 20_000, "hub address") as unknown as HubAddress;
+  const { child: hub, address } = await startChildHub();
   const endpoints = await Promise.all([bindEndpoint(), bindEndpoint(), bindEndpoint()]);
-  const legit = [new Legit("a", endpoints[0], address), new Legit("b", endpoints[1], address)];
+  const legitSpoke = (name: string, endpoint: Endpoint) =>
+    new Legit(name, connectIrohEventTarget(() => dial(endpoint, address), { credentials: name, onError: () => {} }));
+  const legit = [legitSpoke("a", endpoints[0]), legitSpoke("b", endpoints[1])];
   let attacker: Awaited<ReturnType<typeof rawAttacker>> | undefined;
   try {
     await Promise.all(legit.map((l) => l.start()));
@@ -132,38 +72,28 @@ async function attack(frame: (i: number) => string, after = 2_000) {
     for (const l of legit) l.stop();
     await new Promise((r) => setTimeout(r, 500)); // let in-flight events land
     await hub.send("report");
-    const { tally, sent, peak } = await hub.next((l) => "tally" in l, 10_000, "hub report (is the hub alive?)") as {
-      tally: Record<string, { count: number; gaps: number }>;
-      sent: number;
-      peak: number;
-    };
-    const rise = peak - before;
-    const legitLost = legit.reduce((n, l) => n + l.gaps + tally[l.name].gaps + (l.sent - tally[l.name].count), 0);
+    const report = await hub.next(
+      (l) => "tally" in l,
+      10_000,
+      "hub report (is the hub alive?)",
+    ) as unknown as HubReport;
+    const rise = report.peak - before;
     console.log(JSON.stringify({
       before: (before / MiB).toFixed(0),
-      peak: (peak / MiB).toFixed(0),
+      peak: (report.peak / MiB).toFixed(0),
       rise: (rise / MiB).toFixed(1),
-      legitLost,
+      legitLost: legitLost(legit, report),
       codes: attackerCloses().map((l) => l.disconnect),
     }));
     assert.deepEqual(attackerCloses().map((l) => l.disconnect), [IROH_CLOSE_CODES.slowConsumer]);
     assert.match(await attacker.closedWith, /\(code 7\)/);
-    for (const l of legit) {
-      assert.deepEqual(l.disconnects, [], `${l.name} was disconnected`);
-      assert.equal(l.gaps, 0, `${l.name} missed down events`);
-      assert.ok(l.received >= 150, `${l.name} received only ${l.received} down events`);
-      assert.ok(sent - l.received <= 25, `${l.name} received ${l.received} of ${sent} down events`);
-      assert.equal(tally[l.name].gaps, 0, `the hub missed up events from ${l.name}`);
-      assert.equal(tally[l.name].count, l.sent, `the hub got ${tally[l.name].count} of ${l.sent} up events`);
-    }
+    assertLegitIntact(legit, report);
     assert.deepEqual(hub.lines.filter((l) => l.name === "a" || l.name === "b"), []);
     assert.ok(rise <= 64 * MiB, `the hub's RSS rose by ${(rise / MiB).toFixed(1)} MiB`);
   } finally {
     await attacker?.stop();
     await Promise.all(legit.map((l) => l.close()));
-    await hub.send("stop").catch(() => {});
-    await hub.process.status;
-    await hub.done;
+    await stopChild(hub);
     for (const endpoint of endpoints) await endpoint.close();
   }
 }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { encodeFrame, EnvelopeError, FrameDecoder, type PubSubError } from "../../mod.ts";
 import { IrohProtocolError } from "../../adapters/iroh/mod.ts";
-import { startHubServer, until } from "./hub_helpers.ts";
+import { rawPeer, startHubServer, until } from "./hub_helpers.ts";
 import { ALPN, bindEndpoint, closeEndpoints, iroh, loopbackAddrs } from "./load_iroh.ts";
 
 const ignore = iroh === undefined;
@@ -78,12 +78,7 @@ Deno.test({
   const server = await startHubServer({ onError: (error) => errors.push(error) });
   const raw = await bindEndpoint();
   try {
-    const conn = await raw.connect(
-      new iroh!.EndpointAddr(server.endpoint.id(), null, loopbackAddrs(server.endpoint)),
-      ALPN,
-    );
-    const bi = await conn.openBi();
-    const send = (body: string) => bi.send.writeAll(Array.from(encodeFrame(body)));
+    const { conn, bi, send } = await rawPeer(raw, server);
     await send('["hello",2]');
     assert.ok((await bi.recv.read(65536)).length > 0, "the welcome");
     await send('["hello",2]');

@@ -7,33 +7,18 @@
 import assert from "node:assert/strict";
 import { encodeFrame } from "../../mod.ts";
 import { connectIrohEventTarget, type IrohSpoke } from "../../adapters/iroh/mod.ts";
-import { Child } from "../child.ts";
-import { ALPN, bindEndpoint, type Connection, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
+import { dial, type HubAddress, startChildHub, stopChild } from "./child_hub.ts";
+import { bindEndpoint, type Connection, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
 
 const CONNECTIONS = 300;
 const KiB = 1024;
-const hubScript = new URL("./fixtures/abuse_hub.ts", import.meta.url);
-const permissions = [
-  "--allow-ffi",
-  "--allow-read=.,/usr/bin/ldd",
-  "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
-];
-
-interface HubAddress {
-  id: string;
-  addrs: string[];
-}
-
-const dial = (endpoint: Endpoint, hub: HubAddress) =>
-  endpoint.connect(new iroh!.EndpointAddr(iroh!.EndpointId.fromString(hub.id), null, hub.addrs), ALPN);
 
 /** Per-connection RSS growth of a child serving `open(endpoint, address)` CONNECTIONS times. */
 async function perConnection(args: string[], open: (endpoint: Endpoint, hub: HubAddress) => Promise<unknown>) {
-  const child = new Child(hubScript, ["--quiet", ...args], permissions);
+  const { child, address } = await startChildHub(["--quiet", ...args]);
   const endpoint = await bindEndpoint();
   const opened: unknown[] = [];
   try {
-    const address = await child.next((l) => "id" in l, 20_000, "hub address") as unknown as HubAddress;
     opened.push(await open(endpoint, address)); // warm-up: one-off allocations are not counted
     await new Promise((r) => setTimeout(r, 500));
     await child.send("mark");
@@ -52,9 +37,7 @@ async function perConnection(args: string[], open: (endpoint: Endpoint, hub: Hub
     for (const o of opened) {
       if (o !== null && typeof o === "object" && "close" in o) await (o as { close(): unknown }).close();
     }
-    await child.send("stop").catch(() => {});
-    await child.process.status;
-    await child.done;
+    await stopChild(child);
     await endpoint.close();
   }
 }

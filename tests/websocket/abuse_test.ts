@@ -7,11 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { createPubSub, type PubSub } from "../../mod.ts";
-import { CloseCode, connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
+import { CloseCode, connectWebSocketEventTarget } from "../../adapters/websocket/mod.ts";
 import { Child as ChildProcess } from "../child.ts";
-
-type Events = { down: { seq: number }; up: { from: string; seq: number }; bulk: string };
+import { assertLegitIntact, type HubReport, Legit, legitLost } from "../legit_spoke.ts";
 
 const MiB = 1024 * 1024;
 const fixtures = new URL("./fixtures/", import.meta.url);
@@ -23,53 +21,13 @@ class Child extends ChildProcess {
   }
 }
 
-/** A legitimate spoke: publishes `up` events at 100/s and checks the hub's `down` events arrive with no gap. */
-class Legit {
-  readonly spoke: WebSocketSpoke;
-  readonly pubsub: PubSub<Events>;
-  readonly disconnects: unknown[] = [];
-  sent = 0;
-  received = 0;
-  gaps = 0;
-  #last = -1;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #reader: Promise<void>;
-
-  constructor(readonly name: string, port: number) {
-    this.spoke = connectWebSocketEventTarget(`ws://127.0.0.1:${port}/legit`, {
-      credentials: "secret",
-      onError: () => {},
-    });
-    this.spoke.addEventListener("disconnect", (event) => this.disconnects.push((event as CustomEvent).detail));
-    this.pubsub = createPubSub<Events>({ eventTarget: this.spoke });
-    const down = this.pubsub.subscribe("down", "1", { bufferSize: 1_000_000 });
-    this.#reader = (async () => {
-      for await (const { seq } of down) {
-        if (this.#last !== -1 && seq !== this.#last + 1) this.gaps++;
-        this.#last = seq;
-        this.received++;
-      }
-    })();
-  }
-
-  async start(): Promise<void> {
-    await this.pubsub.ready("down", "1");
-    this.#timer = setInterval(() => {
-      for (let i = 0; i < 5; i++) this.pubsub.publish("up", "1", { from: this.name, seq: this.sent++ });
-    }, 50);
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-
-  async close(): Promise<void> {
-    this.stop();
-    this.pubsub.close();
-    this.spoke.close();
-    await this.spoke.closed;
-    await this.#reader;
-  }
+/** A legitimate spoke on the hub at `port`. */
+function legitSpoke(name: string, port: number): Legit {
+  const spoke = connectWebSocketEventTarget(`ws://127.0.0.1:${port}/legit`, {
+    credentials: "secret",
+    onError: () => {},
+  });
+  return new Legit(name, spoke);
 }
 
 interface Attack {
@@ -87,7 +45,7 @@ interface Attack {
 async function attack({ mode, count = 1, hubArgs = [], code, closes = count, after = 2_000 }: Attack) {
   const hub = new Child("abuse_hub.ts", hubArgs, ["--allow-net=127.0.0.1"]);
   const { port } = await hub.next((l) => "port" in l, 15_000, "hub port") as { port: number };
-  const legit = [new Legit("a", port), new Legit("b", port)];
+  const legit = [legitSpoke("a", port), legitSpoke("b", port)];
   let attacker: Child | undefined;
   try {
     await Promise.all(legit.map((l) => l.start()));
@@ -103,34 +61,24 @@ async function attack({ mode, count = 1, hubArgs = [], code, closes = count, aft
     for (const l of legit) l.stop();
     await new Promise((r) => setTimeout(r, 500)); // let in-flight events land
     await hub.send("report");
-    const { tally, sent, peak } = await hub.next((l) => "tally" in l, 10_000, "hub report (is the hub alive?)") as {
-      tally: Record<string, { count: number; gaps: number }>;
-      sent: number;
-      peak: number;
-    };
-    const rise = peak - before;
+    const report = await hub.next(
+      (l) => "tally" in l,
+      10_000,
+      "hub report (is the hub alive?)",
+    ) as unknown as HubReport;
+    const rise = report.peak - before;
     const measured = {
       mode,
       before: (before / MiB).toFixed(0),
-      peak: (peak / MiB).toFixed(0),
+      peak: (report.peak / MiB).toFixed(0),
       rise: (rise / MiB).toFixed(1),
-      legitLost: legit.reduce((n, l) => n + l.gaps, 0) + legit.reduce((n, l) => n + tally[l.name].gaps, 0) +
-        legit.reduce((n, l) => n + (l.sent - tally[l.name].count), 0),
+      legitLost: legitLost(legit, report),
       codes: attackerCloses().map((l) => l.disconnect),
     };
     console.log(JSON.stringify(measured));
     // The attacker was closed with the documented code.
     assert.deepEqual(attackerCloses().map((l) => l.disconnect), Array(closes).fill(code));
-    // The legitimate spokes were never dropped and lost nothing, either way.
-    for (const l of legit) {
-      assert.deepEqual(l.disconnects, [], `${l.name} was disconnected`);
-      assert.equal(l.spoke.state, "open");
-      assert.equal(l.gaps, 0, `${l.name} missed down events`);
-      assert.ok(l.received >= 150, `${l.name} received only ${l.received} down events`);
-      assert.ok(sent - l.received <= 25, `${l.name} received ${l.received} of ${sent} down events`);
-      assert.equal(tally[l.name].gaps, 0, `the hub missed up events from ${l.name}`);
-      assert.equal(tally[l.name].count, l.sent, `the hub got ${tally[l.name].count} of ${l.sent} up events`);
-    }
+    assertLegitIntact(legit, report);
     assert.deepEqual(hub.lines.filter((l) => l.path === "/legit"), []);
     assert.ok(rise <= 64 * MiB, `the hub's RSS rose by ${(rise / MiB).toFixed(1)} MiB`);
   } finally {
@@ -174,7 +122,7 @@ Deno.test("websocket abuse: 2,000 idle authenticated connections cost the hub at
   try {
     const { port } = await hub.next((l) => "port" in l, 15_000, "hub port") as { port: number };
     // A first connection warms the server up, so the mark does not count one-off allocations.
-    const first = new Legit("first", port);
+    const first = legitSpoke("first", port);
     await first.start();
     await first.close();
     await new Promise((r) => setTimeout(r, 500));
