@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createPubSub, type PubSub } from "../mod.ts";
+import type { Child } from "./child.ts";
 
 /** The events the abuse hubs and their legitimate spokes exchange. */
 export type LegitEvents = { down: { seq: number }; up: { from: string; seq: number } };
@@ -85,4 +86,24 @@ export function assertLegitIntact(legit: Legit[], { tally, sent }: HubReport): v
     assert.equal(tally[l.name].gaps, 0, `the hub missed up events from ${l.name}`);
     assert.equal(tally[l.name].count, l.sent, `the hub got ${tally[l.name].count} of ${l.sent} up events`);
   }
+}
+
+/**
+ * The end of an attack: waits (at most `ms`) until `closes()` lists `count` closed attacker connections, lets the
+ * attack and the legitimate traffic go on for `after` ms, stops the legitimate traffic, lets in-flight events land,
+ * and returns the hub's report.
+ */
+export async function endAttack(
+  hub: Child,
+  legit: Legit[],
+  closes: () => unknown[],
+  { count, ms, after }: { count: number; ms: number; after: number },
+): Promise<HubReport> {
+  const deadline = Date.now() + ms;
+  while (closes().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, after)); // the attacker goes on writing; legitimate traffic goes on
+  for (const l of legit) l.stop();
+  await new Promise((r) => setTimeout(r, 500)); // let in-flight events land
+  await hub.send("report");
+  return await hub.next((l) => "tally" in l, 10_000, "hub report (is the hub alive?)") as unknown as HubReport;
 }

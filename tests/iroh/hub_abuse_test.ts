@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { encodeFrame } from "../../mod.ts";
 import { connectIrohEventTarget, IROH_CLOSE_CODES } from "../../adapters/iroh/mod.ts";
-import { assertLegitIntact, type HubReport, Legit, legitLost } from "../legit_spoke.ts";
+import { assertLegitIntact, endAttack, Legit, legitLost } from "../legit_spoke.ts";
 import { dial, type HubAddress, startChildHub, stopChild } from "./child_hub.ts";
 import { bindEndpoint, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
 
@@ -66,17 +66,7 @@ async function attack(frame: (i: number) => string, after = 2_000) {
     const { mark: before } = await hub.next((l) => "mark" in l, 10_000, "hub mark") as { mark: number };
     attacker = await rawAttacker(endpoints[2], address, frame);
     const attackerCloses = () => hub.lines.filter((l) => l.name === "attacker" && "disconnect" in l);
-    const deadline = Date.now() + 30_000;
-    while (attackerCloses().length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, after));
-    for (const l of legit) l.stop();
-    await new Promise((r) => setTimeout(r, 500)); // let in-flight events land
-    await hub.send("report");
-    const report = await hub.next(
-      (l) => "tally" in l,
-      10_000,
-      "hub report (is the hub alive?)",
-    ) as unknown as HubReport;
+    const report = await endAttack(hub, legit, attackerCloses, { count: 1, ms: 30_000, after });
     const rise = report.peak - before;
     console.log(JSON.stringify({
       before: (before / MiB).toFixed(0),

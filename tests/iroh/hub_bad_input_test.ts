@@ -75,8 +75,7 @@ Deno.test({
   ignore,
 }, async () => {
   const errors: PubSubError[] = [];
-  const server = await startHubServer({ onError: (error) => errors.push(error) });
-  const raw = await bindEndpoint();
+  const [server, raw] = await Promise.all([startHubServer({ onError: (e) => errors.push(e) }), bindEndpoint()]);
   try {
     const { conn, bi, send } = await rawPeer(raw, server);
     await send('["hello",2]');

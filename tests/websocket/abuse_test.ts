@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { CloseCode, connectWebSocketEventTarget } from "../../adapters/websocket/mod.ts";
 import { Child as ChildProcess } from "../child.ts";
-import { assertLegitIntact, type HubReport, Legit, legitLost } from "../legit_spoke.ts";
+import { assertLegitIntact, endAttack, Legit, legitLost } from "../legit_spoke.ts";
 
 const MiB = 1024 * 1024;
 const fixtures = new URL("./fixtures/", import.meta.url);
@@ -55,17 +55,7 @@ async function attack({ mode, count = 1, hubArgs = [], code, closes = count, aft
     attacker = new Child("attacker.ts", [mode, String(port), String(count)], ["--allow-net=127.0.0.1"]);
     await attacker.next((l) => "ready" in l, 15_000, "attacker ready");
     const attackerCloses = () => hub.lines.filter((l) => l.path === "/attacker" && "disconnect" in l);
-    const deadline = Date.now() + 15_000;
-    while (attackerCloses().length < closes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, after)); // the attacker goes on writing; legitimate traffic goes on
-    for (const l of legit) l.stop();
-    await new Promise((r) => setTimeout(r, 500)); // let in-flight events land
-    await hub.send("report");
-    const report = await hub.next(
-      (l) => "tally" in l,
-      10_000,
-      "hub report (is the hub alive?)",
-    ) as unknown as HubReport;
+    const report = await endAttack(hub, legit, attackerCloses, { count: closes, ms: 15_000, after });
     const rise = report.peak - before;
     const measured = {
       mode,
