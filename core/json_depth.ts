@@ -47,22 +47,37 @@ const CLOSE_OBJECT = 0x7d; // }
  */
 export function jsonTooDeep(text: string, max: number = MAX_JSON_DEPTH): boolean {
   const n = text.length;
-  // Nesting deeper than max needs more than max opening brackets.
-  if (n <= max) return false;
+  // Nesting deeper than max needs more than max opening brackets: most texts have far fewer, which native searches
+  // count much faster than the scan below walks the text.
+  if (n <= max || fewOpeners(text, max)) return false;
   let depth = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === QUOTE) break;
-        if (d === BACKSLASH) i++;
+      // Jump to the closing quote (a native search: string contents are most of a typical payload); a quote after an
+      // odd run of backslashes is escaped.
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1) {
+        let k = end - 1;
+        while (text.charCodeAt(k) === BACKSLASH) k--;
+        if ((end - 1 - k) % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
       }
+      if (end === -1) return false; // an unterminated string: JSON.parse refuses it without nesting
+      i = end;
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
       if (++depth > max) return true;
     } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
   }
   return false;
+}
+
+/** Whether `text` holds at most `max` `[` and `{` characters (inside strings or not). */
+function fewOpeners(text: string, max: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf("["); i !== -1; i = text.indexOf("[", i + 1)) if (++count > max) return false;
+  for (let i = text.indexOf("{"); i !== -1; i = text.indexOf("{", i + 1)) if (++count > max) return false;
+  return true;
 }
 
 /**
