@@ -256,8 +256,10 @@ interface Shared<TAuth> {
 
 /**
  * The most reply bytes (`suback`, `subrefused`, `pubrefused`, prefixes
- * included) a connection may have queued since its outbox was last empty;
- * past it, the connection closes with code 7 like a slow consumer.
+ * included) a connection may have queued while none of its queued bytes were
+ * taken by QUIC (and its outbox was not empty); past it, the connection closes
+ * with code 7 like a slow consumer. A peer that reads never comes near it: a
+ * read chunk of requests (64 KiB) is answered before the next is read.
  */
 const REPLY_BUDGET_BYTES = 256 * 1024;
 
@@ -273,6 +275,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
   #replyBytes = 0;
+  #replyMark = 0;
   #requests = new SubRequests();
 
   constructor(conn: IrohConnectionLike, hub: Shared<TAuth>) {
@@ -465,8 +468,12 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
 
   #control(frame: string): void {
     const link = this.link;
-    // Replies queued since the outbox was last empty: a peer that asks and never reads runs out of this first.
-    if (link.bufferedBytes === 0) this.#replyBytes = 0;
+    // Replies queued since the outbox last moved: a peer that asks and never reads runs out of this first.
+    const written = link.writtenBytes;
+    if (written !== this.#replyMark || link.bufferedBytes === 0) {
+      this.#replyMark = written;
+      this.#replyBytes = 0;
+    }
     this.#replyBytes += frame.length + 4;
     if (this.#replyBytes > REPLY_BUDGET_BYTES) {
       this.#slowConsumer(new IrohOutboxFullError(link.bufferedBytes, REPLY_BUDGET_BYTES));

@@ -177,6 +177,7 @@ export class IrohLink {
   #send: IrohSendStreamLike | undefined;
   #writing = false;
   #inFlight = 0;
+  #written = 0;
   #flushWaiters: Deferred<void>[] = [];
   /** Rejecters of every wait that must end when the link fails. */
   #waits = new Set<(error: unknown) => void>();
@@ -200,6 +201,11 @@ export class IrohLink {
   }
 
   /** Bytes queued or being written, not yet handed to QUIC. */
+  /** Bytes handed to QUIC so far: it grows while the peer reads. */
+  get writtenBytes(): number {
+    return this.#written;
+  }
+
   get bufferedBytes(): number {
     return this.#encoder.byteLength + this.#inFlight;
   }
@@ -286,6 +292,7 @@ export class IrohLink {
           const bytes = toArray(batch.subarray(at, at + WRITE_SLICE_BYTES));
           await send.writeAll(bytes);
           this.#inFlight -= bytes.length;
+          this.#written += bytes.length;
         }
         this.#inFlight = 0;
       }
