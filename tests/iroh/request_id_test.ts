@@ -4,9 +4,9 @@
  * the spoke's stream: when `ready()` resolves, the `suback` for the latest `sub` has arrived.
  */
 
-import assert from "node:assert/strict";
 import { FrameDecoder } from "../../mod.ts";
 import { connectIrohEventTarget, type IrohConnectionLike } from "../../adapters/iroh/mod.ts";
+import { assertReadyWaitsForItsOwnSuback } from "../resubscribe_race.ts";
 import { startHubServer } from "./hub_helpers.ts";
 import { ALPN, bindEndpoint, closeEndpoints, iroh, loopbackAddrs } from "./load_iroh.ts";
 
@@ -74,25 +74,8 @@ Deno.test({
       ),
     { onError: () => {} },
   );
-  const listener = () => {};
-  const prefix = `["sub","${topic}",`;
-  let early = 0;
   try {
-    await spoke.ready("other:1"); // connected
-    for (let i = 0; i < 1_000; i++) {
-      spoke.addEventListener(topic, listener);
-      await new Promise((r) => setTimeout(r, i % 4));
-      spoke.removeEventListener(topic, listener);
-      spoke.addEventListener(topic, listener);
-      await spoke.ready(topic);
-      const rid = JSON.parse(sent.filter((f) => f.startsWith(prefix)).at(-1)!)[2];
-      if (!received.includes(JSON.stringify(["suback", topic, rid]))) early++;
-      spoke.removeEventListener(topic, listener);
-    }
-    assert.equal(early, 0, `ready() resolved ${early} times before the suback of its own sub`);
-    const rids = sent.filter((f) => f.startsWith(prefix)).map((f) => JSON.parse(f)[2]);
-    assert.equal(rids.length, 2_000);
-    assert.equal(new Set(rids).size, rids.length);
+    await assertReadyWaitsForItsOwnSuback(spoke, topic, sent, received);
   } finally {
     await spoke.close();
     await closeEndpoints(endpoint);
