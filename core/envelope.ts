@@ -7,6 +7,7 @@
  */
 
 import { EnvelopeError } from "./errors.ts";
+import { parseBoundedJson } from "./json_depth.ts";
 import { describe, topicFor } from "./topic.ts";
 import { isWellFormed, NOT_WELL_FORMED } from "./well_formed.ts";
 import type { EventEnvelope } from "./types.ts";
@@ -50,7 +51,9 @@ function utf8(data: Uint8Array): string {
  * The default codec: JSON text. `undefined` payloads survive (a missing
  * `payload` key decodes as `undefined`); values JSON cannot represent do not
  * (`Date` becomes a string, `Map` becomes `{}`, `undefined` inside objects is
- * dropped, `bigint` throws at encode). Decoding rejects any `__proto__` key.
+ * dropped, `bigint` throws at encode). Decoding rejects any `__proto__` key,
+ * and text nested deeper than `MAX_JSON_DEPTH` (64) arrays and
+ * objects, before parsing it.
  *
  * @example
  * ```ts
@@ -67,8 +70,8 @@ export const jsonCodec: Codec = {
   decode(data: string | Uint8Array): unknown {
     const text = typeof data === "string" ? data : utf8(data);
     // `__proto__` may hide behind a \u escape, so either marker takes the slow path.
-    if (text.indexOf("__proto__") === -1 && text.indexOf("\\u") === -1) return JSON.parse(text);
-    return JSON.parse(text, rejectProto);
+    if (text.indexOf("__proto__") === -1 && text.indexOf("\\u") === -1) return parseBoundedJson(text);
+    return parseBoundedJson(text, rejectProto);
   },
 };
 

@@ -9,6 +9,7 @@ export * from "./types.ts";
 export * from "./topic.ts";
 export * from "./errors.ts";
 export * from "./envelope.ts";
+export * from "./json_depth.ts";
 export * from "./framing.ts";
 export * from "./subscription.ts";
 export * from "./in_process_event_target.ts";

@@ -26,14 +26,19 @@ import type { SubscriptionErrorDetail } from "./types.ts";
  * import type { InterestChannel } from "@alkdev/pubsub";
  *
  * const channel: InterestChannel = {
- *   subscribe: (topic) => console.log("sub", topic),
+ *   subscribe: (topic, rid) => console.log("sub", topic, rid),
  *   unsubscribe: (topic) => console.log("unsub", topic),
  * };
  * ```
  */
 export interface InterestChannel {
-  /** Sends a subscribe request for `topic`. */
-  subscribe(topic: string): void;
+  /**
+   * Sends a subscribe request for `topic`. `rid` numbers the requests (a
+   * non-negative safe integer, new for every request); a channel whose hub
+   * echoes it sends `["sub", topic, rid]`, and passes the echoed id to
+   * {@linkcode RemoteInterest.acked} and {@linkcode RemoteInterest.refusal}.
+   */
+  subscribe(topic: string, rid: number): void;
   /** Sends an unsubscribe for `topic`. */
   unsubscribe(topic: string): void;
 }
@@ -50,6 +55,8 @@ interface TopicState {
   refused: boolean;
   /** The refusal, while `refused`: later `ready` calls reject with it. */
   error: SubscriptionRefusedError | undefined;
+  /** The request id of the latest subscribe request sent for it. */
+  rid: number;
   waiters: Waiter[];
 }
 
@@ -59,6 +66,9 @@ interface TopicState {
  * listener of a topic comes and the last goes, `connected` when a connection
  * is open (before flushing its outbox, so the subscriptions go first),
  * `disconnected` when it drops, and `acked`/`refused` with the hub's answers.
+ * Each subscribe request gets a new request id; an answer carrying the id of
+ * an earlier request (say, one sent before an unsubscribe and a quick
+ * re-subscribe) is stale and ignored.
  *
  * @example
  * ```ts
@@ -79,6 +89,7 @@ export class RemoteInterest {
   #channel: InterestChannel | undefined;
   #openWaiters: Waiter[] = [];
   #closed: Error | undefined;
+  #nextRid = 0;
 
   /** The number of topics wanted. */
   get size(): number {
@@ -92,8 +103,9 @@ export class RemoteInterest {
    */
   want(topic: string): void {
     if (this.#closed !== undefined || this.#topics.has(topic)) return;
-    this.#topics.set(topic, { acked: false, refused: false, error: undefined, waiters: [] });
-    this.#channel?.subscribe(topic);
+    const state: TopicState = { acked: false, refused: false, error: undefined, rid: this.#rid(), waiters: [] };
+    this.#topics.set(topic, state);
+    this.#channel?.subscribe(topic, state.rid);
   }
 
   /**
@@ -123,7 +135,8 @@ export class RemoteInterest {
       state.acked = false;
       state.refused = false;
       state.error = undefined;
-      channel.subscribe(topic);
+      state.rid = this.#rid();
+      channel.subscribe(topic, state.rid);
     }
     const waiters = this.#openWaiters;
     this.#openWaiters = [];
@@ -136,14 +149,23 @@ export class RemoteInterest {
     for (const state of this.#topics.values()) state.acked = false;
   }
 
+  /** A new request id; wraps to 0 after the largest safe integer. */
+  #rid(): number {
+    const rid = this.#nextRid;
+    this.#nextRid = rid === Number.MAX_SAFE_INTEGER ? 0 : rid + 1;
+    return rid;
+  }
+
   /**
    * The hub answered that `topic` is live on this connection.
    *
    * @param topic The topic.
+   * @param rid The request id the answer echoed, if any; an answer to an earlier request is ignored.
    */
-  acked(topic: string): void {
+  acked(topic: string, rid?: number): void {
     const state = this.#topics.get(topic);
     if (state === undefined || this.#channel === undefined) return;
+    if (rid !== undefined && rid !== state.rid) return;
     state.acked = true;
     const waiters = state.waiters;
     state.waiters = [];
@@ -157,11 +179,12 @@ export class RemoteInterest {
    *
    * @param topic The topic.
    * @param error The refusal.
-   * @returns Whether the topic was wanted (a refusal for a withdrawn topic is stale).
+   * @param rid The request id the refusal echoed, if any.
+   * @returns Whether the refusal is current (one for a withdrawn topic, or for an earlier request, is stale).
    */
-  refused(topic: string, error: SubscriptionRefusedError): boolean {
+  refused(topic: string, error: SubscriptionRefusedError, rid?: number): boolean {
     const state = this.#topics.get(topic);
-    if (state === undefined) return false;
+    if (state === undefined || (rid !== undefined && rid !== state.rid)) return false;
     state.refused = true;
     state.error = error;
     state.acked = false;
@@ -183,6 +206,7 @@ export class RemoteInterest {
    * @param topic The topic.
    * @param reason Why.
    * @param message The hub's message.
+   * @param rid The request id a refused subscribe echoed, if any.
    * @returns The error to report and, for a subscribe, the event detail; `undefined` for a stale refusal.
    */
   refusal(
@@ -190,10 +214,11 @@ export class RemoteInterest {
     topic: string,
     reason: RefusalReason,
     message: string,
+    rid?: number,
   ): { error: PubSubError; subscriptionError?: SubscriptionErrorDetail } | undefined {
     if (action === "publish") return { error: new PublishRefusedError(topic, reason, message) };
     const error = new SubscriptionRefusedError(topic, reason, message);
-    if (!this.refused(topic, error)) return undefined;
+    if (!this.refused(topic, error, rid)) return undefined;
     return { error, subscriptionError: { topic, error } };
   }
 

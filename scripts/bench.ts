@@ -19,6 +19,7 @@ const benches: Bench[] = [
     file: "scripts/bench/core.ts",
     permissions: ["--allow-read", "--allow-env", "--allow-run", "--v8-flags=--expose-gc"],
   },
+  { name: "decode", file: "scripts/bench/decode.ts", permissions: [] },
   {
     name: "operators",
     file: "scripts/bench/operators.ts",

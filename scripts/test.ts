@@ -59,10 +59,12 @@ const groups: Group[] = [
     paths: ["tests/iroh"],
     // The native addon opens its sockets itself (--allow-ffi), so no --allow-net; /usr/bin/ldd and the
     // NAPI_RS_* variables are what its loader reads to pick the glibc build.
+    // This deno binary: the hub processes of hub_abuse_test.ts (they get their own, explicit permissions there).
     permissions: [
       "--allow-ffi",
       "--allow-read=.,/usr/bin/ldd",
       "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
+      `--allow-run=${deno}`,
     ],
     needsTools: true,
   },

@@ -13,6 +13,7 @@ import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_ro
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
+import { parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
 import { admit, checkAllow, deferred, firstLine, IrohLink } from "./link.ts";
@@ -253,6 +254,15 @@ interface Shared<TAuth> {
   connectionClosed(connection: Connection<TAuth>, info: IrohCloseInfo): void;
 }
 
+/**
+ * The most reply bytes (`suback`, `subrefused`, `pubrefused`, prefixes
+ * included) a connection may have queued while none of its queued bytes were
+ * taken by QUIC (and its outbox was not empty); past it, the connection closes
+ * with code 7 like a slow consumer. A peer that reads never comes near it: a
+ * read chunk of requests (64 KiB) is answered before the next is read.
+ */
+const REPLY_BUDGET_BYTES = 256 * 1024;
+
 class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   readonly link: IrohLink;
   context: IrohHubContext<TAuth> | undefined;
@@ -264,6 +274,9 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   #helloSeen = false;
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
+  #replyBytes = 0;
+  #replyMark = 0;
+  #requests = new SubRequests();
 
   constructor(conn: IrohConnectionLike, hub: Shared<TAuth>) {
     this.#hub = hub;
@@ -404,12 +417,22 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.#invalidFrame(error as PubSubError);
       return;
     }
-    const [tag, topic] = message;
-    if (message.length === 2 && typeof topic === "string") {
-      if (tag === "sub") return hub.router.subscribe(this, topic);
-      if (tag === "unsub") return hub.router.unsubscribe(this, topic);
+    if (message[0] === "hello") {
+      // As on the WebSocket hub (4429): a second handshake closes the connection, here with code 2.
+      this.link.fail(
+        new IrohProtocolError(`${JSON.stringify(this.endpointId)} sent a second hello`),
+        IROH_CLOSE_CODES.protocol,
+      );
+      return;
     }
-    this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+    const request = parseInterestRequest(message);
+    if (request === undefined) {
+      this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+      return;
+    }
+    this.#requests.note(request);
+    if (request.tag === "sub") hub.router.subscribe(this, request.topic);
+    else hub.router.unsubscribe(this, request.topic);
   }
 
   /** Reports an invalid frame; `maxInvalidFrames` of them within the window close the connection with code 8. */
@@ -432,42 +455,63 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   }
 
   sendData(frame: Frame): void {
+    this.#write(frame);
+  }
+
+  subscribed(topic: string): void {
+    if (this.link.state === "open") this.#control(this.#requests.suback(topic));
+  }
+
+  refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
+    if (this.link.state === "open") this.#control(this.#requests.refusal(action, topic, reason, message));
+  }
+
+  #control(frame: string): void {
+    const link = this.link;
+    // Replies queued since the outbox last moved: a peer that asks and never reads runs out of this first.
+    const written = link.writtenBytes;
+    if (written !== this.#replyMark || link.bufferedBytes === 0) {
+      this.#replyMark = written;
+      this.#replyBytes = 0;
+    }
+    this.#replyBytes += frame.length + 4;
+    if (this.#replyBytes > REPLY_BUDGET_BYTES) {
+      this.#slowConsumer(new IrohOutboxFullError(link.bufferedBytes, REPLY_BUDGET_BYTES));
+      return;
+    }
+    this.#write(frame);
+  }
+
+  #slowConsumer(error: IrohOutboxFullError): void {
+    const hub = this.#hub;
+    hub.counters.dropped++;
+    hub.reportError(error);
+    this.link.abort(IROH_CLOSE_CODES.slowConsumer, "slow consumer", error);
+  }
+
+  /**
+   * Queues a frame, data or reply alike, unless the connection's outbox
+   * already holds `maxOutboxBytes`: then the connection is too slow and closes
+   * with code 7.
+   */
+  #write(frame: Frame): void {
     const link = this.link;
     if (link.state !== "open") return;
     const hub = this.#hub;
     const buffered = link.bufferedBytes;
     const limit = hub.options.maxOutboxBytes;
     if (buffered >= limit) {
-      hub.counters.dropped++;
-      const error = new IrohOutboxFullError(buffered, limit);
-      hub.reportError(error);
-      link.abort(IROH_CLOSE_CODES.slowConsumer, "slow consumer", error);
+      this.#slowConsumer(new IrohOutboxFullError(buffered, limit));
       return;
     }
-    this.#write(frame);
-  }
-
-  subscribed(topic: string): void {
-    this.#control(["suback", topic]);
-  }
-
-  refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
-    this.#control([action === "subscribe" ? "subrefused" : "pubrefused", topic, reason, message]);
-  }
-
-  #control(message: readonly unknown[]): void {
-    if (this.link.state === "open") this.#write(JSON.stringify(message));
-  }
-
-  #write(frame: Frame): void {
     try {
-      this.link.write(frame);
+      link.write(frame);
     } catch (error) {
       // Only a frame from a shared upstream can exceed this hub's maxFrameBytes.
-      if (error instanceof PubSubError) this.#hub.reportError(error);
+      if (error instanceof PubSubError) hub.reportError(error);
       return;
     }
-    const counters = this.#hub.counters;
+    const counters = hub.counters;
     counters.framesOut++;
     counters.bytesOut += frameLength(frame) + 4;
   }
@@ -636,11 +680,11 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
  *
  * @example A hub for known spokes, sharing its upstream with a WebSocket hub
  * ```ts ignore
- * import { createPubSub, InProcessEventTarget } from "@alkdev/pubsub";
+ * import { createInProcessEventTarget } from "@alkdev/pubsub/in-process";
  * import { createIrohHub } from "@alkdev/pubsub/iroh";
  * import { createWebSocketHub } from "@alkdev/pubsub/websocket";
  *
- * const upstream = new InProcessEventTarget();
+ * const upstream = createInProcessEventTarget();
  * const wsHub = createWebSocketHub({ upstream });
  * const irohHub = createIrohHub({ upstream, allow: (endpointId) => knownSpokes.has(endpointId) });
  * for (let incoming = await endpoint.acceptNext(); incoming; incoming = await endpoint.acceptNext()) {

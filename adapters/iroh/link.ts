@@ -85,6 +85,9 @@ export function firstLine(error: unknown): string {
   return line.length > 200 ? line.slice(0, 200) + "…" : line;
 }
 
+/** The most bytes handed to the binding in one `writeAll`. */
+const WRITE_SLICE_BYTES = 64 * 1024;
+
 function toArray(bytes: Uint8Array): number[] {
   const n = bytes.length;
   const out = new Array<number>(n);
@@ -153,6 +156,15 @@ function mapBinding(error: unknown, line: string, remoteId: string): Mapped {
   };
 }
 
+/**
+ * One scratch buffer for every link's chunks (not one per connection: an idle
+ * one would hold 64 KiB): a chunk's frames are handed on synchronously before
+ * any other read continues, and the decoder copies an unfinished frame into its
+ * own buffer. (An indexed copy is several times faster than
+ * `new Uint8Array(array)` on the arrays the binding returns.)
+ */
+let scratch = new Uint8Array(0);
+
 /** Drives one connection's bidirectional stream. */
 export class IrohLink {
   readonly remoteId: string;
@@ -165,6 +177,7 @@ export class IrohLink {
   #send: IrohSendStreamLike | undefined;
   #writing = false;
   #inFlight = 0;
+  #written = 0;
   #flushWaiters: Deferred<void>[] = [];
   /** Rejecters of every wait that must end when the link fails. */
   #waits = new Set<(error: unknown) => void>();
@@ -188,6 +201,11 @@ export class IrohLink {
   }
 
   /** Bytes queued or being written, not yet handed to QUIC. */
+  /** Bytes handed to QUIC so far: it grows while the peer reads. */
+  get writtenBytes(): number {
+    return this.#written;
+  }
+
   get bufferedBytes(): number {
     return this.#encoder.byteLength + this.#inFlight;
   }
@@ -259,9 +277,23 @@ export class IrohLink {
     try {
       // Everything queued while a write is in flight goes out in the next single writeAll.
       while (this.#encoder.byteLength > 0 && this.#state !== "closed") {
-        const bytes = toArray(this.#encoder.take());
-        this.#inFlight = bytes.length;
-        await send.writeAll(bytes);
+        const batch = this.#encoder.take();
+        // The binding takes a number array (8 bytes a byte), so a large batch goes in slices; its buffer is handed
+        // over to this loop, and frames queued meanwhile go to a fresh encoder.
+        if (batch.byteLength > WRITE_SLICE_BYTES) {
+          this.#encoder = new FrameEncoder({ maxFrameBytes: this.#config.maxFrameBytes });
+        }
+        this.#inFlight = batch.byteLength;
+        for (
+          let at = 0;
+          at < batch.byteLength && (this.#state as IrohLinkState) !== "closed";
+          at += WRITE_SLICE_BYTES
+        ) {
+          const bytes = toArray(batch.subarray(at, at + WRITE_SLICE_BYTES));
+          await send.writeAll(bytes);
+          this.#inFlight -= bytes.length;
+          this.#written += bytes.length;
+        }
         this.#inFlight = 0;
       }
     } catch (error) {
@@ -293,10 +325,6 @@ export class IrohLink {
   }
 
   async #readLoop(recv: IrohRecvStreamLike): Promise<void> {
-    // One scratch buffer for every chunk: its frames are handed on before the next read, and the decoder copies
-    // any unfinished frame into its own buffer. (An indexed copy is several times faster than
-    // `new Uint8Array(array)` on the arrays the binding returns.)
-    let scratch = new Uint8Array(this.#config.readChunkBytes);
     const onFrame = this.#handlers.onFrame;
     const afterChunk = this.#handlers.afterChunk;
     const size = this.#config.readChunkBytes;
@@ -307,13 +335,14 @@ export class IrohLink {
         if (this.#state === "closed") return;
         const n = chunk.length;
         if (n === 0) break;
-        if (n > scratch.length) scratch = new Uint8Array(n);
-        for (let i = 0; i < n; i++) scratch[i] = chunk[i];
+        if (n > scratch.length) scratch = new Uint8Array(Math.max(n, 64 * 1024));
+        const buffer = scratch;
+        for (let i = 0; i < n; i++) buffer[i] = chunk[i];
         // One read ahead while this chunk's events are delivered: the binding keeps reading, and at most one more
         // chunk waits.
         next = recv.read(size);
         next.catch(() => {}); // its failure is handled when it is awaited
-        this.#decoder.push(scratch.subarray(0, n), onFrame);
+        this.#decoder.push(buffer.subarray(0, n), onFrame);
         // A chunk may hold thousands of frames; the owner delivers them paced (256 per turn). Reading on only once
         // they are delivered pushes back on the peer.
         const held = afterChunk?.();

@@ -7,9 +7,9 @@
  * exported from the package; see docs/architecture/iroh.md.
  *
  * - spoke → hub: `["hello", 2, credentials?, options?]` (first frame, see
- *   core/handshake.ts), `["sub", topic]`, `["unsub", topic]`;
- * - hub → spoke: `["welcome", 2, info?]` (answers the hello), `["suback", topic]`,
- *   `["subrefused", topic, reason, message]`, `["pubrefused", topic, reason, message]`.
+ *   core/handshake.ts), `["sub", topic, rid?]`, `["unsub", topic]` (core/sub_request.ts);
+ * - hub → spoke: `["welcome", 2, info?]` (answers the hello), `["suback", topic, rid?]`,
+ *   `["subrefused", topic, reason, message, rid?]`, `["pubrefused", topic, reason, message]`.
  *
  * A zero-length frame is version 1's hello: as a first frame it marks a
  * version 1 peer, which is refused with close code 6; after the handshake
@@ -19,8 +19,9 @@
  */
 
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
-import { EnvelopeError, isRefusalReason, PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { EnvelopeError, PubSubError } from "../../core/errors.ts";
 import { PROTOCOL_VERSION } from "../../core/handshake.ts";
+import { parseBoundedJson } from "../../core/json_depth.ts";
 import { describe } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { IrohProtocolError } from "./errors.ts";
@@ -53,7 +54,7 @@ export function isControl(frame: Uint8Array): boolean {
 export function parseControl(frame: Uint8Array): unknown[] {
   let message: unknown;
   try {
-    message = JSON.parse(utf8.decode(frame));
+    message = parseBoundedJson(utf8.decode(frame));
   } catch (cause) {
     throw new IrohProtocolError(`Cannot parse a control frame of ${frame.length} bytes`, { cause });
   }
@@ -61,20 +62,6 @@ export function parseControl(frame: Uint8Array): unknown[] {
     throw new IrohProtocolError(`Unknown control frame ${describe(message)}`);
   }
   return message;
-}
-
-/** A refusal frame's parts, or `undefined` if `message` is not a well-formed one. */
-export function parseRefusal(
-  message: unknown[],
-): { action: "subscribe" | "publish"; topic: string; reason: RefusalReason; detail: string } | undefined {
-  const [tag, topic, reason, detail] = message;
-  if (
-    (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
-    isRefusalReason(reason) && typeof detail === "string"
-  ) {
-    return { action: tag === "subrefused" ? "subscribe" : "publish", topic, reason, detail };
-  }
-  return undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../c
 import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshake.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
+import { encodeSub, parseHubAnswer } from "../../core/sub_request.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
@@ -36,7 +37,6 @@ import {
   IROH_PROTOCOL_VERSION,
   isControl,
   parseControl,
-  parseRefusal,
 } from "./protocol.ts";
 import type { IrohConnectionLike } from "./types.ts";
 
@@ -379,7 +379,8 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#open = true;
       this.#opened++;
       this.#interest.connected({
-        subscribe: (topic) => this.#write(link, JSON.stringify(["sub", topic])),
+        // Request ids go only to a hub that answered with the welcome's info form, which echoes them.
+        subscribe: (topic, rid) => this.#write(link, encodeSub(topic, this.#welcome === undefined ? undefined : rid)),
         unsubscribe: (topic) => this.#write(link, JSON.stringify(["unsub", topic])),
       });
       const queued = this.#outbox;
@@ -457,17 +458,16 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#reportError(error as PubSubError);
       return;
     }
-    if (message[0] === "suback" && message.length === 2 && typeof message[1] === "string") {
-      this.#interest.acked(message[1]);
-      return;
-    }
-    const refusal = parseRefusal(message);
-    if (refusal === undefined) {
+    const parsed = parseHubAnswer(message);
+    if (parsed === undefined) {
       this.#reportError(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
       return;
     }
-    const { action, topic, reason, detail } = refusal;
-    const answer = this.#interest.refusal(action, topic, reason, detail);
+    if (parsed.tag === "suback") {
+      this.#interest.acked(parsed.topic, parsed.rid);
+      return;
+    }
+    const answer = this.#interest.refusal(parsed.action, parsed.topic, parsed.reason, parsed.message, parsed.rid);
     if (answer === undefined) return; // withdrawn meanwhile
     this.#reportError(answer.error);
     if (answer.subscriptionError !== undefined) this.emit(SUBSCRIPTION_ERROR_EVENT, answer.subscriptionError);

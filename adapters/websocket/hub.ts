@@ -190,11 +190,11 @@ class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TReque
   }
 
   subscribed(topic: string): void {
-    this.link.control(["suback", topic]);
+    this.link.control(this.link.requests.suback(topic));
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
-    this.link.control([action === "subscribe" ? "subrefused" : "pubrefused", topic, reason, message]);
+    this.link.control(this.link.requests.refusal(action, topic, reason, message));
   }
 }
 

@@ -16,6 +16,8 @@
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
+import { parseBoundedJson } from "../../core/json_depth.ts";
+import { parseHubAnswer, parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import {
   encodeHello,
   encodeWelcome,
@@ -25,13 +27,7 @@ import {
   PROTOCOL_VERSION,
   type WelcomeInfo,
 } from "../../core/handshake.ts";
-import {
-  EnvelopeError,
-  FrameTooLargeError,
-  isRefusalReason,
-  type PubSubError,
-  type RefusalReason,
-} from "../../core/errors.ts";
+import { EnvelopeError, FrameTooLargeError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
 import type { FairLane, FairScheduler } from "../../core/fair_scheduler.ts";
 import type { HubAction } from "../../core/hub_router.ts";
 import type { FrameCounters } from "../../core/hub_stats.ts";
@@ -40,7 +36,7 @@ import { SendBudget } from "../../core/send_budget.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
-import { CloseCode } from "./close_codes.ts";
+import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import {
   WebSocketBackpressureError,
   WebSocketHandshakeError,
@@ -68,7 +64,19 @@ const NO_FEATURES: ReadonlySet<string> = new Set();
  * The optional protocol features (core/handshake.ts) this adapter implements:
  * what its spokes ask for in the hello and what its hubs grant.
  */
-export const FEATURES: readonly string[] = [];
+export const FEATURES: readonly string[] = ["close"];
+
+/**
+ * How long a hub waits, after announcing a final close with
+ * `["close", code, reason]`, for the peer to close the socket itself before
+ * closing it.
+ */
+export const CLOSE_ANNOUNCE_GRACE_MS = 1_000;
+
+/** Whether the hub announces a close with `code` (final codes, 4008 and 4009) to a peer with the "close" feature. */
+function announced(code: number): boolean {
+  return isFinalCloseCode(code) || code === CloseCode.RateLimited || code === CloseCode.MessageTooBig;
+}
 
 /** A bounded FIFO of frames waiting for the socket to open. */
 export class Outbox {
@@ -152,25 +160,35 @@ export interface LinkCallbacks {
   onEnvelope(envelope: EventEnvelope, frame: Frame, link: Link): void;
   onClose(info: WebSocketCloseInfo, link: Link): void;
   onError(error: PubSubError): void;
-  /** Accepting side: `["sub", topic]`. */
+  /** Accepting side: `["sub", topic, rid?]` (the request id is kept in `link.requests` for the answer). */
   onSubscribe?(topic: string, link: Link): void;
   /** Accepting side: `["unsub", topic]`. */
   onUnsubscribe?(topic: string, link: Link): void;
-  /** Dialing side: `["suback", topic]`. */
-  onSubscribed?(topic: string, link: Link): void;
-  /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`. */
-  onRefused?(action: HubAction, topic: string, reason: RefusalReason, message: string, link: Link): void;
+  /** Dialing side: `["suback", topic, rid?]`. */
+  onSubscribed?(topic: string, rid: number | undefined, link: Link): void;
+  /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`; `rid` as a refused subscribe echoed it. */
+  onRefused?(
+    action: HubAction,
+    topic: string,
+    reason: RefusalReason,
+    message: string,
+    rid: number | undefined,
+    link: Link,
+  ): void;
 }
 
 /** Drives one socket. Construct it last: if the socket is already open it starts at once. */
 export class Link {
   readonly socket: WebSocketLike;
+  /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
+  readonly requests: SubRequests = new SubRequests();
   #config: LinkConfig;
   #callbacks: LinkCallbacks;
   #state: LinkState = "connecting";
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeStarted = false;
   #features: ReadonlySet<string> = NO_FEATURES;
   #welcome: WelcomeInfo | undefined;
@@ -250,19 +268,40 @@ export class Link {
    * dropped under `backpressure: "drop"`: losing one would leave a `ready()`
    * waiting or a route behind, so a peer too slow for it is closed with 4013.
    */
-  control(message: readonly unknown[]): void {
-    if (this.#state === "open") this.#transmit(JSON.stringify(message), true);
+  control(message: readonly unknown[] | string): void {
+    if (this.#state === "open") {
+      this.#transmit(typeof message === "string" ? message : JSON.stringify(message), true);
+    }
   }
 
   /** Closes with `code`; the owner's `onClose` runs at once, without waiting for the peer. */
   close(code: number = CloseCode.Normal, reason = "", error?: PubSubError): void {
     if (this.#state === "closed") return;
-    try {
-      this.socket.close(code, reason);
-    } catch {
-      // Already closing.
-    }
+    if (!this.#announceClose(code, reason)) closeSocket(this.socket, code, reason);
     this.#finish(error === undefined ? { code, reason } : { code, reason, error });
+  }
+
+  /**
+   * The "close" feature, accepting side: a close frame can be lost while the
+   * peer is still writing (it then sees 1006), so before a final close (and
+   * 4008, 4009) the hub sends `["close", code, reason]`, stops reading, and
+   * gives the peer {@linkcode CLOSE_ANNOUNCE_GRACE_MS} to close the socket
+   * itself, with the same code, before closing it.
+   */
+  #announceClose(code: number, reason: string): boolean {
+    if (this.#config.role !== "accept" || this.#state !== "open" || !this.#features.has("close") || !announced(code)) {
+      return false;
+    }
+    try {
+      this.socket.send(JSON.stringify(["close", code, reason]));
+    } catch {
+      return false;
+    }
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      closeSocket(this.socket, code, reason);
+    }, CLOSE_ANNOUNCE_GRACE_MS);
+    return true;
   }
 
   #queue(frame: Frame): void {
@@ -501,7 +540,7 @@ export class Link {
   #onControl(text: string): void {
     let message: unknown;
     try {
-      message = JSON.parse(text);
+      message = parseBoundedJson(text);
     } catch (cause) {
       this.#badControl(text, cause);
       return;
@@ -539,41 +578,44 @@ export class Link {
   }
 
   #onAcceptControl(message: unknown[], text: string): void {
-    const [tag, topic] = message;
-    if (tag === "hello") {
+    if (message[0] === "hello") {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
-    if (message.length !== 2 || typeof topic !== "string") {
+    const request = parseInterestRequest(message);
+    if (request === undefined) {
       this.#badControl(text);
       return;
     }
-    if (tag === "sub") {
-      this.#alive();
-      this.#callbacks.onSubscribe?.(topic, this);
-    } else if (tag === "unsub") {
-      this.#alive();
-      this.#callbacks.onUnsubscribe?.(topic, this);
-    } else this.#badControl(text);
+    this.#alive();
+    this.requests.note(request);
+    if (request.tag === "sub") this.#callbacks.onSubscribe?.(request.topic, this);
+    else this.#callbacks.onUnsubscribe?.(request.topic, this);
   }
 
   #onDialControl(message: unknown[], text: string): void {
-    const [tag, topic, reason, detail] = message;
-    if (tag === "suback" && message.length === 2 && typeof topic === "string") {
-      this.#alive();
-      this.#callbacks.onSubscribed?.(topic, this);
+    if (message[0] === "close" && this.#features.has("close")) {
+      const [, code, reason] = message;
+      // What a browser may close with: 1000 or 3000–4999.
+      if (
+        message.length === 3 && Number.isInteger(code) && (code === 1000 || (code as number) >= 3000) &&
+        (code as number) <= 4999 && typeof reason === "string"
+      ) {
+        this.close(code as number, reason);
+        return;
+      }
+    }
+    const answer = parseHubAnswer(message);
+    if (answer === undefined) {
+      this.#badControl(text);
       return;
     }
-    if (
-      (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
-      isRefusalReason(reason) && typeof detail === "string"
-    ) {
-      const action: HubAction = tag === "subrefused" ? "subscribe" : "publish";
-      this.#alive();
-      this.#callbacks.onRefused?.(action, topic, reason as RefusalReason, detail, this);
-      return;
+    this.#alive();
+    if (answer.tag === "suback") this.#callbacks.onSubscribed?.(answer.topic, answer.rid, this);
+    else {
+      const { action, topic, reason, message: detail, rid } = answer;
+      this.#callbacks.onRefused?.(action, topic, reason, detail, rid, this);
     }
-    this.#badControl(text);
   }
 
   #badControl(text: string, cause?: unknown): void {
@@ -646,6 +688,8 @@ export class Link {
   }
 
   #onSocketClose = (event: WebSocketEventLike): void => {
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
     this.#detach();
     this.#resolveSocketClosed();
     // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
@@ -694,4 +738,17 @@ export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Fr
 /** The local event for a received envelope. */
 export function toEvent(envelope: EventEnvelope): EnvelopeEvent {
   return new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent;
+}
+
+/** Closes a socket with `code` and `reason` (without the reason if the socket refuses it, say over 123 bytes). */
+function closeSocket(socket: WebSocketLike, code: number, reason: string): void {
+  try {
+    socket.close(code, reason);
+  } catch {
+    try {
+      socket.close(code);
+    } catch {
+      // Already closing.
+    }
+  }
 }

@@ -10,6 +10,7 @@ import type { HubAction } from "../../core/hub_router.ts";
 import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
+import { encodeSub } from "../../core/sub_request.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
@@ -343,12 +344,13 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       onHandshake: () => {
         this.#opened++;
         interest.connected({
-          subscribe: (topic) => link.control(["sub", topic]),
+          // Request ids go only to a hub that answered with the welcome's info form, which echoes them.
+          subscribe: (topic, rid) => link.control(encodeSub(topic, link.welcome === undefined ? undefined : rid)),
           unsubscribe: (topic) => link.control(["unsub", topic]),
         });
       },
-      onSubscribed: (topic) => interest.acked(topic),
-      onRefused: (action, topic, reason, message) => this.#onRefused(action, topic, reason, message),
+      onSubscribed: (topic, rid) => interest.acked(topic, rid),
+      onRefused: (action, topic, reason, message, rid) => this.#onRefused(action, topic, reason, message, rid),
       onOpen: () => {
         this.#state = "open";
         this.#backoff.connected();
@@ -365,8 +367,8 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     if (link.state !== "closed") this.#link = link;
   }
 
-  #onRefused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
-    const refusal = this.#interest.refusal(action, topic, reason, message);
+  #onRefused(action: HubAction, topic: string, reason: RefusalReason, message: string, rid?: number): void {
+    const refusal = this.#interest.refusal(action, topic, reason, message, rid);
     if (refusal === undefined) return; // withdrawn meanwhile
     this.#reportError(refusal.error);
     if (refusal.subscriptionError !== undefined) this.emit(SUBSCRIPTION_ERROR_EVENT, refusal.subscriptionError);

@@ -85,3 +85,29 @@ Deno.test("transport event target: onTopicInterest reports first and last listen
   assert.deepEqual(probe.changes, ["+t:1", "-t:1", "+t:2", "-t:2", "+t:3", "-t:3"]);
   assert.equal(probe.listenerCount("t:3"), 0);
 });
+
+Deno.test("RemoteInterest: an answer echoing an earlier request id is stale; ready() waits for its own", async () => {
+  const { RemoteInterest, SubscriptionRefusedError } = await import("../../mod.ts");
+  const interest = new RemoteInterest();
+  const sent: [string, number][] = [];
+  interest.connected({ subscribe: (topic, rid) => sent.push([topic, rid]), unsubscribe: () => {} });
+  interest.want("a:1");
+  interest.unwant("a:1");
+  interest.want("a:1");
+  const [[, first], [, second]] = sent;
+  assert.notEqual(first, second);
+  let settled = false;
+  const ready = interest.ready("a:1").then(() => (settled = true));
+  interest.acked("a:1", first); // the answer to the withdrawn request
+  assert.equal(interest.refused("a:1", new SubscriptionRefusedError("a:1", "forbidden", "no"), first), false);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(settled, false);
+  interest.acked("a:1", second);
+  await ready;
+  // An answer without an id (a hub that does not echo them) still counts.
+  interest.want("b:1");
+  const b = interest.ready("b:1");
+  interest.acked("b:1");
+  await b;
+  interest.close();
+});

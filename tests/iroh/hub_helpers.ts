@@ -4,7 +4,7 @@
  * counts the frames arriving on the spoke's receive stream.
  */
 
-import { FrameDecoder } from "../../mod.ts";
+import { encodeFrame, FrameDecoder } from "../../mod.ts";
 import {
   connectIrohEventTarget,
   createIrohHub,
@@ -160,4 +160,15 @@ export async function until(check: () => boolean, ms = 10_000, what = "the condi
     if (Date.now() > end) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A hand-made peer's connection to a hub server, its stream opened, and a function that sends one frame on it. */
+export async function rawPeer(endpoint: Endpoint, server: HubServer) {
+  const conn = await endpoint.connect(
+    new iroh!.EndpointAddr(server.endpoint.id(), null, loopbackAddrs(server.endpoint)),
+    ALPN,
+  );
+  const bi = await conn.openBi();
+  const send = (body: string | Uint8Array) => bi.send.writeAll(Array.from(encodeFrame(body)));
+  return { conn, bi, send };
 }

@@ -138,3 +138,34 @@ test("a ws spoke with wrong credentials gets 4401, does not retry, and ends its 
   assert.ok(errors[0] instanceof WebSocketHandshakeError);
   assert.equal(errors[0].code, "ERR_WEBSOCKET_HANDSHAKE");
 });
+
+test("a ws spoke with a mismatched codec publishing bursts of 30 stops after the first final close (4400)", async () => {
+  let reconnects = 0;
+  const spoke = connectWebSocketEventTarget(url, {
+    WebSocket,
+    credentials: { token: "node-secret" },
+    // Not JSON: the hub's default codec refuses every frame, and closes after 20 of them.
+    codec: {
+      encode: (envelope) => "v1" + JSON.stringify(envelope),
+      decode: (data) => JSON.parse(String(data).slice(2)),
+    },
+    backoff: { initialDelay: 50, maxDelay: 100 },
+    onError: () => {},
+  });
+  spoke.addEventListener("reconnecting", () => reconnects++);
+  const pubsub = createPubSub({ eventTarget: spoke });
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (spoke.state === "open") { for (let i = 0; i < 30; i++) pubsub.publish("spam", "1", sent++); }
+  }, 20);
+  try {
+    const info = await within(spoke.closed, 6_000, "the final close");
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a reconnect would show here
+    assert.equal(info.code, 4400);
+    assert.equal(reconnects, 0);
+  } finally {
+    clearInterval(timer);
+    pubsub.close();
+    spoke.close();
+  }
+});

@@ -54,3 +54,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "websocket browser: a Chromium spoke with a mismatched codec publishing bursts of 30 stops after the first 4400",
+  ignore: chromium.skip,
+  async fn() {
+    chromium.require();
+    const served = serveBrowserHub({ onError: () => {} });
+    const driver = startBrowserDriver(served.url, chromium.path, "mismatched-codec");
+    try {
+      const { code, text, stderr, report } = await driver.result();
+      assert.equal(code, 0, `driver failed: ${text}\n${stderr}`);
+      assert.equal(report.ok, true, report.error ?? "");
+      const accepted = served.hub.stats().accepted;
+      console.log(
+        JSON.stringify({ closed: report.result.closed.code, reconnects: report.result.reconnects, accepted }),
+      );
+      assert.equal(report.result.closed.code, 4400);
+      assert.equal(report.result.reconnects, 0);
+      assert.equal(accepted, 1);
+    } finally {
+      await driver.stop();
+      await served.close();
+    }
+  },
+});

@@ -302,6 +302,9 @@ export interface DriverReport {
     state: string;
     closed: { code: number };
     errors: unknown[];
+    /** The "mismatched-codec" scenario: reconnect attempts and frames published. */
+    reconnects?: number;
+    sent?: number;
   };
 }
 
@@ -363,10 +366,13 @@ export interface BrowserDriver {
   stop(): Promise<void>;
 }
 
-/** Starts the browser driver (Chromium at `chromium`) against the hub page at `httpUrl` (`/ws` upgrades to the hub). */
-export function startBrowserDriver(httpUrl: string, chromium: string): BrowserDriver {
+/**
+ * Starts the browser driver (Chromium at `chromium`) against the hub page at `httpUrl` (`/ws` upgrades to the hub),
+ * running `scenario` (see fixtures/browser_driver.mjs).
+ */
+export function startBrowserDriver(httpUrl: string, chromium: string, scenario = "exchange"): BrowserDriver {
   const driver = new Deno.Command("node", {
-    args: [new URL("./fixtures/browser_driver.mjs", import.meta.url).pathname, httpUrl],
+    args: [new URL("./fixtures/browser_driver.mjs", import.meta.url).pathname, httpUrl, scenario],
     env: { DENO: Deno.execPath(), CHROMIUM_PATH: chromium },
     stdout: "piped",
     stderr: "piped",

@@ -58,7 +58,10 @@ Deno.test("websocket routing: each spoke's socket receives only the topics it su
     // 50 listeners on one topic send one subscribe frame.
     const many = Array.from({ length: 50 }, () => C.pubsub.subscribe("a", "9"));
     await C.pubsub.ready("a", "9");
-    assert.equal(C.wire.sent.filter((f) => f === JSON.stringify(["sub", topicFor("a", "9")])).length, 1);
+    assert.equal(
+      C.wire.sent.filter((f) => f.startsWith(JSON.stringify(["sub", topicFor("a", "9")]).slice(0, -1))).length,
+      1,
+    );
     for (const sub of many) await sub.return();
     await until(() => server.hub.stats().subscriptions === 7, 5000, "C's a:9 to be withdrawn");
     assert.equal(C.wire.sent.filter((f) => f === JSON.stringify(["unsub", topicFor("a", "9")])).length, 1);
