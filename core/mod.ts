@@ -20,6 +20,7 @@ export * from "./hub_stats.ts";
 export * from "./create_pubsub.ts";
 export * from "./standard_schema.ts";
 export {
+  type HubSchemaOptions,
   MAX_ISSUE_MESSAGE,
   MAX_PAYLOAD_ISSUES,
   MAX_PAYLOAD_PREVIEW,

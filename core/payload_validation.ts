@@ -246,6 +246,45 @@ function preview(payload: unknown): string {
 }
 
 /**
+ * The `schemas` option of every hub (`HubRouter`, and through it the
+ * WebSocket and iroh hubs).
+ *
+ * @example
+ * ```ts
+ * import type { HubSchemaOptions } from "@alkdev/pubsub";
+ * import { z } from "zod";
+ *
+ * const options: HubSchemaOptions = { schemas: { "job.progress": z.object({ percent: z.number() }) } };
+ * ```
+ */
+export interface HubSchemaOptions {
+  /**
+   * Standard Schema v1 schemas by event type. A connection's publish of such
+   * a type is validated once, before `authorize`, relaying, the upstream and
+   * the hub's own listeners, whatever the number of subscribers. An invalid
+   * one (or one whose schema throws) is dropped, reported through the hub's
+   * error channel as a {@linkcode PayloadValidationError}, and refused with
+   * `["pubrefused", topic, "invalid-payload", message]`; the connection stays
+   * open, and the refusal counts toward the transport's invalid-frame window.
+   * Order is kept per connection, also with asynchronous schemas.
+   * Connections and the upstream receive the event as the sender sent it; a
+   * pub/sub over the hub with the same schema objects gets the schema's
+   * output without validating again. Events that arrive from the upstream
+   * are not validated here (the hub that took them did).
+   *
+   * @default {no validation}
+   */
+  schemas?: PubSubSchemas;
+  /**
+   * The most publishes of one connection waiting for an asynchronous schema;
+   * one more is refused with `"unavailable"`.
+   *
+   * @default {1024}
+   */
+  maxPendingValidations?: number;
+}
+
+/**
  * Outputs of envelopes already validated (or published locally) in this
  * process, so a later stage with the same schema (a hub's own pub/sub after
  * the hub's router) does not validate again. `owner` limits an entry that
