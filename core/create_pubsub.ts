@@ -14,7 +14,12 @@ import {
   type SchemaEventMap,
   type SchemasFor,
 } from "./payload_validation.ts";
-import { Subscription, type SubscriptionOptions, type SubscriptionPush, type SubscriptionStop } from "./subscription.ts";
+import {
+  Subscription,
+  type SubscriptionOptions,
+  type SubscriptionPush,
+  type SubscriptionStop,
+} from "./subscription.ts";
 import { topicFor } from "./topic.ts";
 import {
   CLOSE_EVENT,

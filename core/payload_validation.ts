@@ -10,7 +10,12 @@
  */
 
 import { PubSubError } from "./errors.ts";
-import type { InferSchemaOutput, StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from "./standard_schema.ts";
+import type {
+  InferSchemaOutput,
+  StandardSchemaIssue,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from "./standard_schema.ts";
 import type { EventEnvelope } from "./types.ts";
 
 /**
@@ -207,7 +212,11 @@ export function checkPayload(
 
 function toChecked(topic: string, payload: unknown, result: StandardSchemaResult<unknown>): Checked {
   if (result === null || typeof result !== "object") {
-    return new PayloadValidationError(topic, [{ message: "The schema returned no result", path: [] }], preview(payload));
+    return new PayloadValidationError(
+      topic,
+      [{ message: "The schema returned no result", path: [] }],
+      preview(payload),
+    );
   }
   if (result.issues === undefined) return result;
   const issues = Array.isArray(result.issues) ? result.issues : [];
@@ -301,7 +310,12 @@ const outputs = new WeakMap<EventEnvelope, { schema: StandardSchemaV1 | undefine
  * rememberOutput(envelope, schema, payload, pubsub);
  * ```
  */
-export function rememberOutput(envelope: EventEnvelope, schema: StandardSchemaV1, value: unknown, owner?: object): void {
+export function rememberOutput(
+  envelope: EventEnvelope,
+  schema: StandardSchemaV1,
+  value: unknown,
+  owner?: object,
+): void {
   outputs.set(envelope, { schema, value, owner });
 }
 

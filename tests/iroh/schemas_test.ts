@@ -9,7 +9,8 @@ import { iroh } from "./load_iroh.ts";
 const schemas = { "job.progress": z.object({ percent: z.number() }) };
 
 Deno.test({
-  name: "iroh hub schemas: invalid publishes are refused with invalid-payload and never relayed; valid ones arrive in order",
+  name:
+    "iroh hub schemas: invalid publishes are refused with invalid-payload and never relayed; valid ones arrive in order",
   ignore: iroh === undefined,
 }, async () => {
   const hubErrors: PubSubError[] = [];
