@@ -59,7 +59,7 @@ Deno.test("an explicit event map still works, with or without schemas that outpu
   // @ts-expect-error: the schema for ping must output a number
   createPubSub<Events>({ schemas: { ping: z.string() } }).close();
   const hand: StandardSchemaV1<number> = {
-    "~standard": { version: 1, vendor: "t", validate: (value) => ({ value: 1 }) },
+    "~standard": { version: 1, vendor: "t", validate: () => ({ value: 1 }) },
   };
   createPubSub({ schemas: { n: hand } }).close();
 });

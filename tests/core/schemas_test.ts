@@ -6,7 +6,7 @@ import {
   createPubSub,
   InProcessEventTarget,
   PayloadValidationError,
-  PubSubError,
+  type PubSubError,
   type StandardSchemaV1,
 } from "../../mod.ts";
 import { nextWithin } from "../../testing/mod.ts";
