@@ -7,10 +7,10 @@
 import { PubSubClosedError, PubSubError } from "./errors.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
 import {
+  type Checked,
   checkPayload,
   PayloadGate,
   type PubSubSchemas,
-  rememberOutput,
   type SchemaEventMap,
   type SchemasFor,
 } from "./payload_validation.ts";
@@ -214,13 +214,12 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> =
   const schemas = config.schemas as PubSubSchemas | undefined;
   const validateLocal = config.validateLocal ?? false;
   const onError = config.onError ?? defaultOnError;
-  // Identifies this pub/sub's own publishes, which are not validated again on their way back.
-  const self = {};
-  const gate = schemas === undefined ? undefined : new PayloadGate<string>(
-    schemas,
-    config.maxPendingValidations ?? 1024,
-    self,
-  );
+  const gate = schemas === undefined
+    ? undefined
+    : new PayloadGate<string>(schemas, config.maxPendingValidations ?? 1024);
+  // This pub/sub's own publish while the target dispatches it: not validated again on its way back (a transport that
+  // brings it back later, as Redis does, gets it validated like any remote event).
+  let own: EnvelopeEvent | undefined;
   // Topics of schema-checked types: one target listener each, validating once for every subscriber.
   const fanouts = new Map<string, Fanout>();
   // Each live subscription's stop function, with its topic.
@@ -261,12 +260,12 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> =
         pushes: [],
         listener: (event) => {
           const detail = event.detail;
-          if (detail === null || typeof detail !== "object") return;
-          gate!.check(topic, detail, topic, (result) => {
-            if (result instanceof PubSubError) report(result);
-            else for (const each of created.pushes) each(result.value);
-          });
+          if (detail !== null && typeof detail === "object") gate!.check(topic, detail, topic, deliver, event === own);
         },
+      };
+      const deliver = (result: Checked): void => {
+        if (result instanceof PubSubError) report(result);
+        else for (const each of created.pushes) each(result.value);
       };
       fanouts.set(topic, fanout = created);
       target.addEventListener(topic, created.listener);
@@ -289,18 +288,26 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> =
       const topic = topicFor(type, id);
       const detail: EventEnvelope<K, M[K]> = { type, id, payload };
       const schema = gate?.schemaFor(type);
-      if (schema !== undefined) {
-        if (validateLocal) {
-          const checked = checkPayload(schema, topic, payload);
-          if (checked instanceof Promise) {
-            throw new TypeError(`validateLocal needs a synchronous schema; the one for ${JSON.stringify(type)} is not`);
-          }
-          if (checked instanceof PubSubError) throw checked;
-          detail.payload = checked.value as M[K];
-          rememberOutput(detail, schema, checked.value);
-        } else rememberOutput(detail, schema, payload, self);
+      if (schema === undefined) {
+        target.dispatchEvent(new CustomEvent(topic, { detail }) as EnvelopeEvent);
+        return;
       }
-      target.dispatchEvent(new CustomEvent(topic, { detail }) as EnvelopeEvent);
+      if (validateLocal) {
+        const checked = checkPayload(schema, topic, payload);
+        if (checked instanceof Promise) {
+          throw new TypeError(`validateLocal needs a synchronous schema; the one for ${JSON.stringify(type)} is not`);
+        }
+        if (checked instanceof PubSubError) throw checked;
+        detail.payload = checked.value as M[K];
+      }
+      const event = new CustomEvent(topic, { detail }) as EnvelopeEvent;
+      const outer = own;
+      own = event;
+      try {
+        target.dispatchEvent(event);
+      } finally {
+        own = outer;
+      }
     },
 
     subscribe<K extends keyof M & string>(type: K, id: string, options?: SubscriptionOptions): Subscription<M[K]> {

@@ -282,6 +282,7 @@ export class HubRouter<F, TContext = unknown> {
   #maxTopicLength: number;
   #maxPending: number;
   #payloads: PayloadGate<PeerState<TContext>> | undefined;
+  #admitted: EventEnvelope | undefined;
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
   #relay: Relay<F> | undefined;
@@ -423,15 +424,25 @@ export class HubRouter<F, TContext = unknown> {
     const state = this.#peers.get(peer);
     if (state === undefined) return;
     const topic = topicFor(envelope.type, envelope.id);
-    // Validated first, in arrival order; what passes comes back here once, as `passed`.
-    if (this.#payloads !== undefined && !this.#payloads.passed(envelope)) {
+    // Validated first, in arrival order; what passes comes back here once, as `#admitted`.
+    if (this.#payloads !== undefined && this.#admitted !== envelope) {
       this.#payloads.check(state, envelope, topic, (checked) => {
         if (this.#peers.get(peer) !== state) return;
-        if (!(checked instanceof PubSubError)) this.publishFrom(peer, envelope, frame);
-        else {
+        if (checked instanceof PubSubError) {
           this.#options.onError(checked);
-          const reason = checked instanceof PayloadValidationError ? "invalid-payload" : "unavailable";
-          this.#refusePublish(peer, topic, reason, checked.message);
+          this.#refusePublish(
+            peer,
+            topic,
+            checked instanceof PayloadValidationError ? "invalid-payload" : "unavailable",
+            checked.message,
+          );
+          return;
+        }
+        this.#admitted = envelope;
+        try {
+          this.publishFrom(peer, envelope, frame);
+        } finally {
+          this.#admitted = undefined;
         }
       });
       return;

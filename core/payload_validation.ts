@@ -294,39 +294,50 @@ export interface HubSchemaOptions {
 }
 
 /**
- * Outputs of envelopes already validated (or published locally) in this
- * process, so a later stage with the same schema (a hub's own pub/sub after
- * the hub's router) does not validate again. `owner` limits an entry that
- * was not validated (a local publish) to the pub/sub that published it.
+ * The envelope whose validated output is being handed on right now, with its
+ * schema: while a gate's callback runs (a hub relaying an event it has just
+ * validated), a gate further down the same synchronous path (the hub's own
+ * pub/sub) with the same schema takes the output instead of validating again.
  */
-const outputs = new WeakMap<EventEnvelope, { schema: StandardSchemaV1 | undefined; value: unknown; owner?: object }>();
-
-/**
- * Records `value` as `envelope`'s output under `schema`. With `owner`, only
- * that owner may reuse it (the payload was not validated).
- *
- * @example
- * ```ts ignore
- * rememberOutput(envelope, schema, payload, pubsub);
- * ```
- */
-export function rememberOutput(
-  envelope: EventEnvelope,
-  schema: StandardSchemaV1,
-  value: unknown,
-  owner?: object,
-): void {
-  outputs.set(envelope, { schema, value, owner });
-}
+let handingOn: EventEnvelope | undefined;
+let handingOnSchema: StandardSchemaV1 | undefined;
+let handingOnValue: unknown;
 
 interface Waiting {
   result: Checked | undefined;
-  then: (checked: Checked) => void;
+  then: (checked: Checked, envelope: EventEnvelope) => void;
+  envelope: EventEnvelope;
+  schema: StandardSchemaV1 | undefined;
+}
+
+/** Calls `then`, marking a valid output as being handed on meanwhile. */
+function hand(
+  then: (checked: Checked, envelope: EventEnvelope) => void,
+  checked: Checked,
+  envelope: EventEnvelope,
+  schema: StandardSchemaV1 | undefined,
+): void {
+  if (schema === undefined || checked instanceof PubSubError) {
+    then(checked, envelope);
+    return;
+  }
+  const outer = handingOn, outerSchema = handingOnSchema, outerValue = handingOnValue;
+  handingOn = envelope;
+  handingOnSchema = schema;
+  handingOnValue = checked.value;
+  try {
+    then(checked, envelope);
+  } finally {
+    handingOn = outer;
+    handingOnSchema = outerSchema;
+    handingOnValue = outerValue;
+  }
 }
 
 /**
  * Validates envelopes with the schema of their type and hands each result to
- * its callback in arrival order per key: at once when nothing waits for the
+ * its callback in arrival order per key (no envelope is validated twice on
+ * one synchronous path: see `handingOn`): at once when nothing waits for the
  * key and the schema answers at once, otherwise after every earlier envelope
  * of the key. Validations of a key run concurrently; results wait for the
  * ones before them.
@@ -345,21 +356,18 @@ interface Waiting {
 export class PayloadGate<K> {
   readonly #schemas: PubSubSchemas;
   readonly #maxPending: number;
-  readonly #owner: object | undefined;
   #queues = new Map<K, Waiting[]>();
 
   /**
    * @param schemas The schemas by event type.
    * @param maxPending The most envelopes waiting per key; one more is refused.
-   * @param owner Who may reuse outputs remembered with this owner.
    */
-  constructor(schemas: PubSubSchemas, maxPending: number, owner?: object) {
+  constructor(schemas: PubSubSchemas, maxPending: number) {
     if (!Number.isInteger(maxPending) || maxPending <= 0) {
       throw new RangeError(`Expected maxPendingValidations to be a positive integer, got ${String(maxPending)}`);
     }
     this.#schemas = schemas;
     this.#maxPending = maxPending;
-    this.#owner = owner;
   }
 
   /**
@@ -372,53 +380,43 @@ export class PayloadGate<K> {
   }
 
   /**
-   * Whether `envelope` has been through {@linkcode PayloadGate.check} (or was
-   * remembered) already.
-   *
-   * @param envelope The envelope.
-   */
-  passed(envelope: EventEnvelope): boolean {
-    return outputs.has(envelope);
-  }
-
-  /**
-   * Validates `envelope` and calls `then` with the result, in arrival order
-   * for `key`. An envelope without a schema passes with its payload, in
-   * order too. A valid envelope's output is remembered.
+   * Validates `envelope` with its type's schema and calls `then` with the
+   * output or the error, in arrival order for `key` (at once when nothing
+   * waits for it and the schema answers at once). An envelope without a
+   * schema, or a `trusted` one (this process made it), passes with its
+   * payload, in order too.
    *
    * @param key The ordering key.
    * @param envelope The envelope.
    * @param topic Its topic.
    * @param then Called once with the output or the error.
+   * @param trusted Skip the schema.
    */
-  check(key: K, envelope: EventEnvelope, topic: string, then: (checked: Checked) => void): void {
-    const schema = this.schemaFor(envelope.type);
-    const known = outputs.get(envelope);
+  check(
+    key: K,
+    envelope: EventEnvelope,
+    topic: string,
+    then: (checked: Checked, envelope: EventEnvelope) => void,
+    trusted = false,
+  ): void {
+    const schema = trusted ? undefined : this.schemaFor(envelope.type);
     let checked: Checked | Promise<Checked>;
-    if (known !== undefined && known.schema === schema && (known.owner === undefined || known.owner === this.#owner)) {
-      checked = known;
-    } else if (schema === undefined) {
-      checked = { value: envelope.payload };
-      outputs.set(envelope, { schema, value: envelope.payload });
-    } else {
-      checked = checkPayload(schema, topic, envelope.payload);
-      if (checked instanceof Promise) {
-        checked = checked.then((settled) => {
-          if (!(settled instanceof PubSubError)) outputs.set(envelope, { schema, value: settled.value });
-          return settled;
-        });
-      } else if (!(checked instanceof PubSubError)) outputs.set(envelope, { schema, value: checked.value });
-    }
+    if (schema === undefined) checked = { value: envelope.payload };
+    else if (handingOn === envelope && handingOnSchema === schema) checked = { value: handingOnValue };
+    else checked = checkPayload(schema, topic, envelope.payload);
     const queue = this.#queues.get(key);
     if (queue === undefined && !(checked instanceof Promise)) {
-      then(checked);
+      hand(then, checked, envelope, schema);
       return;
     }
     if (queue !== undefined && queue.length >= this.#maxPending) {
-      then(new PubSubError("ERR_VALIDATION_BACKLOG", `More than ${this.#maxPending} events wait for validation`));
+      then(
+        new PubSubError("ERR_VALIDATION_BACKLOG", `More than ${this.#maxPending} events wait for validation`),
+        envelope,
+      );
       return;
     }
-    const entry: Waiting = { result: undefined, then };
+    const entry: Waiting = { result: undefined, then, envelope, schema };
     let waiting = queue;
     if (waiting === undefined) this.#queues.set(key, waiting = []);
     waiting.push(entry);
@@ -440,7 +438,7 @@ export class PayloadGate<K> {
     if (this.#queues.get(key) !== queue) return; // forgotten
     while (queue.length > 0 && queue[0].result !== undefined) {
       const entry = queue.shift()!;
-      entry.then(entry.result!);
+      hand(entry.then, entry.result!, entry.envelope, entry.schema);
     }
     if (queue.length === 0 && this.#queues.get(key) === queue) this.#queues.delete(key);
   }
