@@ -118,6 +118,7 @@ export interface PubSub<M extends PubSubEventMap> {
    *
    * @throws {PubSubClosedError} After `close()`.
    * @throws {TypeError} If `type` or `id` is not a string (or `type` is empty).
+   * @throws {PayloadValidationError} With `validateLocal`, if the payload fails its type's schema.
    */
   publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void;
   /**
