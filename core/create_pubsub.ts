@@ -6,14 +6,7 @@
 
 import { PubSubClosedError, PubSubError } from "./errors.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
-import {
-  type Checked,
-  checkPayload,
-  PayloadGate,
-  type PubSubSchemas,
-  type SchemaEventMap,
-  type SchemasFor,
-} from "./payload_validation.ts";
+import { type Checked, checkPayload, PayloadGate, type PubSubSchemas, type SchemasFor } from "./payload_validation.ts";
 import {
   Subscription,
   type SubscriptionOptions,
@@ -159,7 +152,8 @@ export interface PubSub<M extends PubSubEventMap> {
  * With `schemas`, events that arrive from elsewhere are validated before
  * any subscriber sees them (see {@linkcode PubSubConfig.schemas}).
  *
- * @typeParam S The schemas by event type; the event map is their output types.
+ * @typeParam M The event map: event type to payload type. Inferred from
+ * `schemas` (their output types) when not given.
  * @param config The transport, subscription defaults, schemas and validation options.
  * @returns The pub/sub.
  *
@@ -189,26 +183,6 @@ export interface PubSub<M extends PubSubEventMap> {
  * pubsub.close();
  * ```
  */
-export function createPubSub<S extends PubSubSchemas>(
-  config: Omit<PubSubConfig, "schemas"> & { schemas: S },
-): PubSub<SchemaEventMap<S>>;
-/**
- * Creates a typed pub/sub over an event target, for an explicit event map
- * `M` (schemas, if given, must output `M`'s payload types).
- *
- * @typeParam M The event map: event type to payload type.
- * @param config The transport, subscription defaults and optional schemas.
- * @returns The pub/sub.
- *
- * @example
- * ```ts
- * import { createPubSub } from "@alkdev/pubsub";
- *
- * const pubsub = createPubSub<{ ping: number }>();
- * pubsub.close();
- * ```
- */
-export function createPubSub<M extends PubSubEventMap>(config?: PubSubConfig<M>): PubSub<M>;
 export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> = {}): PubSub<M> {
   const target = config.eventTarget ?? new InProcessEventTarget();
   const defaults = config.subscriptionDefaults;
