@@ -157,7 +157,8 @@ export class PayloadValidationError extends PubSubError {
       issue.path.length === 0 ? issue.message : `${issue.path.map(String).join(".")}: ${issue.message}`
     );
     const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : "";
-    super("ERR_INVALID_PAYLOAD", `Invalid payload for ${JSON.stringify(topic)}: ${shown.join("; ")}${more}`, options);
+    const what = shown.length === 0 ? "the schema found issues it did not name" : shown.join("; ");
+    super("ERR_INVALID_PAYLOAD", `Invalid payload for ${JSON.stringify(topic)}: ${what}${more}`, options);
     this.name = "PayloadValidationError";
     this.topic = topic;
     this.issues = issues;
