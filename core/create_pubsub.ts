@@ -4,9 +4,15 @@
  * @module
  */
 
-import { PubSubClosedError } from "./errors.ts";
+import { PubSubClosedError, PubSubError } from "./errors.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
-import { Subscription, type SubscriptionOptions, type SubscriptionStop } from "./subscription.ts";
+import { type Checked, checkPayload, PayloadGate, type PubSubSchemas, type SchemasFor } from "./payload_validation.ts";
+import {
+  Subscription,
+  type SubscriptionOptions,
+  type SubscriptionPush,
+  type SubscriptionStop,
+} from "./subscription.ts";
 import { topicFor } from "./topic.ts";
 import {
   CLOSE_EVENT,
@@ -30,7 +36,7 @@ import {
  * createPubSub<{ ping: number }>(config).close();
  * ```
  */
-export interface PubSubConfig {
+export interface PubSubConfig<M extends PubSubEventMap = PubSubEventMap> {
   /**
    * The transport. Each call to `createPubSub` without one gets its own
    * in-process target.
@@ -40,6 +46,48 @@ export interface PubSubConfig {
   eventTarget?: TypedEventTarget<EnvelopeEvent>;
   /** Defaults for every `subscribe` call; per-call options win. */
   subscriptionDefaults?: SubscriptionOptions;
+  /**
+   * Standard Schema v1 schemas (zod, valibot, arktype, …) by event type.
+   * Every event of such a type that arrives through the event target from
+   * elsewhere (another process, thread, spoke or pub/sub) is validated once,
+   * before any subscriber sees it, whatever the number of subscribers;
+   * subscribers receive the schema's output (a transform applies). An invalid
+   * one is dropped and reported to `onError` as a
+   * {@linkcode PayloadValidationError}. Events keep their order per topic,
+   * also with asynchronous schemas. This pub/sub's own publishes are not
+   * validated unless `validateLocal` is set. Without an explicit event map,
+   * the map is inferred from the schemas' output types.
+   *
+   * @default {no validation}
+   */
+  schemas?: SchemasFor<M>;
+  /**
+   * Validate this pub/sub's own publishes too: `publish` throws the
+   * {@linkcode PayloadValidationError} of an invalid payload (nothing is
+   * delivered or sent), and a valid one is published as the schema's output.
+   * Needs synchronous schemas (`publish` throws a `TypeError` otherwise). Off
+   * by default: the compiler already checks local payloads, and validation
+   * costs about as much again as the publish itself (see the README's figures).
+   *
+   * @default {false}
+   */
+  validateLocal?: boolean;
+  /**
+   * The most events of one topic waiting for an asynchronous schema; one more
+   * is dropped and reported to `onError` (a `PubSubError` with code
+   * `"ERR_VALIDATION_BACKLOG"`).
+   *
+   * @default {1024}
+   */
+  maxPendingValidations?: number;
+  /**
+   * Where invalid remote payloads ({@linkcode PayloadValidationError}) are
+   * reported. Never throws into the transport: an `onError` that throws is
+   * logged with `console.error`.
+   *
+   * @default {console.error}
+   */
+  onError?: (error: PubSubError) => void;
 }
 
 /**
@@ -63,6 +111,7 @@ export interface PubSub<M extends PubSubEventMap> {
    *
    * @throws {PubSubClosedError} After `close()`.
    * @throws {TypeError} If `type` or `id` is not a string (or `type` is empty).
+   * @throws {PayloadValidationError} With `validateLocal`, if the payload fails its type's schema.
    */
   publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void;
   /**
@@ -100,8 +149,12 @@ export interface PubSub<M extends PubSubEventMap> {
  * and `false` included; in process, by reference). A subscriber receives only
  * what is published after it subscribed.
  *
- * @typeParam M The event map: event type to payload type.
- * @param config The transport and subscription defaults.
+ * With `schemas`, events that arrive from elsewhere are validated before
+ * any subscriber sees them (see {@linkcode PubSubConfig.schemas}).
+ *
+ * @typeParam M The event map: event type to payload type. Inferred from
+ * `schemas` (their output types) when not given.
+ * @param config The transport, subscription defaults, schemas and validation options.
  * @returns The pub/sub.
  *
  * @example Subscribe, publish, read
@@ -117,10 +170,33 @@ export interface PubSub<M extends PubSubEventMap> {
  * }
  * pubsub.close();
  * ```
+ *
+ * @example The event map inferred from schemas (zod here; any Standard Schema works)
+ * ```ts
+ * import { createPubSub } from "@alkdev/pubsub";
+ * import { z } from "zod";
+ *
+ * const pubsub = createPubSub({ schemas: { "job.progress": z.object({ percent: z.number() }) } });
+ * const progress = pubsub.subscribe("job.progress", "job-1"); // Subscription<{ percent: number }>
+ * pubsub.publish("job.progress", "job-1", { percent: 50 });
+ * console.log((await progress.next()).value); // { percent: 50 }
+ * pubsub.close();
+ * ```
  */
-export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}): PubSub<M> {
+export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> = {}): PubSub<M> {
   const target = config.eventTarget ?? new InProcessEventTarget();
   const defaults = config.subscriptionDefaults;
+  const schemas = config.schemas as PubSubSchemas | undefined;
+  const validateLocal = config.validateLocal ?? false;
+  const onError = config.onError ?? defaultOnError;
+  const gate = schemas === undefined
+    ? undefined
+    : new PayloadGate<string>(schemas, config.maxPendingValidations ?? 1024);
+  // This pub/sub's own publish while the target dispatches it: not validated again on its way back (a transport that
+  // brings it back later, as Redis does, gets it validated like any remote event).
+  let own: EnvelopeEvent | undefined;
+  // Topics of schema-checked types: one target listener each, validating once for every subscriber.
+  const fanouts = new Map<string, Fanout>();
   // Each live subscription's stop function, with its topic.
   const active = new Map<SubscriptionStop, string>();
   // The same, by topic: a refusal ends one topic's subscriptions without scanning all of them.
@@ -145,23 +221,82 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
     if (stops !== undefined) { for (const stop of [...stops]) stop(detail.error); }
   };
 
+  const report = (error: PubSubError): void => {
+    try {
+      onError(error);
+    } catch (thrown) {
+      console.error("createPubSub: onError threw:", thrown);
+    }
+  };
+  const addChecked = (topic: string, push: SubscriptionPush<unknown>): void => {
+    let fanout = fanouts.get(topic);
+    if (fanout === undefined) {
+      const created: Fanout = {
+        pushes: [],
+        listener: (event) => {
+          const detail = event.detail;
+          if (detail !== null && typeof detail === "object") gate!.check(topic, detail, topic, deliver, event === own);
+        },
+      };
+      const deliver = (result: Checked): void => {
+        if (result instanceof PubSubError) report(result);
+        else for (const each of created.pushes) each(result.value);
+      };
+      fanouts.set(topic, fanout = created);
+      target.addEventListener(topic, created.listener);
+    }
+    fanout.pushes = [...fanout.pushes, push]; // copied on write: a push during delivery sees the old list
+  };
+  const removeChecked = (topic: string, push: SubscriptionPush<unknown>): void => {
+    const fanout = fanouts.get(topic);
+    if (fanout === undefined) return;
+    fanout.pushes = fanout.pushes.filter((each) => each !== push);
+    if (fanout.pushes.length > 0) return;
+    fanouts.delete(topic);
+    gate!.forget(topic);
+    target.removeEventListener(topic, fanout.listener);
+  };
+
   return {
     publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void {
       if (closed) throw new PubSubClosedError(`Cannot publish ${JSON.stringify(type)}: ${closedBy}`);
+      const topic = topicFor(type, id);
       const detail: EventEnvelope<K, M[K]> = { type, id, payload };
-      target.dispatchEvent(new CustomEvent(topicFor(type, id), { detail }) as EnvelopeEvent);
+      const schema = gate?.schemaFor(type);
+      if (schema === undefined) {
+        target.dispatchEvent(new CustomEvent(topic, { detail }) as EnvelopeEvent);
+        return;
+      }
+      if (validateLocal) {
+        const checked = checkPayload(schema, topic, payload);
+        if (checked instanceof Promise) {
+          throw new TypeError(`validateLocal needs a synchronous schema; the one for ${JSON.stringify(type)} is not`);
+        }
+        if (checked instanceof PubSubError) throw checked;
+        detail.payload = checked.value as M[K];
+      }
+      const event = new CustomEvent(topic, { detail }) as EnvelopeEvent;
+      const outer = own;
+      own = event;
+      try {
+        target.dispatchEvent(event);
+      } finally {
+        own = outer;
+      }
     },
 
     subscribe<K extends keyof M & string>(type: K, id: string, options?: SubscriptionOptions): Subscription<M[K]> {
       if (closed) throw new PubSubClosedError(`Cannot subscribe to ${JSON.stringify(type)}: ${closedBy}`);
       const topic = topicFor(type, id);
+      const checked = gate?.schemaFor(type) !== undefined;
       return new Subscription<M[K]>(
         (push, stop) => {
           const listener = (event: EnvelopeEvent): void => {
             const detail = event.detail;
             if (detail !== null && typeof detail === "object") push(detail.payload as M[K]);
           };
-          target.addEventListener(topic, listener);
+          if (checked) addChecked(topic, push as SubscriptionPush<unknown>);
+          else target.addEventListener(topic, listener);
           if (active.size === 0) {
             target.addEventListener(CLOSE_EVENT, onTargetClose);
             target.addEventListener(SUBSCRIPTION_ERROR_EVENT, onSubscriptionError);
@@ -174,7 +309,8 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
             active.delete(stop);
             const stops = byTopic.get(topic);
             if (stops !== undefined && stops.delete(stop) && stops.size === 0) byTopic.delete(topic);
-            target.removeEventListener(topic, listener);
+            if (checked) removeChecked(topic, push as SubscriptionPush<unknown>);
+            else target.removeEventListener(topic, listener);
             if (active.size === 0) {
               target.removeEventListener(CLOSE_EVENT, onTargetClose);
               target.removeEventListener(SUBSCRIPTION_ERROR_EVENT, onSubscriptionError);
@@ -200,4 +336,14 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig = {}
       return closed;
     },
   };
+}
+
+/** One target listener for a schema-checked topic and the subscriptions it feeds. */
+interface Fanout {
+  listener: (event: EnvelopeEvent) => void;
+  pushes: SubscriptionPush<unknown>[];
+}
+
+function defaultOnError(error: PubSubError): void {
+  console.error("createPubSub:", error);
 }

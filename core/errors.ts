@@ -176,7 +176,10 @@ export class FrameTooLargeError extends PubSubError {
  * - `"too-many-subscriptions"`: the connection holds its limit of subscriptions;
  * - `"topic-too-long"`: the topic is longer than the hub's limit;
  * - `"invalid-topic"`: the string is not a topic made by `topicFor`;
- * - `"unavailable"`: the hub's upstream could not subscribe.
+ * - `"unavailable"`: the hub's upstream could not subscribe (or, for a
+ *   publish, too many wait for an asynchronous schema);
+ * - `"invalid-payload"`: a publish whose payload failed the hub's schema for
+ *   its event type (publishes only).
  *
  * @example
  * ```ts
@@ -190,7 +193,8 @@ export type RefusalReason =
   | "too-many-subscriptions"
   | "topic-too-long"
   | "invalid-topic"
-  | "unavailable";
+  | "unavailable"
+  | "invalid-payload";
 
 const REFUSAL_REASONS: ReadonlySet<string> = new Set([
   "forbidden",
@@ -198,13 +202,14 @@ const REFUSAL_REASONS: ReadonlySet<string> = new Set([
   "topic-too-long",
   "invalid-topic",
   "unavailable",
+  "invalid-payload",
 ]);
 
 /**
  * Whether a value from the wire is a {@linkcode RefusalReason}.
  *
  * @param value The value.
- * @returns `true` for one of the five reasons.
+ * @returns `true` for one of the reasons.
  *
  * @example
  * ```ts

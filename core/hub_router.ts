@@ -18,8 +18,9 @@
  * @module
  */
 
-import { PublishRefusedError, type PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
+import { PublishRefusedError, PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
+import { type HubSchemaOptions, PayloadGate, PayloadValidationError } from "./payload_validation.ts";
 import { parseTopic, topicFor } from "./topic.ts";
 import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness, TypedEventTarget } from "./types.ts";
 
@@ -124,7 +125,7 @@ export interface HubPeer<F> {
  * };
  * ```
  */
-export interface HubRouterOptions<F, TContext = unknown> {
+export interface HubRouterOptions<F, TContext = unknown> extends HubSchemaOptions {
   /** Encodes an envelope as a data frame (for events that arrive from the upstream). */
   encode(envelope: EventEnvelope): F;
   /** Delivers an event to the hub's own local listeners. */
@@ -280,6 +281,8 @@ export class HubRouter<F, TContext = unknown> {
   #maxSubscriptions: number;
   #maxTopicLength: number;
   #maxPending: number;
+  #payloads: PayloadGate<PeerState<TContext>> | undefined;
+  #admitted: EventEnvelope | undefined;
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
   #relay: Relay<F> | undefined;
@@ -306,6 +309,9 @@ export class HubRouter<F, TContext = unknown> {
       "maxPendingPublishes",
       options.maxPendingPublishes ?? DEFAULT_MAX_PENDING_PUBLISHES,
     );
+    if (options.schemas !== undefined) {
+      this.#payloads = new PayloadGate(options.schemas, options.maxPendingValidations ?? DEFAULT_MAX_PENDING_PUBLISHES);
+    }
   }
 
   /**
@@ -328,6 +334,7 @@ export class HubRouter<F, TContext = unknown> {
     const state = this.#peers.get(peer);
     if (state === undefined) return;
     this.#peers.delete(peer);
+    this.#payloads?.forget(state);
     for (const [topic, entry] of state.topics) if (entry.active) this.#removePeer(topic, peer);
     state.topics.clear();
   }
@@ -417,6 +424,29 @@ export class HubRouter<F, TContext = unknown> {
     const state = this.#peers.get(peer);
     if (state === undefined) return;
     const topic = topicFor(envelope.type, envelope.id);
+    // Validated first, in arrival order; what passes comes back here once, as `#admitted`.
+    if (this.#payloads !== undefined && this.#admitted !== envelope) {
+      this.#payloads.check(state, envelope, topic, (checked) => {
+        if (this.#peers.get(peer) !== state) return;
+        if (checked instanceof PubSubError) {
+          this.#options.onError(checked);
+          this.#refusePublish(
+            peer,
+            topic,
+            checked instanceof PayloadValidationError ? "invalid-payload" : "unavailable",
+            checked.message,
+          );
+          return;
+        }
+        this.#admitted = envelope;
+        try {
+          this.publishFrom(peer, envelope, frame);
+        } finally {
+          this.#admitted = undefined;
+        }
+      });
+      return;
+    }
     if (this.#authorize === undefined) {
       this.#relayFrom(peer, topic, envelope, frame);
       return;

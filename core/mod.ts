@@ -19,6 +19,18 @@ export * from "./hub_event_target.ts";
 export * from "./remote_interest.ts";
 export * from "./hub_stats.ts";
 export * from "./create_pubsub.ts";
+export * from "./standard_schema.ts";
+export {
+  type HubSchemaOptions,
+  MAX_ISSUE_MESSAGE,
+  MAX_PAYLOAD_ISSUES,
+  MAX_PAYLOAD_PREVIEW,
+  type PayloadIssue,
+  PayloadValidationError,
+  type PubSubSchemas,
+  type SchemaEventMap,
+  type SchemasFor,
+} from "./payload_validation.ts";
 export * from "./token_bucket.ts";
 export * from "./inbound_rate_limit.ts";
 export * from "./send_budget.ts";

@@ -56,6 +56,7 @@ const benches: Bench[] = [
     ],
   },
   { name: "worker", file: "scripts/bench/worker.ts", permissions: ["--allow-read", "--allow-env"] },
+  { name: "schemas", file: "scripts/bench/schemas.ts", permissions: ["--allow-net=127.0.0.1", "--allow-read"] },
   {
     // Spawns its helpers (the deno binary) with their own flags: hub_server.ts with --allow-net=127.0.0.1 and
     // --allow-env (ioredis), hub_clients.ts with --allow-net=127.0.0.1 only.

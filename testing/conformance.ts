@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import { createPubSub, type PubSub } from "../core/create_pubsub.ts";
-import { PubSubClosedError } from "../core/errors.ts";
+import { PubSubClosedError, type PubSubError } from "../core/errors.ts";
+import { PayloadValidationError } from "../core/payload_validation.ts";
+import type { StandardSchemaV1 } from "../core/standard_schema.ts";
 import type { Subscription } from "../core/subscription.ts";
 import { topicFor } from "../core/topic.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../core/types.ts";
@@ -287,6 +289,51 @@ const cases: Case[] = [
     },
   },
   {
+    name: "validates payloads with schemas once per event, drops invalid ones and keeps order",
+    needs: ["unordered"],
+    async run({ pair, a, ms }) {
+      // A hand-written Standard Schema: a non-negative integer, answered asynchronously (after a varying delay)
+      // for odd values, as a schema with an asynchronous refinement would.
+      let calls = 0;
+      const seq: StandardSchemaV1<number> = {
+        "~standard": {
+          version: 1,
+          vendor: "conformance",
+          validate(value) {
+            calls++;
+            const result = Number.isInteger(value) && (value as number) >= 0
+              ? { value: value as number }
+              : { issues: [{ message: "Expected a non-negative integer", path: [] }] };
+            if (typeof value !== "number" || value % 2 === 0) return result;
+            return new Promise((resolve) => setTimeout(() => resolve(result), (value * 7) % 5));
+          },
+        },
+      };
+      const errors: PubSubError[] = [];
+      const checked = createPubSub({ eventTarget: pair.b, schemas: { seq }, onError: (e) => errors.push(e) });
+      try {
+        const first = checked.subscribe("seq", "schema");
+        const second = checked.subscribe("seq", "schema");
+        await checked.ready("seq", "schema");
+        const valid = Array.from({ length: 20 }, (_, i) => i);
+        for (const i of valid) {
+          a.publish("seq", "schema", i);
+          a.publish("seq", "schema", i % 2 === 0 ? -i - 1 : (`${i}` as unknown as number));
+        }
+        await expectValues(first, valid, ms);
+        await expectValues(second, valid, ms);
+        assert.equal(calls, 40, "validated once per event, not once per subscriber");
+        assert.equal(errors.length, 20);
+        for (const error of errors) {
+          assert.ok(error instanceof PayloadValidationError, String(error));
+          assert.equal(error.topic, topicFor("seq", "schema"));
+        }
+      } finally {
+        checked.close();
+      }
+    },
+  },
+  {
     name: "close() ends subscriptions and refuses publishes",
     async run({ pair, a, b, ms, local }) {
       const subA = a.subscribe("greet", "close");
@@ -323,8 +370,11 @@ const cases: Case[] = [
  * isolation by type and id; payloads exactly as published (`null`,
  * `undefined`, `0`, `""`, `false`, ...); per-publisher order; a burst of
  * `burst` events received whole and in order; no listener left after a
- * subscription ends; a throwing listener does not stop delivery; `close()`
- * ends subscriptions and refuses publishes.
+ * subscription ends; a throwing listener does not stop delivery; with
+ * `schemas`, a payload arriving from the other side is validated once per
+ * event (whatever the number of subscribers), an invalid one is dropped and
+ * reported as a `PayloadValidationError`, and order is kept with an
+ * asynchronous schema; `close()` ends subscriptions and refuses publishes.
  *
  * What a transport cannot do is declared with the capability options
  * (`noLocalDelivery`, `unordered`, `noBurst`); the cases that need it are

@@ -11,6 +11,7 @@ import { encodeWelcome, grantFeatures, parseHello } from "../../core/handshake.t
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
+import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
 import { parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
@@ -68,7 +69,7 @@ export type IrohHubContext<TAuth = Record<string, unknown>> = Partial<TAuth> & {
  * };
  * ```
  */
-export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEventTargetOptions {
+export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEventTargetOptions, HubSchemaOptions {
   /**
    * Decides, before the stream is accepted, whether the spoke's EndpointId
    * (verified by the QUIC handshake) may connect. `true`, or an object whose
@@ -439,7 +440,12 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   #invalidFrame(error: PubSubError): void {
     const hub = this.#hub;
     hub.reportError(error);
-    const { maxInvalidFrames, invalidFrameWindow } = hub.limits;
+    this.#strike();
+  }
+
+  /** Counts one reported invalid input (a frame, a publish refused for its payload) toward `maxInvalidFrames`. */
+  #strike(): void {
+    const { maxInvalidFrames, invalidFrameWindow } = this.#hub.limits;
     this.#invalid ??= new StrikeWindow(maxInvalidFrames, invalidFrameWindow);
     if (this.#invalid.strike()) {
       this.#closeLimited(
@@ -464,6 +470,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
     if (this.link.state === "open") this.#control(this.#requests.refusal(action, topic, reason, message));
+    if (reason === "invalid-payload") this.#strike(); // reported by the router
   }
 
   #control(frame: string): void {
@@ -587,6 +594,8 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
+      schemas: options.schemas,
+      maxPendingValidations: options.maxPendingValidations,
     });
     this.#options = resolved;
     this.#allow = options.allow;

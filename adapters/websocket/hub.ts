@@ -10,6 +10,7 @@ import { FairScheduler } from "../../core/fair_scheduler.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
+import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
 import { encodeEvent, FEATURES, type Frame, Link, type LinkConfig, Outbox } from "./link.ts";
@@ -46,7 +47,7 @@ import type { Authenticate, WebSocketConnectionState } from "./websocket_event_t
  * ```
  */
 export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
-  extends WebSocketCommonOptions, WebSocketPeerLimits {
+  extends WebSocketCommonOptions, WebSocketPeerLimits, HubSchemaOptions {
   /**
    * Decides on the credentials of a spoke's hello, `["hello", 2, credentials]`
    * (`undefined` when the hello has none). Return `true`, or a context object
@@ -195,6 +196,7 @@ class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TReque
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
     this.link.control(this.link.requests.refusal(action, topic, reason, message));
+    if (reason === "invalid-payload") this.link.strike(); // reported by the router
   }
 }
 
@@ -255,6 +257,8 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
+      schemas: options.schemas,
+      maxPendingValidations: options.maxPendingValidations,
     });
     this.#options = resolved;
     this.#authenticate = options.authenticate;

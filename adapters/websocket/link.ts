@@ -514,6 +514,15 @@ export class Link {
   /** Reports an invalid frame; `maxInvalidFrames` of them within the window close the connection with 4400. */
   #invalidFrame(error: PubSubError): void {
     this.#callbacks.onError(error);
+    this.strike();
+  }
+
+  /**
+   * Counts one invalid input that was reported already (an invalid frame, a
+   * publish refused for its payload) toward `maxInvalidFrames`; the last one
+   * within the window closes the connection with 4400.
+   */
+  strike(): void {
     const limits = this.#config.limits;
     if (limits === undefined || this.#state === "closed") return;
     this.#invalid ??= new StrikeWindow(limits.maxInvalidFrames, limits.invalidFrameWindow);

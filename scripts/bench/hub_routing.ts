@@ -15,7 +15,7 @@ type Events = { user: Payload; group: Payload };
 type Listener = (event: WebSocketEventLike) => void;
 
 /** An open socket that counts what it is sent; `receive` plays a frame from the peer. */
-class CountingSocket implements WebSocketLike {
+export class CountingSocket implements WebSocketLike {
   readyState = 1;
   bufferedAmount = 0;
   binaryType = "arraybuffer";

@@ -34,16 +34,18 @@ Deno.test("kit: one test per rule; a missing capability skips its cases, printed
   const { test, registered } = collect();
   const lines: string[] = [];
   conformance("x", inProcess, { test, log: (line) => lines.push(line), unordered: "a test reason", burst: 50 });
-  assert.equal(registered.length, 9);
+  assert.equal(registered.length, 10);
   const skipped = registered.filter((r) => r.options.ignore === true);
   assert.deepEqual(skipped.map((r) => r.name), [
     "x: conformance: keeps per-publisher order (skipped: unordered: a test reason)",
     "x: conformance: the remote side bursts 50 events; a counting consumer gets all 50 in order (skipped: unordered: a test reason)",
+    "x: conformance: validates payloads with schemas once per event, drops invalid ones and keeps order (skipped: unordered: a test reason)",
   ]);
   for (const r of skipped) assert.equal(r.options.skip, "unordered: a test reason");
   assert.deepEqual(lines, [
     '[@alkdev/pubsub/testing] x: skipping "keeps per-publisher order" (unordered: a test reason)',
     '[@alkdev/pubsub/testing] x: skipping "the remote side bursts 50 events; a counting consumer gets all 50 in order" (unordered: a test reason)',
+    '[@alkdev/pubsub/testing] x: skipping "validates payloads with schemas once per event, drops invalid ones and keeps order" (unordered: a test reason)',
   ]);
 });
 
