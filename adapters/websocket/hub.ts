@@ -12,8 +12,9 @@ import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_ro
 import type { HubStats } from "../../core/hub_stats.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
-import { encodeEvent, type Frame, Link, type LinkConfig, Outbox } from "./link.ts";
+import { encodeEvent, type Frame, Link, type LinkConfig, Outbox, type WebSocketConnectionState } from "./link.ts";
 import {
+  type Authenticate,
   DEFAULT_HANDSHAKE_TIMEOUT,
   positive,
   resolveCommonOptions,
@@ -25,7 +26,6 @@ import {
   type WebSocketPeerLimits,
 } from "./options.ts";
 import type { WebSocketLike } from "./socket.ts";
-import type { Authenticate, WebSocketConnectionState } from "./websocket_event_target.ts";
 
 /**
  * Options for {@linkcode createWebSocketHub}.
