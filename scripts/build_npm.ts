@@ -155,6 +155,7 @@ export async function buildNpm(): Promise<NpmBuild> {
       "redis",
       "nats",
       "websocket",
+      "bun",
       "iroh",
       "worker",
       "async-iterator",
