@@ -5,8 +5,14 @@
  * dependencies, and `tests/node/` copied in so `@alkdev/pubsub/...` resolves
  * to the installed package.
  *
+ * As a script, `deno run --allow-run --allow-read --allow-write=npm,.tmp --allow-env scripts/npm_scratch.ts <dir>
+ * [npm package ...]` builds the package and sets up `<dir>` with the extra npm packages, plus
+ * scripts/bench/runtime_server.mjs in `<dir>/bench/` (for `deno task bench hub`).
+ *
  * @module
  */
+
+import { buildNpm } from "./build_npm.ts";
 
 const root = new URL("..", import.meta.url);
 /** The repository root, without a trailing slash. */
@@ -22,7 +28,12 @@ export const SCRATCH_DEPENDENCIES: readonly string[] = [
 ];
 
 /** Creates `dir` afresh with `tarball` and {@linkcode SCRATCH_DEPENDENCIES} installed and tests/node/ copied in. */
-export async function setUpScratchProject(dir: string, tarball: string, name: string): Promise<void> {
+export async function setUpScratchProject(
+  dir: string,
+  tarball: string,
+  name: string,
+  extra: readonly string[] = [],
+): Promise<void> {
   console.log(`\n=== scratch project ${dir}`);
   await Deno.remove(dir, { recursive: true }).catch(ignoreNotFound);
   await Deno.mkdir(dir, { recursive: true });
@@ -30,7 +41,15 @@ export async function setUpScratchProject(dir: string, tarball: string, name: st
     `${dir}/package.json`,
     JSON.stringify({ name, private: true, type: "module" }, null, 2) + "\n",
   );
-  await run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", tarball, ...SCRATCH_DEPENDENCIES], dir);
+  await run("npm", [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    tarball,
+    ...SCRATCH_DEPENDENCIES,
+    ...extra,
+  ], dir);
   await copyDir(`${rootPath}/tests/node`, `${dir}/tests/node`);
 }
 
@@ -77,4 +96,13 @@ export async function run(
   if (err.trim()) console.error(err.trimEnd());
   if (code !== 0 && !allowFailure) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}`);
   return { code, stdout: out };
+}
+
+if (import.meta.main) {
+  const [dir, ...extra] = Deno.args;
+  if (dir === undefined) throw new Error("Usage: npm_scratch.ts <dir> [npm package ...]");
+  const { tarball } = await buildNpm();
+  await setUpScratchProject(dir, tarball, "alkdev-pubsub-scratch", extra);
+  await Deno.mkdir(`${dir}/bench`, { recursive: true });
+  await Deno.copyFile(`${rootPath}/scripts/bench/runtime_server.mjs`, `${dir}/bench/runtime_server.mjs`);
 }
