@@ -146,11 +146,16 @@ export interface BunWebSocketHandlers {
 /** How often, at most, the hub checks every socket's buffer after fan-outs, in ms. */
 const SWEEP_INTERVAL = 50;
 
-/** A Bun `ServerWebSocket` as the standard socket the protocol's {@linkcode Link} drives. */
+/**
+ * A Bun `ServerWebSocket` as the standard socket the protocol's {@linkcode Link} drives. It is open when created (in
+ * the `open` handler) and Bun reports no errors apart from the close, so only `"message"` and `"close"` listeners are
+ * kept: two small arrays per connection.
+ */
 class BunSocket implements NativeTopicSocket {
   readonly ws: BunServerWebSocketLike<BunHubSocketData<unknown>>;
   binaryType = "arraybuffer";
-  #listeners = new Map<string, Set<(event: WebSocketEventLike) => void>>();
+  #message: ((event: WebSocketEventLike) => void)[] = [];
+  #close: ((event: WebSocketEventLike) => void)[] = [];
   #closed = false;
 
   constructor(ws: BunServerWebSocketLike<BunHubSocketData<unknown>>) {
@@ -182,20 +187,26 @@ class BunSocket implements NativeTopicSocket {
   }
 
   addEventListener(type: string, listener: (event: WebSocketEventLike) => void): void {
-    let set = this.#listeners.get(type);
-    if (set === undefined) this.#listeners.set(type, set = new Set());
-    set.add(listener);
+    if (type === "message") this.#message.push(listener);
+    else if (type === "close") this.#close.push(listener);
   }
 
   removeEventListener(type: string, listener: (event: WebSocketEventLike) => void): void {
-    this.#listeners.get(type)?.delete(listener);
+    if (type === "message") this.#message = this.#message.filter((l) => l !== listener);
+    else if (type === "close") this.#close = this.#close.filter((l) => l !== listener);
   }
 
-  dispatch(type: "message" | "close", event: WebSocketEventLike): void {
-    if (type === "close") this.#closed = true;
-    const set = this.#listeners.get(type);
-    if (set === undefined) return;
-    for (const listener of [...set]) listener(event);
+  /** A frame arrived. */
+  message(data: string | Uint8Array): void {
+    const listeners = this.#message;
+    if (listeners.length === 1) listeners[0]({ data });
+    else for (const listener of [...listeners]) listener({ data });
+  }
+
+  /** The socket closed. */
+  closed(code: number, reason: string): void {
+    this.#closed = true;
+    for (const listener of [...this.#close]) listener({ code, reason });
   }
 }
 
@@ -251,8 +262,8 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
     const close = resolved.backpressure === "close";
     this.websocket = {
       open: (ws) => this.#open(ws),
-      message: (ws, message) => (ws.data?.socket as BunSocket | undefined)?.dispatch("message", { data: message }),
-      close: (ws, code, reason) => (ws.data?.socket as BunSocket | undefined)?.dispatch("close", { code, reason }),
+      message: (ws, message) => (ws.data?.socket as BunSocket | undefined)?.message(message),
+      close: (ws, code, reason) => (ws.data?.socket as BunSocket | undefined)?.closed(code, reason),
       drain: () => {},
       maxPayloadLength: resolved.maxMessageBytes * 2,
       backpressureLimit: close ? resolved.highWaterMark * 2 : resolved.highWaterMark,
