@@ -7,7 +7,7 @@
  *
  * As a script, `deno run --allow-run --allow-read --allow-write=npm,.tmp --allow-env scripts/npm_scratch.ts <dir>
  * [npm package ...]` builds the package and sets up `<dir>` with the extra npm packages, plus
- * scripts/bench/runtime_server.mjs in `<dir>/bench/` (for `deno task bench hub`).
+ * scripts/bench/runtime_server.mjs and _raw.mjs in `<dir>/bench/` (for `deno task bench hub`).
  *
  * @module
  */
@@ -104,5 +104,7 @@ if (import.meta.main) {
   const { tarball } = await buildNpm();
   await setUpScratchProject(dir, tarball, "alkdev-pubsub-scratch", extra);
   await Deno.mkdir(`${dir}/bench`, { recursive: true });
-  await Deno.copyFile(`${rootPath}/scripts/bench/runtime_server.mjs`, `${dir}/bench/runtime_server.mjs`);
+  for (const file of ["runtime_server.mjs", "_raw.mjs"]) {
+    await Deno.copyFile(`${rootPath}/scripts/bench/${file}`, `${dir}/bench/${file}`);
+  }
 }

@@ -21,6 +21,11 @@ interface Group {
   command?: string[];
 }
 
+/** A pass over the npm package (build, install, run): its script runs with these flags. */
+function npmPass(script: string): string[] {
+  return [deno, "run", "--allow-run", "--allow-read", "--allow-write=npm,.tmp", "--allow-env", script];
+}
+
 const groups: Group[] = [
   { name: "core", paths: ["tests/core"], permissions: ["--allow-read=."] },
   { name: "operators", paths: ["tests/operators"], permissions: ["--allow-read=."] },
@@ -93,15 +98,7 @@ const groups: Group[] = [
     paths: ["tests/node"],
     permissions: [],
     needsTools: true,
-    command: [
-      deno,
-      "run",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write=npm,.tmp",
-      "--allow-env",
-      "scripts/test_node.ts",
-    ],
+    command: npmPass("scripts/test_node.ts"),
   },
   {
     // Builds the npm package, installs it in .tmp/bun-smoke, runs `bun test` over tests/node/*.test.mjs (the library
@@ -111,15 +108,7 @@ const groups: Group[] = [
     paths: ["tests/runtimes"],
     permissions: [],
     needsTools: true,
-    command: [
-      deno,
-      "run",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write=npm,.tmp",
-      "--allow-env",
-      "scripts/test_bun.ts",
-    ],
+    command: npmPass("scripts/test_bun.ts"),
   },
 ];
 

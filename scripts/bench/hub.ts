@@ -643,9 +643,10 @@ async function setUpNpmScratch(): Promise<void> {
 }
 
 function ratioTo(rows: { rate: number }[], i: number): string {
+  const ratio = (a: number, b: number) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : "n/a (no step sustained)");
   const vs = SYSTEMS[i].vs;
-  const own = vs === undefined ? "" : ` ${(rows[i].rate / rows[vs].rate).toFixed(2)}× its raw;`;
-  return `${own} ${(rows[i].rate / rows[SOCKET_IO].rate).toFixed(2)}× Socket.IO`;
+  const own = vs === undefined ? "" : ` ${ratio(rows[i].rate, rows[vs].rate)} its raw;`;
+  return `${own} ${ratio(rows[i].rate, rows[SOCKET_IO].rate)} Socket.IO`;
 }
 
 async function runtimes(): Promise<void> {

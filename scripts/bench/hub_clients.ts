@@ -56,21 +56,21 @@ interface Client {
 
 const clients: Client[] = [];
 
+/** Closes a socket and waits for its close event. */
+function closeSocket(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  const closed = new Promise<void>((r) => ws.addEventListener("close", () => r(), { once: true }));
+  ws.close();
+  return closed;
+}
+
 function thin(url: string, user: string, topics: string[]): Promise<Client> {
   const ws = new WebSocket(url);
   const wanted = new Set(topics);
   let frames = 0;
   return new Promise((resolve, reject) => {
     let pending = topics.length;
-    const client: Client = {
-      frames: () => frames,
-      close() {
-        if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-        const closed = new Promise<void>((r) => ws.addEventListener("close", () => r(), { once: true }));
-        ws.close();
-        return closed;
-      },
-    };
+    const client: Client = { frames: () => frames, close: () => closeSocket(ws) };
     ws.onopen = () => ws.send(JSON.stringify(["hello", 2, { user }]));
     ws.onclose = (event) => reject(new Error(`Closed during setup: ${event.code} ${event.reason}`));
     ws.onmessage = (event) => {
@@ -106,15 +106,7 @@ function sio(url: string, _user: string, topics: string[]): Promise<Client> {
   let frames = 0;
   return new Promise((resolve, reject) => {
     let pending = topics.length;
-    const client: Client = {
-      frames: () => frames,
-      close() {
-        if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-        const closed = new Promise<void>((r) => ws.addEventListener("close", () => r(), { once: true }));
-        ws.close();
-        return closed;
-      },
-    };
+    const client: Client = { frames: () => frames, close: () => closeSocket(ws) };
     ws.onclose = (event) => reject(new Error(`Closed during setup: ${event.code} ${event.reason}`));
     ws.onmessage = (event) => {
       const data = event.data as string;

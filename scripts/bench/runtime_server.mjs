@@ -11,11 +11,11 @@
 //   server emits `ev` with the envelope to the room.
 import process from "node:process";
 import { createInterface } from "node:readline";
+import { burst, paced, rawCounts, rawRouter } from "./_raw.mjs";
 
 const mode = process.argv[2];
 const isBun = typeof globalThis.Bun !== "undefined";
-const now = () => performance.timeOrigin + performance.now();
-const counts = { connections: 0, subscriptions: 0, framesIn: 0, framesOut: 0, deliveries: 0 };
+const counts = rawCounts();
 let errors = 0;
 const onError = (error) => {
   if (errors++ < 5) console.error(`[runtime_server ${mode}]`, error?.message ?? error);
@@ -34,7 +34,7 @@ const hubOptions = {
   onError,
 };
 
-/** Parses a thin client's text frame: a control array or an envelope; returns the topic of a `sub` or envelope. */
+/** Parses a thin client's text frame: a control array, or an envelope's topic. */
 function parse(text) {
   if (text.charCodeAt(0) === 91) return { control: JSON.parse(text) };
   const envelope = JSON.parse(text);
@@ -77,60 +77,21 @@ async function bunHub() {
 
 async function nodeRaw() {
   const { WebSocketServer } = await import("ws");
-  const routes = new Map();
+  const router = rawRouter(counts);
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   wss.on("connection", (socket) => {
     counts.connections++;
-    const topics = [];
-    socket.on("message", (data, binary) => {
-      counts.framesIn++;
-      const text = binary ? data.toString() : String(data);
-      const { control, topic } = parse(text);
-      if (control === undefined) {
-        const route = routes.get(topic);
-        if (route === undefined) return;
-        for (const other of route) {
-          if (other === socket) continue;
-          counts.framesOut++;
-          counts.deliveries++;
-          other.send(text);
-        }
-      } else if (control[0] === "hello") {
-        counts.framesOut++;
-        socket.send('["welcome",2]');
-      } else if (control[0] === "sub") {
-        let route = routes.get(control[1]);
-        if (route === undefined) routes.set(control[1], route = new Set());
-        route.add(socket);
-        topics.push(control[1]);
-        counts.subscriptions++;
-        counts.framesOut++;
-        socket.send(JSON.stringify(["suback", control[1]]));
-      }
-    });
+    socket.on("message", (data, binary) => router.receive(socket, binary ? data.toString() : String(data)));
     socket.on("close", () => {
       counts.connections--;
-      for (const topic of topics) {
-        const route = routes.get(topic);
-        if (route?.delete(socket)) counts.subscriptions--;
-        if (route?.size === 0) routes.delete(topic);
-      }
+      router.remove(socket);
     });
   });
   await new Promise((resolve) => wss.on("listening", resolve));
   return {
     port: wss.address().port,
-    publish(type, id, payload) {
-      const route = routes.get(`${type}:${id}`);
-      if (route === undefined) return;
-      const frame = JSON.stringify({ type, id, payload });
-      for (const socket of route) {
-        counts.framesOut++;
-        counts.deliveries++;
-        socket.send(frame);
-      }
-    },
-    stats: () => ({ ...counts, topics: routes.size, errors }),
+    publish: router.publish,
+    stats: () => ({ ...counts, topics: router.routes.size, errors }),
   };
 }
 
@@ -194,31 +155,6 @@ const server = mode === "hub"
   : mode === "raw"
   ? await (isBun ? bunRaw() : nodeRaw())
   : await socketIo();
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function burst({ type, ids, events, chunk = 1000 }) {
-  const start = now();
-  for (let n = 0; n < events; n++) {
-    server.publish(type, String(n % ids), { n, t: now() });
-    if ((n + 1) % chunk === 0) await sleep(0);
-  }
-  return { start, end: now() };
-}
-
-async function paced({ type, ids, rate, ms }) {
-  const start = performance.now();
-  let sent = 0;
-  const tick = 2;
-  for (;;) {
-    const elapsed = performance.now() - start;
-    if (elapsed >= ms) break;
-    const due = Math.floor(elapsed * rate / 1000) - sent;
-    for (let i = 0; i < due; i++, sent++) server.publish(type, String(sent % ids), { n: sent, t: now() });
-    await sleep(tick);
-  }
-  return { start: performance.timeOrigin + start, sent };
-}
-
 const write = (message) => process.stdout.write(JSON.stringify(message) + "\n");
 for await (const line of createInterface({ input: process.stdin })) {
   if (!line.trim()) continue;
@@ -236,9 +172,9 @@ for await (const line of createInterface({ input: process.stdin })) {
         else globalThis.gc?.();
         return null;
       case "burst":
-        return burst(command);
+        return burst(server.publish, command);
       case "paced":
-        return paced(command);
+        return paced(server.publish, command);
       default:
         throw new Error(`Unknown command ${command.cmd}`);
     }
