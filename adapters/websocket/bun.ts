@@ -87,7 +87,10 @@ export interface BunServerWebSocketLike<T = unknown> {
  */
 export interface BunServerLike {
   /** Upgrades an HTTP request to a WebSocket; `false` if it is not an upgrade request. */
-  upgrade(request: Request, options?: { data?: unknown; headers?: HeadersInit }): boolean;
+  upgrade(
+    request: Request,
+    options?: { data?: unknown; headers?: Headers | Record<string, string> | [string, string][] },
+  ): boolean;
   /** Sends to every subscriber of a native topic. */
   publish(topic: string, data: string | Uint8Array): number;
 }
@@ -283,7 +286,11 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
    * @param headers Extra response headers for the upgrade.
    * @returns `true` if upgraded (`fetch` then returns `undefined`), `false` if it was not an upgrade request.
    */
-  upgrade(request: Request, server: BunServerLike, headers?: HeadersInit): boolean {
+  upgrade(
+    request: Request,
+    server: BunServerLike,
+    headers?: Headers | Record<string, string> | [string, string][],
+  ): boolean {
     this.#server = server;
     const data: BunHubSocketData<Request> = { request };
     return server.upgrade(request, headers === undefined ? { data } : { data, headers });
