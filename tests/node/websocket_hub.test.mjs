@@ -2,20 +2,11 @@
 // process, with `ws` spokes. Under `node --test` (deno task test node) and `bun test` (deno task test bun).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { within } from "./fixtures/within.mjs";
 import { WebSocket, WebSocketServer } from "ws";
 
 import { createPubSub, SubscriptionRefusedError } from "@alkdev/pubsub";
 import { connectWebSocketEventTarget, createWebSocketHub } from "@alkdev/pubsub/websocket";
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 test("a Node hub on ws: authenticate, authorize, routing by interest, relay without echo", async () => {
   const errors = [];
