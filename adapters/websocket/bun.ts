@@ -298,8 +298,8 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
 
   #open(ws: BunServerWebSocketLike<BunHubSocketData<unknown>>): void {
     const data = ws.data;
-    if (data === null || typeof data !== "object" || !("request" in data)) {
-      // Not upgraded by hub.upgrade(): the hub cannot route it.
+    if (data === null || typeof data !== "object" || !("request" in data) || this.#server === undefined) {
+      // Not upgraded by hub.upgrade(): without the server, the hub cannot publish to it.
       ws.close(1011, "Not upgraded by the hub");
       return;
     }
