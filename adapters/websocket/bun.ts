@@ -279,7 +279,8 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
   }
 
   /**
-   * Upgrades `request` to a WebSocket served by this hub.
+   * Upgrades `request` to a WebSocket served by this hub. A hub serves one
+   * `Bun.serve` server: the native topics it publishes to are that server's.
    *
    * @param request The HTTP request (passed to `authenticate`).
    * @param server The `Bun.serve` server whose `fetch` received it.
