@@ -1,11 +1,19 @@
 /**
  * Spokes of every kind against the Bun hub (`Bun.serve`, native fan-out) from the npm package: a spoke in headless
- * Chromium (the browser driver of tests/websocket), and a Node spoke (`ws`) in a child process. The Deno spoke is
- * covered by hub_test.ts.
+ * Chromium (the browser driver of tests/websocket), and a Node spoke (`ws`) in a child process (the Deno spoke is
+ * covered by hub_test.ts); and the one limit Bun enforces itself.
  */
 
 import assert from "node:assert/strict";
-import { type BrowserEvents, browserExchange, checkChromium, startBrowserDriver } from "../websocket/helpers.ts";
+import {
+  type BrowserEvents,
+  browserExchange,
+  checkChromium,
+  closedEvent,
+  handshake,
+  opened,
+  startBrowserDriver,
+} from "../websocket/helpers.ts";
 import { SCRATCH, startRuntimeHub } from "./runtime_hub.ts";
 
 const chromium = checkChromium("Bun hub browser test");
@@ -105,6 +113,26 @@ Deno.test({
         // Exited.
       }
       await output;
+      await hub.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "bun hub: a frame over twice maxMessageBytes is refused by Bun itself with 1009, before the hub buffers it",
+  ignore: SCRATCH === undefined,
+  async fn() {
+    const hub = await startRuntimeHub("bun", { maxMessageBytes: 1024 });
+    try {
+      const socket = new WebSocket(hub.url);
+      await opened(socket);
+      await handshake(socket);
+      const closed = closedEvent(socket);
+      socket.send(JSON.stringify({ type: "a", id: "1", payload: "y".repeat(3000) }));
+      assert.equal((await closed).code, 1009);
+      await hub.nextEvent((e) => e.event === "disconnect");
+      assert.deepEqual(hub.events.filter((e) => e.event === "error"), [], "no typed error: the hub never saw it");
+    } finally {
       await hub.close();
     }
   },
