@@ -14,8 +14,10 @@ import {
   type CountingWebSocket,
   countingWebSocket,
   handshake,
+  maskedFrames,
   nextEvent,
   opened,
+  rawUpgrade,
   until,
 } from "../websocket/helpers.ts";
 import { type RuntimeHub, RUNTIMES, SCRATCH, startRuntimeHub, unique } from "./runtime_hub.ts";
@@ -254,6 +256,43 @@ for (const runtime of RUNTIMES) {
         await Promise.all([atA.return(), atB.return()]);
       } finally {
         await closeAll(all, one, two);
+      }
+    },
+  });
+  Deno.test({
+    name: `${runtime} hub: backpressure "drop": a socket that never reads stays open, the hub's memory stays bounded`,
+    ignore,
+    async fn() {
+      const MiB = 1024 * 1024;
+      const hub = await startRuntimeHub(runtime, { backpressure: "drop", highWaterMark: MiB });
+      const reader = spokeOn(hub.url, "reader");
+      let stalled: Deno.TcpConn | undefined;
+      try {
+        const bulk = reader.pubsub.subscribe("x", "bulk");
+        await reader.pubsub.ready("x", "bulk");
+        // A socket that subscribes, then never reads again (its kernel buffers fill, then the hub's).
+        stalled = await rawUpgrade(hub.url);
+        await stalled.write(maskedFrames('["hello",2]'));
+        await stalled.write(maskedFrames('["sub","x:bulk"]'));
+        await hub.nextEvent((e) => e.event === "connect", 0, 10_000);
+        await until(() => hub.events.filter((e) => e.event === "connect").length === 2, 10_000, "two connections");
+        await new Promise((r) => setTimeout(r, 300)); // its sub is handled
+        const { rss: before } = await hub.stats();
+        // 64 MiB of events, 64 times the budget: the stalled socket's share is dropped, not buffered.
+        await hub.command("flood", { type: "x", id: "bulk", count: 16_384, size: 4096 });
+        await new Promise((r) => setTimeout(r, 500));
+        const { stats, rss: after } = await hub.stats();
+        assert.equal(stats.connections, 2, "the stalled socket is still open");
+        assert.ok(after - before < 48 * MiB, `the hub's RSS rose by ${((after - before) / MiB).toFixed(1)} MiB`);
+        assert.deepEqual(hub.events.filter((e) => e.event === "disconnect"), []);
+        // The reading spoke got events and was never dropped.
+        const first = await nextWithin(bulk, 10_000);
+        assert.equal(first.done, false);
+        assert.equal(reader.target.state, "open");
+        await bulk.return();
+      } finally {
+        stalled?.close();
+        await closeAll([reader], hub);
       }
     },
   });
