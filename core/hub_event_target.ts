@@ -109,6 +109,9 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
       ...options,
       deliverLocal: paced ? (event) => this.deliverRemote(event) : (event) => this.dispatchLocal(event),
       onError: (error) => this.reportError(error),
+      fanOut: this.fanOut === undefined
+        ? undefined
+        : (topic, frame, except, recipients) => this.fanOut!(topic, frame, except, recipients),
     });
   }
 
@@ -202,6 +205,20 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
    * @returns The frame.
    */
   protected abstract encodeFrame(event: EnvelopeEvent): HubFrame;
+
+  /**
+   * Optional: sends one frame to every connection subscribed to `topic`
+   * except `except`, through the runtime's own pub/sub (see
+   * `HubRouterOptions.fanOut`). A transport that defines it subscribes each
+   * connection natively in its `subscribed` and unsubscribes it in
+   * `unsubscribed`.
+   *
+   * @param topic The topic.
+   * @param frame The encoded frame.
+   * @param except The connection that sent the event, if it is subscribed.
+   * @param recipients How many connections should receive it.
+   */
+  protected fanOut?(topic: string, frame: HubFrame, except: HubPeer<HubFrame> | undefined, recipients: number): void;
 
   /**
    * Reports an error through the transport's error channel.

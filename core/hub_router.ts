@@ -106,6 +106,8 @@ export interface HubPeer<F> {
   subscribed(topic: string): void;
   /** A subscribe or publish was refused. */
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void;
+  /** The subscription to `topic` ended (unsubscribe, revocation or detach): no frame for it follows. */
+  unsubscribed?(topic: string): void;
 }
 
 /**
@@ -166,6 +168,15 @@ export interface HubRouterOptions<F, TContext = unknown> extends HubSchemaOption
   maxPendingPublishes?: number;
   /** Where refusals caused by a throwing `authorize`, and upstream failures, are reported. */
   onError(error: PubSubError): void;
+  /**
+   * Sends one frame to every connection subscribed to `topic` except
+   * `except` at once, through a runtime's own pub/sub (each connection
+   * subscribed there in its `subscribed` and left in `unsubscribed`),
+   * instead of one `sendData` per connection.
+   *
+   * @default {one `sendData` per connection}
+   */
+  fanOut?(topic: string, frame: F, except: HubPeer<F> | undefined, recipients: number): void;
 }
 
 /**
@@ -630,6 +641,7 @@ export class HubRouter<F, TContext = unknown> {
     const route = this.#routes.get(topic);
     if (route === undefined || !route.peers.delete(peer)) return;
     this.#subscriptions--;
+    peer.unsubscribed?.(topic);
     if (route.echoes !== undefined) {
       route.echoes = route.echoes.filter((echo) => echo.from !== peer);
       if (route.echoes.length === 0) route.echoes = undefined;
@@ -706,6 +718,13 @@ export class HubRouter<F, TContext = unknown> {
     if (route.local > 0) this.#options.deliverLocal(event);
     if (route.peers.size === 0) return;
     if (frame === undefined) frame = this.#options.encode(event.detail);
+    const fanOut = this.#options.fanOut;
+    if (fanOut !== undefined) {
+      const recipients = route.peers.size - (exclude !== undefined && route.peers.has(exclude) ? 1 : 0);
+      this.#deliveries += recipients;
+      if (recipients > 0) fanOut(topic, frame, exclude, recipients);
+      return;
+    }
     for (const peer of route.peers) {
       if (peer === exclude) continue;
       this.#deliveries++;

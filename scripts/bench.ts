@@ -63,11 +63,22 @@ const benches: Bench[] = [
     name: "hub",
     file: "scripts/bench/hub.ts",
     permissions: [
-      `--allow-run=${Deno.execPath()},cat`, // cat reads /proc/<pid>/{stat,status}: Deno wants --allow-all for /proc
+      // cat reads /proc/<pid>/{stat,status}: Deno wants --allow-all for /proc; node and bun (tools/) run the
+      // runtimes section's servers from the npm package.
+      `--allow-run=${Deno.execPath()},cat,node,tools/node_modules/.bin/bun,${bunPath()}`,
       "--allow-env=BENCH_QUICK,BENCH_HUB_ONLY",
     ],
   },
 ];
+
+/** The real path of tools/'s bun binary (what --allow-run matches), or the link if it is not installed. */
+function bunPath(): string {
+  try {
+    return Deno.realPathSync(new URL("tools/node_modules/.bin/bun", root));
+  } catch {
+    return "tools/node_modules/.bin/bun";
+  }
+}
 
 const wanted = new Set(Deno.args);
 let failures = 0;

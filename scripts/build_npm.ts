@@ -158,6 +158,7 @@ export async function buildNpm(): Promise<NpmBuild> {
       "nats",
       "postgres",
       "websocket",
+      "bun",
       "iroh",
       "worker",
       "async-iterator",

@@ -22,6 +22,11 @@ interface Group {
   command?: string[];
 }
 
+/** A pass over the npm package (build, install, run): its script runs with these flags. */
+function npmPass(script: string): string[] {
+  return [deno, "run", "--allow-run", "--allow-read", "--allow-write=npm,.tmp", "--allow-env", script];
+}
+
 const groups: Group[] = [
   { name: "core", paths: ["tests/core"], permissions: ["--allow-read=."] },
   { name: "operators", paths: ["tests/operators"], permissions: ["--allow-read=."] },
@@ -111,15 +116,17 @@ const groups: Group[] = [
     paths: ["tests/node"],
     permissions: [],
     needsTools: true,
-    command: [
-      deno,
-      "run",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write=npm,.tmp",
-      "--allow-env",
-      "scripts/test_node.ts",
-    ],
+    command: npmPass("scripts/test_node.ts"),
+  },
+  {
+    // Builds the npm package, installs it in .tmp/bun-smoke, runs `bun test` over tests/node/*.test.mjs (the library
+    // under Bun), then tests/runtimes/ (the hub on Deno, Node and Bun, each in a child process): a Bun summary and a
+    // Deno summary.
+    name: "bun",
+    paths: ["tests/runtimes"],
+    permissions: [],
+    needsTools: true,
+    command: npmPass("scripts/test_bun.ts"),
   },
 ];
 
@@ -170,7 +177,10 @@ function exists(path: string): boolean {
 }
 
 async function ensureTools(): Promise<void> {
-  if (exists("tools/node_modules/@number0/iroh") && exists("tools/node_modules/playwright-core")) return;
+  if (
+    exists("tools/node_modules/@number0/iroh") && exists("tools/node_modules/playwright-core") &&
+    exists("tools/node_modules/.bin/bun")
+  ) return;
   console.log(
     "Installing tools/ (npm install; npm ci refuses the lock file because some optional iroh platform packages are missing from the registry) ...",
   );
@@ -205,29 +215,33 @@ async function run(cmd: string, args: string[]): Promise<{ code: number; output:
   return { code, output };
 }
 
-/** Reads Deno's `ok | 3 passed (5 steps) | 1 failed (2 steps)` or node:test's `# pass N` / `# fail N`. */
+/**
+ * Adds up every summary in a group's output: Deno's `ok | 3 passed (5 steps) | 1 failed (2 steps)`, node:test's
+ * `# pass N` / `# fail N`, and `bun test`'s ` N pass` / ` N fail`.
+ */
 function parseCounts(output: string): { passed: number; failed: number } | undefined {
   // deno-lint-ignore no-control-regex
   const text = output.replace(/\x1b\[[0-9;]*m/g, "");
-  const denoLine = [
-    ...text.matchAll(/^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/gm),
-  ];
-  if (denoLine.length > 0) {
-    let p = 0, f = 0;
-    for (const m of denoLine) {
-      p += Number(m[1]) + Number(m[2] ?? 0);
-      f += Number(m[3]) + Number(m[4] ?? 0);
-    }
-    return { passed: p, failed: f };
+  let found = false;
+  let passed = 0;
+  let failed = 0;
+  for (
+    const m of text.matchAll(
+      /^(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/gm,
+    )
+  ) {
+    found = true;
+    passed += Number(m[1]) + Number(m[2] ?? 0);
+    failed += Number(m[3]) + Number(m[4] ?? 0);
   }
-  // One summary per node:test run (the node group runs Node 20 and Node 22): add them up.
-  const passes = [...text.matchAll(/^# pass (\d+)/gm)];
-  const fails = [...text.matchAll(/^# fail (\d+)/gm)];
-  if (passes.length > 0 && passes.length === fails.length) {
-    return {
-      passed: passes.reduce((n, m) => n + Number(m[1]), 0),
-      failed: fails.reduce((n, m) => n + Number(m[1]), 0),
-    };
+  // One summary per node:test run (the node group runs Node 20 and Node 22), and per bun test run.
+  for (const [pass, fail] of [[/^# pass (\d+)$/gm, /^# fail (\d+)$/gm], [/^ (\d+) pass$/gm, /^ (\d+) fail$/gm]]) {
+    const passes = [...text.matchAll(pass)];
+    const fails = [...text.matchAll(fail)];
+    if (passes.length === 0 || passes.length !== fails.length) continue;
+    found = true;
+    passed += passes.reduce((n, m) => n + Number(m[1]), 0);
+    failed += fails.reduce((n, m) => n + Number(m[1]), 0);
   }
-  return undefined;
+  return found ? { passed, failed } : undefined;
 }

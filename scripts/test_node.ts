@@ -19,9 +19,8 @@
  */
 
 import { buildNpm } from "./build_npm.ts";
+import { ignoreNotFound, rootPath, run, scratchTestFiles, setUpScratchProject } from "./npm_scratch.ts";
 
-const root = new URL("..", import.meta.url);
-const rootPath = decodeURIComponent(root.pathname).replace(/\/$/, "");
 const smokeDir = `${rootPath}/.tmp/node-smoke`;
 const node22Dir = `${rootPath}/.tmp/node22`;
 /** Kills a `node --test` run that takes longer than this. */
@@ -40,7 +39,7 @@ try {
   lap("build and checks", t);
 
   t = performance.now();
-  await setUpSmokeProject(tarball);
+  await setUpScratchProject(smokeDir, tarball, "alkdev-pubsub-node-smoke");
   lap("scratch project install", t);
 
   t = performance.now();
@@ -51,7 +50,7 @@ try {
   if (!(await readmeQuickStart(tarball))) failures++;
   lap("README Node quick start", t);
 
-  const tests = testFiles();
+  const tests = scratchTestFiles(smokeDir);
   console.log(`\nNode test files: ${tests.join(", ")}`);
 
   t = performance.now();
@@ -74,30 +73,6 @@ try {
 }
 lap("whole node pass", started);
 Deno.exit(failures === 0 ? 0 : 1);
-
-async function setUpSmokeProject(tarball: string): Promise<void> {
-  console.log(`\n=== scratch project ${smokeDir}`);
-  await Deno.remove(smokeDir, { recursive: true }).catch(ignoreNotFound);
-  await Deno.mkdir(smokeDir, { recursive: true });
-  await Deno.writeTextFile(
-    `${smokeDir}/package.json`,
-    JSON.stringify({ name: "alkdev-pubsub-node-smoke", private: true, type: "module" }, null, 2) + "\n",
-  );
-  await run("npm", [
-    "install",
-    "--no-audit",
-    "--no-fund",
-    "--loglevel=error",
-    tarball,
-    "ioredis@^5",
-    "ws@^8",
-    "@number0/iroh@1.1.0",
-    "@nats-io/transport-node@^3",
-    "pg@^8",
-    "@types/node@^20",
-  ], smokeDir);
-  await copyDir(`${rootPath}/tests/node`, `${smokeDir}/tests/node`);
-}
 
 /** tsc over a file importing every subpath: the shipped `.d.ts` must hold up for a Node TypeScript user. */
 async function typeCheck(): Promise<boolean> {
@@ -193,13 +168,6 @@ async function readmeQuickStart(tarball: string): Promise<boolean> {
   return true;
 }
 
-function testFiles(): string[] {
-  return [...Deno.readDirSync(`${smokeDir}/tests/node`)]
-    .filter((e) => e.isFile && e.name.endsWith(".test.mjs"))
-    .map((e) => `tests/node/${e.name}`)
-    .sort();
-}
-
 async function nodeTest(node: string, files: string[]): Promise<boolean> {
   const version = (await run(node, ["--version"], smokeDir, true, true)).stdout.trim();
   const args = ["--test", "--test-reporter=tap", `--test-timeout=${TEST_TIMEOUT_MS}`, ...files];
@@ -246,38 +214,4 @@ async function isNode22(binary: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function copyDir(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for (const entry of Deno.readDirSync(from)) {
-    if (entry.isDirectory) await copyDir(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    else if (entry.isFile) await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
-  }
-}
-
-function ignoreNotFound(error: unknown): void {
-  if (!(error instanceof Deno.errors.NotFound)) throw error;
-}
-
-async function run(
-  cmd: string,
-  args: string[],
-  cwd: string,
-  allowFailure = false,
-  quiet = false,
-): Promise<{ code: number; stdout: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(cmd, {
-    args,
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const out = new TextDecoder().decode(stdout);
-  const err = new TextDecoder().decode(stderr);
-  if (!quiet && out.trim()) console.log(out.trimEnd());
-  if (err.trim()) console.error(err.trimEnd());
-  if (code !== 0 && !allowFailure) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}`);
-  return { code, stdout: out };
 }

@@ -11,10 +11,14 @@
 
 import { FrameTooLargeError, PubSubClosedError, PubSubError } from "../../core/errors.ts";
 import { FrameDecoder, FrameEncoder, TruncatedFrameError } from "../../core/framing.ts";
-import { describe } from "../../core/topic.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohPeerRefusedError } from "./errors.ts";
-import type { IrohCloseInfo } from "./options.ts";
-import type { IrohBiStreamLike, IrohConnectionLike, IrohRecvStreamLike, IrohSendStreamLike } from "./types.ts";
+import type {
+  IrohBiStreamLike,
+  IrohCloseInfo,
+  IrohConnectionLike,
+  IrohRecvStreamLike,
+  IrohSendStreamLike,
+} from "./types.ts";
 
 /** A link's state: `"opening"` until its owner's handshake is done. */
 export type IrohLinkState = "opening" | "open" | "closing" | "closed";
@@ -93,15 +97,6 @@ function toArray(bytes: Uint8Array): number[] {
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) out[i] = bytes[i];
   return out;
-}
-
-/** Checks an optional positive integer option. */
-export function positiveInt(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive integer, got ${describe(value)}`);
-  }
-  return value;
 }
 
 interface Mapped {

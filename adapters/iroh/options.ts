@@ -10,7 +10,10 @@ import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError } from "../../core/errors.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../../core/framing.ts";
 import type { TypedEvent } from "../../core/types.ts";
-import { type IrohLinkConfig, positiveInt } from "./link.ts";
+import { describe } from "../../core/topic.ts";
+import type { IrohLinkConfig } from "./link.ts";
+
+export type { IrohCloseInfo } from "./types.ts";
 
 /**
  * Options for {@linkcode createSpokeIrohEventTarget} and
@@ -90,26 +93,6 @@ export interface IrohEventTargetOptions {
   onListenerError?: (error: unknown, event: TypedEvent) => void;
 }
 
-/**
- * How a target's connection ended, as `closed` resolves with it and the
- * `"close"` event carries it in `detail`.
- *
- * @example
- * ```ts
- * import type { IrohCloseInfo } from "@alkdev/pubsub/iroh";
- *
- * const info: IrohCloseInfo = { code: 0, reason: "closed", error: undefined };
- * ```
- */
-export interface IrohCloseInfo {
-  /** The application close code ({@linkcode IROH_CLOSE_CODES}), if one is known. */
-  code: number | undefined;
-  /** A short description. */
-  reason: string;
-  /** The error that closed the connection; `undefined` for a graceful close by either side. */
-  error: PubSubError | undefined;
-}
-
 /** Resolved common options. @internal */
 export interface ResolvedIrohOptions extends IrohLinkConfig {
   codec: Codec;
@@ -140,4 +123,13 @@ export function resolveIrohOptions(
       }
     },
   };
+}
+
+/** Checks an optional positive integer option. */
+export function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
 }

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
+import type { BackoffOptions } from "../../core/backoff.ts";
+import { ReconnectPolicy } from "../../core/reconnect.ts";
 import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
 import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshake.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
@@ -21,10 +22,11 @@ import {
   IrohProtocolError,
   isFinalIrohCloseCode,
 } from "./errors.ts";
-import { deferred, firstLine, IrohLink, positiveInt } from "./link.ts";
+import { deferred, firstLine, IrohLink } from "./link.ts";
 import {
   type IrohCloseInfo,
   type IrohEventTargetOptions,
+  positiveInt,
   type ResolvedIrohOptions,
   resolveIrohOptions,
 } from "./options.ts";
@@ -171,8 +173,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   #dial: IrohDial;
   #options: ResolvedIrohOptions;
   #credentials: (() => unknown) | undefined;
-  #backoff: Backoff;
-  #maxAttempts: number;
+  #reconnect: ReconnectPolicy;
   #outboxSize: number;
   #outbox: Frame[] = [];
   #overflowReported = false;
@@ -204,12 +205,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     if (credentials !== undefined) {
       this.#credentials = typeof credentials === "function" ? credentials as () => unknown : () => credentials;
     }
-    this.#backoff = new Backoff(options.backoff, "full");
-    const maxAttempts = options.maxAttempts ?? Infinity;
-    if (typeof maxAttempts !== "number" || !(maxAttempts >= 0)) {
-      throw new RangeError(`Expected maxAttempts to be a non-negative number, got ${String(maxAttempts)}`);
-    }
-    this.#maxAttempts = maxAttempts;
+    this.#reconnect = new ReconnectPolicy(options.backoff, "full", options.maxAttempts);
     this.#outboxSize = positiveInt("outboxSize", options.outboxSize, 1024);
     this.#connect();
   }
@@ -390,7 +386,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     }).then(() => {
       if (link.state !== "open") return;
       this.#state = "open";
-      this.#backoff.connected();
+      this.#reconnect.connected();
       this.emit("connect");
     }, () => {
       // The link has ended: #onLinkClose handles it.
@@ -483,23 +479,15 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
 
   /** A connection or an attempt ended: retry, or stop for good. */
   #ended(info: IrohCloseInfo): void {
-    this.#backoff.clear();
+    this.#reconnect.clear();
     if (this.#final !== undefined) return;
-    if (this.#stopping) {
+    const next = this.#reconnect.decide(this.#stopping, isFinalIrohCloseCode(info.code));
+    if (next.action !== "retry") {
+      if (next.action === "refused" && info.error !== undefined) this.#reportError(info.error);
       this.#stop(info);
       return;
     }
-    if (isFinalIrohCloseCode(info.code)) {
-      if (info.error !== undefined) this.#reportError(info.error);
-      this.#stop(info);
-      return;
-    }
-    const delay = this.#backoff.next();
-    const attempt = this.#backoff.attempt;
-    if (attempt > this.#maxAttempts) {
-      this.#stop(info);
-      return;
-    }
+    const { attempt, delay } = next;
     this.emit("disconnect", info);
     this.#state = "reconnecting";
     this.emit("reconnecting", { attempt, delay } satisfies IrohReconnectingDetail);
@@ -515,7 +503,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     this.#state = "closed";
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#backoff.clear();
+    this.#reconnect.clear();
     this.#outbox = [];
     this.#interest.close(
       new PubSubClosedError(`The iroh spoke stopped with code ${info.code} (${JSON.stringify(info.reason)})`, {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { PubSubError } from "../../core/errors.ts";
+
 /**
  * An endpoint's identity, as the binding returns it. Only its string form
  * (base32/hex, whatever the binding prints) is used.
@@ -112,4 +114,24 @@ export interface IrohConnectionLike {
   close(errorCode: bigint, reason: number[]): void;
   /** Resolves with a description once the connection is closed, for any reason. */
   closed(): Promise<string>;
+}
+
+/**
+ * How a target's connection ended, as `closed` resolves with it and the
+ * `"close"` event carries it in `detail`.
+ *
+ * @example
+ * ```ts
+ * import type { IrohCloseInfo } from "@alkdev/pubsub/iroh";
+ *
+ * const info: IrohCloseInfo = { code: 0, reason: "closed", error: undefined };
+ * ```
+ */
+export interface IrohCloseInfo {
+  /** The application close code ({@linkcode IROH_CLOSE_CODES}), if one is known. */
+  code: number | undefined;
+  /** A short description. */
+  reason: string;
+  /** The error that closed the connection; `undefined` for a graceful close by either side. */
+  error: PubSubError | undefined;
 }

@@ -13,8 +13,17 @@ import type { HubStats } from "../../core/hub_stats.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
-import { encodeEvent, FEATURES, type Frame, Link, type LinkConfig, Outbox } from "./link.ts";
 import {
+  encodeEvent,
+  FEATURES,
+  type Frame,
+  Link,
+  type LinkConfig,
+  Outbox,
+  type WebSocketConnectionState,
+} from "./link.ts";
+import {
+  type Authenticate,
   DEFAULT_HANDSHAKE_TIMEOUT,
   positive,
   resolveCommonOptions,
@@ -26,7 +35,6 @@ import {
   type WebSocketPeerLimits,
 } from "./options.ts";
 import type { WebSocketLike } from "./socket.ts";
-import type { Authenticate, WebSocketConnectionState } from "./websocket_event_target.ts";
 
 /**
  * Options for {@linkcode createWebSocketHub}.
@@ -155,21 +163,40 @@ export interface WebSocketHubEventDetail {
   info?: WebSocketCloseInfo;
 }
 
-class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TRequest, TContext>, HubPeer<Frame> {
+/**
+ * A socket that also joins and leaves topics of its runtime's own pub/sub
+ * (the Bun hub's adapter over `ServerWebSocket`): a connection joins a topic
+ * right before its `suback` and leaves it when the subscription ends.
+ */
+export interface NativeTopicSocket extends WebSocketLike {
+  /** Joins the runtime's topic. */
+  subscribe(topic: string): void;
+  /** Leaves the runtime's topic. */
+  unsubscribe(topic: string): void;
+}
+
+/** One accepted connection: the router's peer over a {@linkcode Link}. */
+export class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TRequest, TContext>, HubPeer<Frame> {
   readonly request: TRequest | undefined;
   context: TContext | undefined;
   readonly link: Link;
   readonly closed: Promise<WebSocketCloseInfo>;
   resolveClosed!: (info: WebSocketCloseInfo) => void;
   readonly #router: HubRouter<Frame, TContext>;
+  readonly #native: NativeTopicSocket | undefined;
 
   constructor(
     request: TRequest | undefined,
     router: HubRouter<Frame, TContext>,
+    socket: WebSocketLike,
     makeLink: (connection: HubConnection<TRequest, TContext>) => Link,
   ) {
     this.request = request;
     this.#router = router;
+    const native = socket as Partial<NativeTopicSocket>;
+    this.#native = typeof native.subscribe === "function" && typeof native.unsubscribe === "function"
+      ? socket as NativeTopicSocket
+      : undefined;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.link = makeLink(this);
   }
@@ -191,7 +218,12 @@ class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TReque
   }
 
   subscribed(topic: string): void {
+    if (this.#native !== undefined && this.link.state === "open") this.#native.subscribe(topic);
     this.link.control(this.link.requests.suback(topic));
+  }
+
+  unsubscribed(topic: string): void {
+    if (this.#native !== undefined && this.link.state === "open") this.#native.unsubscribe(topic);
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
@@ -290,23 +322,28 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       config.authenticate = (credentials) => authenticate(credentials, request as TRequest);
     }
     const router = this.router;
-    const connection = new HubConnection<TRequest, TContext>(request, router, (connection) =>
-      new Link(socket, config, {
-        onHandshake: (_link, context) => {
-          connection.context = context as TContext | undefined;
-          router.attach(connection, connection.context);
-        },
-        onOpen: () => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
-        onSubscribe: (topic) => router.subscribe(connection, topic),
-        onUnsubscribe: (topic) => router.unsubscribe(connection, topic),
-        onEnvelope: (envelope, frame) => router.publishFrom(connection, envelope, frame),
-        onClose: (info, link) => {
-          this.connectionClosed(connection);
-          this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
-          link.socketClosed.then(() => connection.resolveClosed(info));
-        },
-        onError: (error) => this.reportError(error),
-      }));
+    const connection = new HubConnection<TRequest, TContext>(
+      request,
+      router,
+      socket,
+      (connection) =>
+        new Link(socket, config, {
+          onHandshake: (_link, context) => {
+            connection.context = context as TContext | undefined;
+            router.attach(connection, connection.context);
+          },
+          onOpen: () => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
+          onSubscribe: (topic) => router.subscribe(connection, topic),
+          onUnsubscribe: (topic) => router.unsubscribe(connection, topic),
+          onEnvelope: (envelope, frame) => router.publishFrom(connection, envelope, frame),
+          onClose: (info, link) => {
+            this.connectionClosed(connection);
+            this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
+            link.socketClosed.then(() => connection.resolveClosed(info));
+          },
+          onError: (error) => this.reportError(error),
+        }),
+    );
     // Counted even if its socket was already closed: that close is reported in a microtask, as a "disconnect".
     this.connectionOpened(connection);
     if (this.#closed) connection.close(CloseCode.Normal, "Hub closed");

@@ -48,8 +48,18 @@ import {
 import type { ResolvedCommonOptions, ResolvedPeerLimits, WebSocketCloseInfo } from "./options.ts";
 import { CLOSED, CLOSING, OPEN, type WebSocketEventLike, type WebSocketLike } from "./socket.ts";
 
-/** The connection's state. */
-export type LinkState = "connecting" | "handshake" | "open" | "closed";
+/**
+ * The state of one connection: `"connecting"` until the socket opens,
+ * `"handshake"` until the hello is answered, `"open"`, then `"closed"`.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketConnectionState } from "@alkdev/pubsub/websocket";
+ *
+ * const state: WebSocketConnectionState = "open";
+ * ```
+ */
+export type WebSocketConnectionState = "connecting" | "handshake" | "open" | "closed";
 
 /** A data frame as it goes on the wire. */
 export type Frame = string | Uint8Array;
@@ -184,7 +194,7 @@ export class Link {
   readonly requests: SubRequests = new SubRequests();
   #config: LinkConfig;
   #callbacks: LinkCallbacks;
-  #state: LinkState = "connecting";
+  #state: WebSocketConnectionState = "connecting";
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -232,7 +242,7 @@ export class Link {
   }
 
   /** The connection's state. */
-  get state(): LinkState {
+  get state(): WebSocketConnectionState {
     return this.#state;
   }
 

@@ -54,19 +54,19 @@ export {
   WebSocketProtocolError,
   WebSocketRateLimitError,
 } from "./errors.ts";
+export type { WebSocketConnectionState } from "./link.ts";
 export type {
+  Authenticate,
   BackpressurePolicy,
   HeartbeatOptions,
+  WebSocketAcceptOptions,
   WebSocketCloseInfo,
   WebSocketCommonOptions,
   WebSocketPeerLimits,
 } from "./options.ts";
 export type { WebSocketConstructorLike, WebSocketEventLike, WebSocketLike } from "./socket.ts";
 export {
-  type Authenticate,
   createWebSocketEventTarget,
-  type WebSocketAcceptOptions,
-  type WebSocketConnectionState,
   WebSocketEventTarget,
   type WebSocketEventTargetOptions,
 } from "./websocket_event_target.ts";

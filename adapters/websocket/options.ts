@@ -392,3 +392,58 @@ function defaultOnError(error: PubSubError): void {
   }
   console.error("[pubsub/websocket]", error);
 }
+
+/**
+ * Decides on a spoke's credentials (the third element of its hello,
+ * `["hello", 2, credentials]`; `undefined` when there is none). Return `true`
+ * or a context object (kept for the connection and passed to `authorize`) to
+ * accept; anything else, or a throw, closes the connection with 4401.
+ *
+ * @typeParam TRequest The upgrade request type, e.g. `Request` on Deno.
+ * @typeParam TContext The context type returned for accepted connections.
+ *
+ * @example
+ * ```ts
+ * import type { Authenticate } from "@alkdev/pubsub/websocket";
+ *
+ * const authenticate: Authenticate<Request, { user: string }> = (credentials, request) =>
+ *   (credentials as { token?: string })?.token === "secret" && new URL(request.url).pathname === "/events"
+ *     ? { user: "ada" }
+ *     : false;
+ * ```
+ */
+export type Authenticate<TRequest = unknown, TContext = unknown> = (
+  credentials: unknown,
+  request: TRequest,
+) => boolean | TContext | Promise<boolean | TContext>;
+
+/**
+ * Handshake options for the accepting (hub) side.
+ *
+ * @typeParam TRequest The upgrade request type.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketAcceptOptions } from "@alkdev/pubsub/websocket";
+ *
+ * const options: WebSocketAcceptOptions<Request> = {
+ *   authenticate: (credentials) => credentials === "letmein",
+ *   handshakeTimeout: 3_000,
+ * };
+ * ```
+ */
+export interface WebSocketAcceptOptions<TRequest = unknown> {
+  /**
+   * Decides on the credentials of the peer's hello; without it, every hello
+   * is accepted.
+   */
+  authenticate?: Authenticate<TRequest>;
+  /**
+   * Milliseconds from the socket opening to the end of the handshake
+   * (hello received and `authenticate` settled); past it, the socket
+   * closes with 4408.
+   *
+   * @default {5000}
+   */
+  handshakeTimeout?: number;
+}

@@ -7,7 +7,8 @@
 import { jsonCodec } from "../../core/envelope.ts";
 import { PubSubClosedError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_router.ts";
-import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
+import type { BackoffOptions } from "../../core/backoff.ts";
+import { ReconnectPolicy } from "../../core/reconnect.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { encodeSub } from "../../core/sub_request.ts";
@@ -182,8 +183,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   #protocols: string | string[] | undefined;
   #credentials: (() => unknown) | undefined;
   #handshakeTimeout: number;
-  #backoff: Backoff;
-  #maxAttempts: number;
+  #reconnect: ReconnectPolicy;
   #outbox: Outbox;
   #link: Link | undefined;
   #state: WebSocketSpokeState = "connecting";
@@ -212,8 +212,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     this.#protocols = options.protocols;
     this.#credentials = options.credentials === undefined ? undefined : credentialsFunction(options.credentials);
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
-    this.#backoff = new Backoff(options.backoff, "equal");
-    this.#maxAttempts = nonNegative("maxAttempts", options.maxAttempts ?? Infinity);
+    this.#reconnect = new ReconnectPolicy(options.backoff, "equal", options.maxAttempts);
     this.#outbox = new Outbox(this.#options.outboxSize);
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#connect();
@@ -353,7 +352,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       onRefused: (action, topic, reason, message, rid) => this.#onRefused(action, topic, reason, message, rid),
       onOpen: () => {
         this.#state = "open";
-        this.#backoff.connected();
+        this.#reconnect.connected();
         this.emit("open");
       },
       onEnvelope: (envelope) => this.dispatchLocal(toEvent(envelope)),
@@ -375,24 +374,20 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   }
 
   #onClose(info: WebSocketCloseInfo, link?: Link): void {
-    this.#backoff.clear();
+    this.#reconnect.clear();
     if (this.#final !== undefined) return;
-    if (this.#stopping) {
-      this.#stop(info, link);
-      return;
-    }
-    if (isFinalCloseCode(info.code)) {
+    const next = this.#reconnect.decide(this.#stopping, isFinalCloseCode(info.code));
+    if (next.action === "refused") {
       const error = info.error ?? new WebSocketHandshakeError(info.code, info.reason);
       if (info.error === undefined) this.#reportError(error);
       this.#stop({ ...info, error }, link);
       return;
     }
-    const delay = this.#backoff.next();
-    const attempt = this.#backoff.attempt;
-    if (attempt > this.#maxAttempts) {
+    if (next.action === "stop") {
       this.#stop(info, link);
       return;
     }
+    const { attempt, delay } = next;
     this.emit("disconnect", info);
     this.#state = "reconnecting";
     this.emit("reconnecting", { attempt, delay } satisfies WebSocketReconnectingDetail);
@@ -407,7 +402,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     this.#state = "closed";
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#backoff.clear();
+    this.#reconnect.clear();
     this.#outbox.drain();
     this.#interest.close(closedError(info));
     // The one terminal "close": a pub/sub over the spoke ends its subscriptions here.
@@ -456,13 +451,6 @@ export function connectWebSocketEventTarget(
   options: WebSocketSpokeOptions = {},
 ): WebSocketSpoke {
   return new WebSocketSpoke(url, options);
-}
-
-function nonNegative(name: string, value: number): number {
-  if (typeof value !== "number" || !(value >= 0)) {
-    throw new RangeError(`Expected ${name} to be a non-negative number, got ${String(value)}`);
-  }
-  return value;
 }
 
 function closedError(info: WebSocketCloseInfo): PubSubClosedError {

@@ -10,78 +10,15 @@ import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
 import { WebSocketHub, type WebSocketHubEventDetail, type WebSocketHubOptions } from "./hub.ts";
-import type { LinkState } from "./link.ts";
-import type { WebSocketCloseInfo, WebSocketCommonOptions, WebSocketPeerLimits } from "./options.ts";
+import type { WebSocketConnectionState } from "./link.ts";
+import type {
+  WebSocketAcceptOptions,
+  WebSocketCloseInfo,
+  WebSocketCommonOptions,
+  WebSocketPeerLimits,
+} from "./options.ts";
 import type { WebSocketConstructorLike, WebSocketLike } from "./socket.ts";
 import { WebSocketSpoke } from "./spoke.ts";
-
-/**
- * The state of one connection: `"connecting"` until the socket opens,
- * `"handshake"` until the hello is answered, `"open"`, then `"closed"`.
- *
- * @example
- * ```ts
- * import type { WebSocketConnectionState } from "@alkdev/pubsub/websocket";
- *
- * const state: WebSocketConnectionState = "open";
- * ```
- */
-export type WebSocketConnectionState = LinkState;
-
-/**
- * Decides on a spoke's credentials (the third element of its hello,
- * `["hello", 2, credentials]`; `undefined` when there is none). Return `true`
- * or a context object (kept for the connection and passed to `authorize`) to
- * accept; anything else, or a throw, closes the connection with 4401.
- *
- * @typeParam TRequest The upgrade request type, e.g. `Request` on Deno.
- * @typeParam TContext The context type returned for accepted connections.
- *
- * @example
- * ```ts
- * import type { Authenticate } from "@alkdev/pubsub/websocket";
- *
- * const authenticate: Authenticate<Request, { user: string }> = (credentials, request) =>
- *   (credentials as { token?: string })?.token === "secret" && new URL(request.url).pathname === "/events"
- *     ? { user: "ada" }
- *     : false;
- * ```
- */
-export type Authenticate<TRequest = unknown, TContext = unknown> = (
-  credentials: unknown,
-  request: TRequest,
-) => boolean | TContext | Promise<boolean | TContext>;
-
-/**
- * Handshake options for the accepting (hub) side.
- *
- * @typeParam TRequest The upgrade request type.
- *
- * @example
- * ```ts
- * import type { WebSocketAcceptOptions } from "@alkdev/pubsub/websocket";
- *
- * const options: WebSocketAcceptOptions<Request> = {
- *   authenticate: (credentials) => credentials === "letmein",
- *   handshakeTimeout: 3_000,
- * };
- * ```
- */
-export interface WebSocketAcceptOptions<TRequest = unknown> {
-  /**
-   * Decides on the credentials of the peer's hello; without it, every hello
-   * is accepted.
-   */
-  authenticate?: Authenticate<TRequest>;
-  /**
-   * Milliseconds from the socket opening to the end of the handshake
-   * (hello received and `authenticate` settled); past it, the socket
-   * closes with 4408.
-   *
-   * @default {5000}
-   */
-  handshakeTimeout?: number;
-}
 
 /**
  * Options for {@linkcode createWebSocketEventTarget}.

@@ -63,10 +63,21 @@ export class Child {
   #waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   #ended: Promise<void>;
 
-  constructor(name: string, file: string, permissions: string[], args: string[] = []) {
+  /**
+   * Starts `deno run <permissions> <file> <args>`, or with `runner` another
+   * runtime's command line (`runner.args` replaces everything after the command).
+   */
+  constructor(
+    name: string,
+    file: string,
+    permissions: string[],
+    args: string[] = [],
+    runner?: { command: string; args: string[]; cwd?: string },
+  ) {
     this.name = name;
-    const process = this.#process = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, new URL(file, import.meta.url).pathname, ...args],
+    const process = this.#process = new Deno.Command(runner?.command ?? Deno.execPath(), {
+      args: runner?.args ?? ["run", ...permissions, new URL(file, import.meta.url).pathname, ...args],
+      cwd: runner?.cwd,
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",

@@ -31,7 +31,17 @@
  *
  * Bounded: every wait has a timeout, every loop a count; all helper
  * processes are stopped (killed after a grace period) at the end or on error.
- * BENCH_QUICK=1 runs fewer rounds and steps.
+ * 4. Every server runtime (issue 21): the hub on Deno, on Node (`ws`) and on
+ *    Bun (`Bun.serve`, native fan-out), from the npm package (built into
+ *    .tmp/bench-npm, runtime_server.mjs), against each runtime's raw
+ *    baseline (hand-routed `Deno.serve`, hand-routed `ws`, Bun's native
+ *    pub/sub) and Socket.IO 4.8 rooms, in scenarios A (the fan-out of 1),
+ *    B (the load of 2, stepped further) and C (one client publishes 50k
+ *    events, each relayed to its subscriber). Inbound limits are raised in the
+ *    hubs (C would measure the 10,000 frames/s default instead).
+ *
+ * BENCH_QUICK=1 runs fewer rounds and steps; BENCH_HUB_ONLY=routing,fanout,
+ * centrifugo,redis,runtimes picks sections.
  */
 
 import { BUCKET_MS, BUCKETS, Child, cpuMs, rssKiB } from "./_control.ts";
@@ -62,8 +72,13 @@ const REDIS_ROUNDS = QUICK ? 1 : 2;
 const started = performance.now();
 const children: Child[] = [];
 
-type ServerMode = "hub" | "route" | "broadcast";
-type Kind = "thin" | "spoke";
+type ServerMode = "hub" | "route" | "broadcast" | "raw" | "socketio";
+type Kind = "thin" | "spoke" | "sio";
+/** A server runtime other than Deno: the server is runtime_server.mjs from the npm package in NPM_SCRATCH. */
+type Runtime = "node" | "bun";
+const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+const NPM_SCRATCH = `${REPO}/.tmp/bench-npm`;
+const BUN = `${REPO}/tools/node_modules/.bin/bun`;
 
 interface Stats {
   framesOut: number;
@@ -90,10 +105,16 @@ class Server {
   readonly name: string;
   url = "";
 
-  constructor(name: string, mode: ServerMode, redisPrefix?: string) {
+  constructor(name: string, mode: ServerMode, redisPrefix?: string, runtime?: Runtime) {
     this.name = name;
     const args = redisPrefix === undefined ? [mode] : [mode, redisPrefix];
-    this.child = new Child(`server ${name}`, "./hub_server.ts", SERVER_PERMISSIONS, args);
+    const script = `${NPM_SCRATCH}/bench/runtime_server.mjs`;
+    const runner = runtime === undefined ? undefined : {
+      command: runtime === "node" ? "node" : BUN,
+      args: runtime === "node" ? ["--expose-gc", script, mode] : [script, mode],
+      cwd: NPM_SCRATCH,
+    };
+    this.child = new Child(`server ${name}`, "./hub_server.ts", SERVER_PERMISSIONS, args, runner);
     children.push(this.child);
   }
 
@@ -254,16 +275,20 @@ async function burst(
   events: number,
   broadcast: boolean,
   deliverer: Server = publisher,
+  fromClient = false,
 ): Promise<BurstResult> {
   const servers = deliverer === publisher ? [publisher] : [publisher, deliverer];
   await clients.reset();
   const before = await deliverer.stats();
   const cpuBefore = await Promise.all(servers.map((s) => s.cpu()));
   const clientsBefore = await clients.cpu();
-  const { start } = await publisher.child.call<{ start: number }>(
-    { cmd: "burst", type: "user", ids: FANOUT_CONNECTIONS, events },
-    120_000,
-  );
+  // From the server itself, or (scenario C) from one client connection, relayed by the server.
+  const { start } = fromClient
+    ? await clients.children[0].call<{ start: number }>({ cmd: "publish", ids: FANOUT_CONNECTIONS, events }, 120_000)
+    : await publisher.child.call<{ start: number }>(
+      { cmd: "burst", type: "user", ids: FANOUT_CONNECTIONS, events },
+      120_000,
+    );
   const expectedFrames = broadcast ? events * FANOUT_CONNECTIONS : events;
   const report = await clients.wait(events, expectedFrames, 60_000);
   const cpuAfter = await Promise.all(servers.map((s) => s.cpu()));
@@ -429,47 +454,46 @@ async function step(server: Server, clients: Clients, rate: number, ms: number):
   };
 }
 
-async function centrifugo(): Promise<void> {
-  console.log(
-    `\n2. Centrifugo-shaped load: ${fmt(C_CONNECTIONS)} authenticated connections, each on a personal topic and ` +
-      `one of ${C_GROUPS} group topics (10 members); paced publishes to the groups, ${C_STEP_MS / 1000} s per step, ` +
-      `raw and hub interleaved; a failed step is tried twice`,
-  );
-  const setups = (["route", "hub"] as const).map((mode) => ({
-    name: mode === "route" ? "raw" : "hub",
-    server: new Server(mode, mode),
-    clients: new Clients("thin"),
-    steps: [] as Step[],
-    rss: 0,
-    heap: 0,
-    done: false,
-  }));
-  for (const s of setups) {
-    await s.server.start();
-    await sleep(500);
-    const before = await s.server.rss();
-    const heapBefore = await s.server.heapUsed();
-    await s.clients.connect(s.server.url, C_CONNECTIONS, "centrifugo");
-    await sleep(1_000);
-    const after = await s.server.rss();
-    s.rss = (after - before) * 1024 / C_CONNECTIONS;
-    s.heap = (await s.server.heapUsed() - heapBefore) / C_CONNECTIONS;
-    const stats = await s.server.stats();
-    if (stats.subscriptions !== C_CONNECTIONS * 2) console.log(`  (${s.name}: ${stats.subscriptions} subscriptions)`);
-    await step(s.server, s.clients, C_WARMUP_RATE, 1_000);
-  }
-  const [raw, hub] = setups;
-  console.log(
-    `  RSS per idle connection (authenticated, 2 subscriptions each): hub ${fmt(hub.rss)} B, raw ${fmt(raw.rss)} B ` +
-      `(hub ${(hub.rss / raw.rss).toFixed(2)}× raw; goal ≤ 32 KB); of which JS heap: hub ${fmt(hub.heap)} B, ` +
-      `raw ${fmt(raw.heap)} B`,
-  );
+interface StepSetup {
+  name: string;
+  server: Server;
+  clients: Clients;
+  steps: Step[];
+  /** RSS per idle connection, bytes. */
+  rss: number;
+  /** JS heap per idle connection, bytes. */
+  heap: number;
+  done: boolean;
+}
+
+function stepSetup(name: string, server: Server, kind: Kind = "thin"): StepSetup {
+  return { name, server, clients: new Clients(kind), steps: [], rss: 0, heap: 0, done: false };
+}
+
+/** Starts the server, measures its RSS and heap per idle connection over C_CONNECTIONS, and warms it up. */
+async function prepareSteps(s: StepSetup): Promise<void> {
+  await s.server.start();
+  await sleep(500);
+  const before = await s.server.rss();
+  const heapBefore = await s.server.heapUsed();
+  await s.clients.connect(s.server.url, C_CONNECTIONS, "centrifugo");
+  await sleep(1_000);
+  const after = await s.server.rss();
+  s.rss = (after - before) * 1024 / C_CONNECTIONS;
+  s.heap = (await s.server.heapUsed() - heapBefore) / C_CONNECTIONS;
+  const stats = await s.server.stats();
+  if (stats.subscriptions !== C_CONNECTIONS * 2) console.log(`  (${s.name}: ${stats.subscriptions} subscriptions)`);
+  await step(s.server, s.clients, C_WARMUP_RATE, 1_000);
+}
+
+/** Steps the paced rate up, the setups interleaved, until each fails a step twice; prints a line per step. */
+async function stepUp(setups: StepSetup[], rates: number[]): Promise<void> {
   console.log(
     `  ${"step/s".padStart(8)}   ${
       setups.map(() => "achieved/s      p50      p99  server CPU  clients CPU").join("   |   ")
     }`,
   );
-  for (const rate of QUICK ? C_STEPS.slice(0, 3) : C_STEPS) {
+  for (const rate of rates) {
     if (setups.every((s) => s.done)) break;
     const line: string[] = [];
     for (const s of setups) {
@@ -490,18 +514,44 @@ async function centrifugo(): Promise<void> {
     }
     console.log(`  ${fmt(rate).padStart(8)}   ${line.join("   |   ")}`);
   }
-  const best = (s: typeof raw) => s.steps.filter((x) => x.ok).at(-1);
-  const hubBest = best(hub), rawBest = best(raw);
-  const describe = (b: Step | undefined) =>
-    b === undefined
-      ? "no step sustained"
-      : `${fmt(b.achieved)}/s (step ${fmt(b.rate)}) at ${b.cpuPct.toFixed(0)}% server CPU ` +
-        `(${b.cpuUs.toFixed(1)} µs per delivery, so ${fmt(1e6 / b.cpuUs)}/s at 100% of a core), p99 ${
-          b.p99.toFixed(1)
-        } ms`;
+}
+
+/** The highest step a setup sustained. */
+function bestStep(s: StepSetup): Step | undefined {
+  return s.steps.filter((x) => x.ok).at(-1);
+}
+
+function describeStep(s: StepSetup): string {
+  const b = bestStep(s);
+  return (b === undefined
+    ? "no step sustained"
+    : `${fmt(b.achieved)}/s (step ${fmt(b.rate)}) at ${b.cpuPct.toFixed(0)}% server CPU ` +
+      `(${b.cpuUs.toFixed(1)} µs per delivery, so ${fmt(1e6 / b.cpuUs)}/s at 100% of a core), p99 ${
+        b.p99.toFixed(1)
+      } ms`) + (s.done ? "" : " (last step: the limit lies higher)");
+}
+
+async function centrifugo(): Promise<void> {
+  console.log(
+    `\n2. Centrifugo-shaped load: ${fmt(C_CONNECTIONS)} authenticated connections, each on a personal topic and ` +
+      `one of ${C_GROUPS} group topics (10 members); paced publishes to the groups, ${C_STEP_MS / 1000} s per step, ` +
+      `raw and hub interleaved; a failed step is tried twice`,
+  );
+  const setups = (["route", "hub"] as const).map((mode) =>
+    stepSetup(mode === "route" ? "raw" : "hub", new Server(mode, mode))
+  );
+  for (const s of setups) await prepareSteps(s);
+  const [raw, hub] = setups;
+  console.log(
+    `  RSS per idle connection (authenticated, 2 subscriptions each): hub ${fmt(hub.rss)} B, raw ${fmt(raw.rss)} B ` +
+      `(hub ${(hub.rss / raw.rss).toFixed(2)}× raw; goal ≤ 32 KB); of which JS heap: hub ${fmt(hub.heap)} B, ` +
+      `raw ${fmt(raw.heap)} B`,
+  );
+  await stepUp(setups, QUICK ? C_STEPS.slice(0, 3) : C_STEPS);
+  const hubBest = bestStep(hub), rawBest = bestStep(raw);
   console.log(`  highest sustained step, p99 < ${P99_LIMIT_MS} ms (goal ≥ 100,000/s from the hub):`);
-  console.log(`    hub ${describe(hubBest)}${hub.done ? "" : " (last step: the limit lies higher)"}`);
-  console.log(`    raw ${describe(rawBest)}${raw.done ? "" : " (last step: the limit lies higher)"}`);
+  console.log(`    hub ${describeStep(hub)}`);
+  console.log(`    raw ${describeStep(raw)}`);
   if (hubBest !== undefined && rawBest !== undefined) {
     console.log(`    hub ${(hubBest.achieved / rawBest.achieved).toFixed(2)}× raw`);
   }
@@ -545,6 +595,137 @@ async function twoHubs(): Promise<void> {
   await stopAll();
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// 4. Every server runtime (issue 21)
+
+const R_STEPS = [10_000, 20_000, 40_000, 60_000, 80_000, 100_000, 125_000, 160_000, 200_000, 250_000, 320_000];
+const C_EVENTS = 50_000;
+
+interface RuntimeSystem {
+  name: string;
+  /** The index of the system this one is a ratio to (its runtime's raw baseline). */
+  vs?: number;
+  mode: ServerMode;
+  runtime?: Runtime;
+  kind: Kind;
+}
+
+const SYSTEMS: RuntimeSystem[] = [
+  { name: "raw Deno.serve, hand-routed", mode: "route", kind: "thin" },
+  { name: "hub on Deno (Deno.serve)", vs: 0, mode: "hub", kind: "thin" },
+  { name: "raw ws on Node, hand-routed", mode: "raw", runtime: "node", kind: "thin" },
+  { name: "hub on Node (ws)", vs: 2, mode: "hub", runtime: "node", kind: "thin" },
+  { name: "raw Bun.serve native pub/sub", mode: "raw", runtime: "bun", kind: "thin" },
+  { name: "hub on Bun (Bun.serve, native fan-out)", vs: 4, mode: "hub", runtime: "bun", kind: "thin" },
+  { name: "Socket.IO 4.8 rooms (Node)", mode: "socketio", runtime: "node", kind: "sio" },
+];
+const SOCKET_IO = SYSTEMS.length - 1;
+
+/** Builds the npm package into NPM_SCRATCH with socket.io, for the Node and Bun servers. */
+async function setUpNpmScratch(): Promise<void> {
+  console.log(`  (building the npm package into ${NPM_SCRATCH} for the Node and Bun servers)`);
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "--allow-write=npm,.tmp",
+      "--allow-env",
+      `${REPO}/scripts/npm_scratch.ts`,
+      NPM_SCRATCH,
+      "socket.io@^4.8",
+    ],
+    cwd: REPO,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`npm_scratch.ts failed: ${new TextDecoder().decode(stderr)}`);
+}
+
+function ratioTo(rows: { rate: number }[], i: number): string {
+  const ratio = (a: number, b: number) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : "n/a (no step sustained)");
+  const vs = SYSTEMS[i].vs;
+  const own = vs === undefined ? "" : ` ${ratio(rows[i].rate, rows[vs].rate)} its raw;`;
+  return `${own} ${ratio(rows[i].rate, rows[SOCKET_IO].rate)} Socket.IO`;
+}
+
+async function runtimes(): Promise<void> {
+  console.log(
+    `\n4. Every server runtime: the hub on Deno, Node and Bun, each runtime's raw baseline, and Socket.IO; thin ` +
+      `clients (the same Deno WebSocket client for every system; Socket.IO's framing by hand)`,
+  );
+  await setUpNpmScratch();
+  const setups = SYSTEMS.map((system) => ({
+    system,
+    server: new Server(system.name, system.mode, undefined, system.runtime),
+    clients: new Clients(system.kind),
+  }));
+  for (const s of setups) {
+    await s.server.start();
+    await s.clients.connect(s.server.url, FANOUT_CONNECTIONS, "fanout");
+    await s.clients.children[0].call({ cmd: "publisher", url: s.server.url });
+    await burst(s.server, s.clients, 10_000, false); // warm-up
+    await burst(s.server, s.clients, 5_000, false, s.server, true);
+  }
+  for (const [label, events, fromClient] of [["A", FANOUT_EVENTS, false], ["C", C_EVENTS, true]] as const) {
+    console.log(
+      label === "A"
+        ? `\n  A. fan-out: ${fmt(FANOUT_CONNECTIONS)} connections, each on its own topic; the server publishes ` +
+          `${fmt(events)} events (median of up to ${FANOUT_ROUNDS} rounds, systems interleaved)`
+        : `\n  C. one client publishes ${fmt(events)} events over the ${fmt(FANOUT_CONNECTIONS)} topics; the server ` +
+          `relays each to its subscriber (median of up to ${FANOUT_ROUNDS} rounds, interleaved)`,
+    );
+    const results: BurstResult[][] = setups.map(() => []);
+    const roundsStart = performance.now();
+    for (let round = 0; round < FANOUT_ROUNDS; round++) {
+      if (round > 0 && (performance.now() - roundsStart) * (round + 1) / round > FANOUT_BUDGET_MS * 2) break;
+      for (let i = 0; i < setups.length; i++) {
+        const s = setups[i];
+        results[i].push(await burst(s.server, s.clients, events, false, s.server, fromClient));
+      }
+    }
+    const rows = setups.map((s, i) => burstRow(s.system.name, results[i]));
+    printBurstRows(rows);
+    console.log(`  (× raw above: to raw Deno.serve)`);
+    for (let i = 0; i < rows.length; i++) console.log(`    ${rows[i].name}:${ratioTo(rows, i)}`);
+  }
+  for (const s of setups) await s.clients.close();
+  await stopAll();
+
+  console.log(
+    `\n  B. ${fmt(C_CONNECTIONS)} connections (personal + group topics), highest paced rate with p99 < ` +
+      `${P99_LIMIT_MS} ms; each runtime's raw and hub interleaved, then Socket.IO; RSS per idle connection`,
+  );
+  const bRows: { name: string; rate: number; rss: number }[] = [];
+  for (const group of [[0, 1], [2, 3], [4, 5], [SOCKET_IO]]) {
+    const steps = group.map((i) =>
+      stepSetup(
+        SYSTEMS[i].name,
+        new Server(SYSTEMS[i].name, SYSTEMS[i].mode, undefined, SYSTEMS[i].runtime),
+        SYSTEMS[i].kind,
+      )
+    );
+    for (const s of steps) await prepareSteps(s);
+    await stepUp(steps, QUICK ? R_STEPS.slice(0, 3) : R_STEPS);
+    for (const s of steps) {
+      console.log(`    ${s.name}: ${describeStep(s)}; RSS ${fmt(s.rss)} B per idle connection`);
+      bRows.push({ name: s.name, rate: bestStep(s)?.achieved ?? 0, rss: s.rss });
+    }
+    for (const s of steps) await s.clients.close();
+    await stopAll();
+  }
+  console.log(`  summary (B rate; RSS per idle connection):`);
+  for (let i = 0; i < bRows.length; i++) {
+    const vs = SYSTEMS[i].vs;
+    const rss = vs === undefined ? "" : `, RSS ${(bRows[i].rss / bRows[vs].rss).toFixed(2)}× its raw`;
+    console.log(
+      `    ${bRows[i].name.padEnd(42)} ${fmt(bRows[i].rate).padStart(9)}/s ${fmt(bRows[i].rss).padStart(7)} B;${
+        ratioTo(bRows, i)
+      }${rss}`,
+    );
+  }
+}
+
 async function stopAll(): Promise<void> {
   await Promise.all(children.splice(0).map((child) => child.stop()));
 }
@@ -554,6 +735,7 @@ const sections: Record<string, () => Promise<unknown>> = {
   fanout: fanOut,
   centrifugo,
   redis: twoHubs,
+  runtimes,
 };
 const only = Deno.env.get("BENCH_HUB_ONLY")?.split(",");
 console.log(

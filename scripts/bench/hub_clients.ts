@@ -6,7 +6,15 @@
  *   client serves the hub and the raw servers, so their ratio measures the
  *   servers alone;
  * - `spoke`: `connectWebSocketEventTarget` (heartbeat off) with one listener
- *   per topic, what an application runs.
+ *   per topic, what an application runs;
+ * - `sio`: the global `WebSocket` speaking Socket.IO 4 by hand (engine.io
+ *   `0`/`40` open, `42["sub", topic]` answered `42["suback", topic]`, data
+ *   as `42["ev", envelope]`, pings `2` answered `3`), for the Socket.IO
+ *   baseline: the same thin client cost as `thin`.
+ *
+ * Command `publish` sends `events` envelopes from one more thin connection
+ * (user "publisher", no subscriptions) over `user:0..ids-1`, as fast as the
+ * socket takes them (scenario C).
  *
  * Connection `i` is user `i`: it subscribes to `user:i` (shape `fanout`), or
  * to `user:i` and `group:⌊i/10⌋` (shape `centrifugo`). Each delivery's
@@ -18,7 +26,7 @@ import { type EnvelopeEvent, topicFor } from "../../mod.ts";
 import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
 import { BUCKET_MS, BUCKETS, type Command, serveCommands } from "./_control.ts";
 
-type Kind = "thin" | "spoke";
+type Kind = "thin" | "spoke" | "sio";
 const kind = Deno.args[0] as Kind;
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -48,21 +56,21 @@ interface Client {
 
 const clients: Client[] = [];
 
+/** Closes a socket and waits for its close event. */
+function closeSocket(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  const closed = new Promise<void>((r) => ws.addEventListener("close", () => r(), { once: true }));
+  ws.close();
+  return closed;
+}
+
 function thin(url: string, user: string, topics: string[]): Promise<Client> {
   const ws = new WebSocket(url);
   const wanted = new Set(topics);
   let frames = 0;
   return new Promise((resolve, reject) => {
     let pending = topics.length;
-    const client: Client = {
-      frames: () => frames,
-      close() {
-        if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-        const closed = new Promise<void>((r) => ws.addEventListener("close", () => r(), { once: true }));
-        ws.close();
-        return closed;
-      },
-    };
+    const client: Client = { frames: () => frames, close: () => closeSocket(ws) };
     ws.onopen = () => ws.send(JSON.stringify(["hello", 2, { user }]));
     ws.onclose = (event) => reject(new Error(`Closed during setup: ${event.code} ${event.reason}`));
     ws.onmessage = (event) => {
@@ -85,6 +93,78 @@ function thin(url: string, user: string, topics: string[]): Promise<Client> {
       }
     };
   });
+}
+
+/** The engine.io/Socket.IO 4 URL of a server at `url` (ws://host:port). */
+function sioUrl(url: string): string {
+  return `${url}/socket.io/?EIO=4&transport=websocket`;
+}
+
+function sio(url: string, _user: string, topics: string[]): Promise<Client> {
+  const ws = new WebSocket(sioUrl(url));
+  const wanted = new Set(topics);
+  let frames = 0;
+  return new Promise((resolve, reject) => {
+    let pending = topics.length;
+    const client: Client = { frames: () => frames, close: () => closeSocket(ws) };
+    ws.onclose = (event) => reject(new Error(`Closed during setup: ${event.code} ${event.reason}`));
+    ws.onmessage = (event) => {
+      const data = event.data as string;
+      if (data === "2") ws.send("3");
+      else if (data.startsWith("0{")) ws.send("40");
+      else if (data.startsWith("40")) { for (const t of topics) ws.send(`42${JSON.stringify(["sub", t])}`); }
+      else if (data.startsWith('42["suback"')) {
+        if (--pending === 0) {
+          ws.onclose = null;
+          resolve(client);
+        }
+      } else if (data.startsWith('42["ev"')) {
+        frames++;
+        const envelope = JSON.parse(data.slice(2))[1];
+        if (wanted.has(`${envelope.type}:${envelope.id}`)) record(envelope.payload.t);
+        else {
+          counts.wrong++;
+          counts.lastFrameAt = now();
+        }
+      }
+    };
+  });
+}
+
+let publisher: WebSocket | undefined;
+
+/** Opens the publishing connection (thin or Socket.IO), with no subscriptions. */
+function openPublisher(url: string): Promise<void> {
+  const ws = publisher = new WebSocket(kind === "sio" ? sioUrl(url) : url);
+  return new Promise((resolve, reject) => {
+    ws.onclose = (event) => reject(new Error(`Publisher closed during setup: ${event.code} ${event.reason}`));
+    ws.onmessage = (event) => {
+      const data = event.data as string;
+      if (data === "2") ws.send("3");
+      else if (data.startsWith("0{")) ws.send("40");
+      else if (data.startsWith("40") || data.startsWith('["welcome"')) {
+        ws.onclose = null;
+        resolve();
+      }
+    };
+    ws.onopen = () => {
+      if (kind !== "sio") ws.send(JSON.stringify(["hello", 2, { user: "publisher" }]));
+    };
+  });
+}
+
+/** Sends `events` envelopes over user:0..ids-1, waiting while more than 4 MiB are buffered. */
+async function publish({ ids, events }: Command): Promise<{ start: number }> {
+  const ws = publisher!;
+  const start = now();
+  for (let n = 0; n < (events as number); n++) {
+    const envelope = JSON.stringify({ type: "user", id: String(n % (ids as number)), payload: { n, t: now() } });
+    ws.send(kind === "sio" ? `42["pub",${envelope}]` : envelope);
+    if (ws.bufferedAmount > 4 * 1024 * 1024) {
+      while (ws.bufferedAmount > 1024 * 1024) await new Promise((r) => setTimeout(r, 1));
+    } else if (n % 1000 === 999) await new Promise((r) => setTimeout(r, 0));
+  }
+  return { start };
 }
 
 async function spoke(url: string, user: string, topics: string[]): Promise<Client> {
@@ -112,7 +192,7 @@ async function connect({ url, from, count, shape, batch = 100 }: Command): Promi
   for (let i = first; i < end; i += batch as number) {
     const opening: Promise<Client>[] = [];
     for (let j = i; j < Math.min(end, i + (batch as number)); j++) {
-      const open = kind === "thin" ? thin : spoke;
+      const open = kind === "thin" ? thin : kind === "sio" ? sio : spoke;
       opening.push(open(url as string, String(j), topicsOf(j, shape as string)));
     }
     clients.push(...await Promise.all(opening));
@@ -141,7 +221,13 @@ serveCommands(async (command) => {
       return null;
     case "report":
       return report(command.histogram === true);
+    case "publisher":
+      await openPublisher(command.url as string);
+      return null;
+    case "publish":
+      return await publish(command);
     case "close":
+      publisher?.close();
       await Promise.all(clients.splice(0).map((client) => client.close()));
       return null;
     default:

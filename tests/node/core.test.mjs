@@ -16,6 +16,7 @@ const SUBPATHS = [
   "./in-process",
   "./redis",
   "./websocket",
+  "./bun",
   "./iroh",
   "./worker",
   "./nats",

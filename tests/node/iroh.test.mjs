@@ -4,6 +4,7 @@
 // deno binary) and REPO (the repository root).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { within } from "./fixtures/within.mjs";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
@@ -31,16 +32,6 @@ async function bind() {
   presetMinimal(builder);
   builder.bindAddr("127.0.0.1:0");
   return await builder.bind();
-}
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Starts a Deno hub fixture; resolves with its id, addrs and a line reader. */

@@ -4,6 +4,7 @@
 // scripts/test_node.ts with env DENO (the deno binary) and REPO (the repository root).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { within } from "./fixtures/within.mjs";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { Buffer } from "node:buffer";
@@ -19,16 +20,6 @@ if (!process.env.DENO || !process.env.REPO) {
 const TIMEOUT = 30_000;
 let hub;
 let url;
-
-function within(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 function nextEvent(target, type) {
   return within(

@@ -1,5 +1,6 @@
 /** Shared fixtures for the WebSocket tests: real Deno hubs on 127.0.0.1, port 0. */
 
+import assert from "node:assert/strict";
 import {
   createWebSocketEventTarget,
   createWebSocketHub,
@@ -314,6 +315,46 @@ export type BrowserEvents = {
   down: unknown;
   late: string;
 };
+
+/** How a browser test's hub side talks to the page: publish to it, and read the page's next `up:b` payload. */
+export interface BrowserHubSide {
+  publish(type: "down" | "late", id: string, value: unknown): void | Promise<void>;
+  nextUp(ms: number): Promise<BrowserEvents["up"] | undefined>;
+}
+
+/**
+ * The browser driver's exchange, from the hub side, shared by every browser test: waits for the page's hello, sends
+ * it three values to echo (and, first, two events on topics it has not subscribed to), waits for its late
+ * subscription, and asserts the driver's report: the values came back, and the page's socket carried exactly the
+ * subscribed topics' frames, once each.
+ *
+ * @returns The report, for test-specific checks.
+ */
+export async function browserExchange(driver: BrowserDriver, hub: BrowserHubSide): Promise<DriverReport> {
+  const hello = await Promise.race([hub.nextUp(60_000), driver.early]);
+  assert.equal(hello?.hello, "from chromium");
+  assert.match(hello?.userAgent ?? "", /Chrome/);
+  // Topics the page has not subscribed to (yet): the hub must send it none of these.
+  await hub.publish("late", "b", "before");
+  await hub.publish("down", "x", "never");
+  const values = ["ünïcødé ✓", null, { n: [1, 2, { deep: false }] }];
+  for (const value of values) {
+    await hub.publish("down", "b", value);
+    assert.deepEqual(await hub.nextUp(30_000), { echo: value }); // and back
+  }
+  // The page subscribes to late:b only now; what is published after its ready() reaches it.
+  assert.deepEqual(await hub.nextUp(30_000), { subscribed: "late" });
+  await hub.publish("late", "b", "after");
+  const { code, text, stderr, report } = await driver.result();
+  assert.equal(code, 0, `driver failed: ${text}\n${stderr}`);
+  assert.equal(report.ok, true, report.error ?? "");
+  assert.deepEqual(report.result.got, values);
+  assert.equal(report.result.late, "after");
+  // Counted at the page's socket: exactly the subscribed topics' frames, once each.
+  assert.deepEqual(report.result.frames, [...values.map((value) => ["down:b", value]), ["late:b", "after"]]);
+  assert.deepEqual(report.result.errors, []);
+  return report;
+}
 
 /** Where the browser tests look for Chromium, and what to do when it is missing. */
 export interface ChromiumCheck {

@@ -1,0 +1,73 @@
+// The hub on Node, as docs/architecture/hub.md sets it up: createWebSocketHub over `ws`'s WebSocketServer, in this
+// process, with `ws` spokes. Under `node --test` (deno task test node) and `bun test` (deno task test bun).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { within } from "./fixtures/within.mjs";
+import { WebSocket, WebSocketServer } from "ws";
+
+import { createPubSub, SubscriptionRefusedError } from "@alkdev/pubsub";
+import { connectWebSocketEventTarget, createWebSocketHub } from "@alkdev/pubsub/websocket";
+
+test("a Node hub on ws: authenticate, authorize, routing by interest, relay without echo", async () => {
+  const errors = [];
+  const hub = createWebSocketHub({
+    authenticate: (credentials) => (typeof credentials?.user === "string" ? { user: credentials.user } : false),
+    authorize: ({ action, id, context }) => action === "publish" || id === context?.user,
+    onError: (error) => errors.push(error),
+  });
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  wss.on("connection", (socket, request) => hub.accept(socket, request));
+  await new Promise((resolve) => wss.on("listening", resolve));
+  const url = `ws://127.0.0.1:${wss.address().port}`;
+  const atHub = createPubSub({ eventTarget: hub });
+
+  // Counts the data frames reaching each spoke's socket.
+  const frames = { ada: [], bob: [] };
+  const spokeFor = (user) => {
+    class Counting extends WebSocket {
+      constructor(address, protocols) {
+        super(address, protocols);
+        this.on("message", (data, binary) => {
+          const text = binary ? data.toString() : String(data);
+          if (!text.startsWith("[")) frames[user].push(JSON.parse(text));
+        });
+      }
+    }
+    const target = connectWebSocketEventTarget(url, { WebSocket: Counting, credentials: { user }, onError: () => {} });
+    return { target, pubsub: createPubSub({ eventTarget: target }) };
+  };
+  const ada = spokeFor("ada");
+  const bob = spokeFor("bob");
+  try {
+    const adaOwn = ada.pubsub.subscribe("inbox", "ada");
+    const bobOwn = bob.pubsub.subscribe("inbox", "bob");
+    const adaSnoop = ada.pubsub.subscribe("inbox", "bob");
+    const snoopRefused = assert.rejects(ada.pubsub.ready("inbox", "bob"), SubscriptionRefusedError);
+    await ada.pubsub.ready("inbox", "ada");
+    await bob.pubsub.ready("inbox", "bob");
+    await snoopRefused;
+    await assert.rejects(adaSnoop.next(), SubscriptionRefusedError); // the refused subscription ends with the refusal
+    atHub.publish("inbox", "ada", "for ada");
+    atHub.publish("inbox", "bob", "for bob");
+    assert.deepEqual(await within(adaOwn.next(), 10_000, "ada"), { value: "for ada", done: false });
+    assert.deepEqual(await within(bobOwn.next(), 10_000, "bob"), { value: "for bob", done: false });
+    // Ada publishes to Bob's inbox: relayed to Bob, not back to Ada's socket.
+    ada.pubsub.publish("inbox", "bob", "from ada");
+    assert.deepEqual(await within(bobOwn.next(), 10_000, "relay"), { value: "from ada", done: false });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(frames.ada.map((f) => f.payload), ["for ada"]);
+    assert.deepEqual(frames.bob.map((f) => f.payload), ["for bob", "from ada"]);
+    const stats = hub.stats();
+    assert.equal(stats.connections, 2);
+    assert.equal(stats.refusedSubscribes, 1);
+    assert.deepEqual(errors, []);
+    await Promise.all([adaOwn.return(), bobOwn.return()]);
+  } finally {
+    ada.target.close();
+    bob.target.close();
+    await Promise.all([ada.target.closed, bob.target.closed]);
+    atHub.close();
+    await hub.close();
+    await new Promise((resolve) => wss.close(resolve));
+  }
+});
