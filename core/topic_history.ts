@@ -13,7 +13,8 @@
  * 2. per topic, the oldest entries beyond `size` entries or `maxBytes` bytes;
  * 3. over the global caps (`maxTopics` streams, `maxTotalBytes` bytes), whole
  *    streams, least recently appended to first (never the one being appended to);
- * 4. a stream with no append for `ttl` ms is dropped whole by `sweep`.
+ * 4. a stream with no append for `ttl` ms is dropped whole by `sweep`, unless
+ *    the caller still needs it (a topic with subscribers).
  *
  * @module
  */
@@ -307,17 +308,27 @@ export class TopicHistory<T> {
   }
 
   /**
-   * Drops every stream idle for longer than `ttl`, and expired entries of the
-   * streams it passes. Cheap to call often: it stops at the first stream that
-   * is not idle.
+   * Drops every stream idle for longer than `ttl`, except those `keep` names
+   * (topics still subscribed: they count as appended to now). Cheap to call
+   * often: it stops at the first stream that is not idle.
    *
    * @param now The current time in ms.
+   * @param keep Topics whose stream stays.
    */
-  sweep(now: number = Date.now()): void {
+  sweep(now: number = Date.now(), keep?: (topic: string) => boolean): void {
     const oldest = now - this.#ttl;
-    for (const [topic, stream] of this.#streams) {
-      if (stream.last >= oldest) break;
-      this.#remove(topic, stream);
+    const idle: [string, Stream<T>][] = [];
+    for (const entry of this.#streams) {
+      if (entry[1].last >= oldest) break;
+      idle.push(entry);
+    }
+    for (const [topic, stream] of idle) {
+      if (keep?.(topic) === true) {
+        this.#streams.delete(topic);
+        this.#streams.set(topic, stream);
+        stream.last = now;
+        this.#trim(stream, now);
+      } else this.#remove(topic, stream);
     }
   }
 

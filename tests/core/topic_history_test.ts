@@ -110,3 +110,14 @@ Deno.test("topic history: bounds must be positive", () => {
   assert.throws(() => new TopicHistory({ size: 0 }), RangeError);
   assert.throws(() => new TopicHistory({ ttl: -1 }), RangeError);
 });
+
+Deno.test("topic history: sweep keeps the idle streams the caller still needs", () => {
+  const h = new TopicHistory<number>({ ttl: 1000 });
+  const a = h.append("a:1", 1, 1, 0);
+  h.append("b:1", 1, 1, 0);
+  h.sweep(1500, (topic) => topic === "a:1");
+  assert.equal(h.has("a:1"), true);
+  assert.equal(h.has("b:1"), false);
+  assert.deepEqual(h.open("a:1", 1500), { epoch: a.epoch, offset: 1 });
+  assert.equal(h.stats().entries, 0); // its entries expired all the same
+});
