@@ -14,7 +14,10 @@ import {
   type RefusalReason,
   SubscriptionRefusedError,
 } from "./errors.ts";
+import type { SubscribedInfo } from "./hub_history.ts";
 import type { HubAction } from "./hub_router.ts";
+import { SubscriptionGapError } from "./subscription_gap.ts";
+import type { StreamPosition } from "./topic_history.ts";
 import type { SubscriptionErrorDetail } from "./types.ts";
 
 /**
@@ -32,8 +35,13 @@ import type { SubscriptionErrorDetail } from "./types.ts";
  * ```
  */
 export interface InterestChannel {
-  /** Sends a subscribe request for `topic`. */
-  subscribe(topic: string): void;
+  /**
+   * The hub granted stream positions on this connection (the `"recover"`
+   * feature): subscribes carry the position to resume from.
+   */
+  readonly recover?: boolean;
+  /** Sends a subscribe request for `topic`, asking to resume after `since` if given. */
+  subscribe(topic: string, since?: StreamPosition): void;
   /** Sends an unsubscribe for `topic`. */
   unsubscribe(topic: string): void;
 }
@@ -51,6 +59,8 @@ interface TopicState {
   /** The refusal, while `refused`: later `ready` calls reject with it. */
   error: SubscriptionRefusedError | undefined;
   waiters: Waiter[];
+  /** The last stream position received for the topic, kept across connections. */
+  position?: StreamPosition;
 }
 
 /**
@@ -123,7 +133,8 @@ export class RemoteInterest {
       state.acked = false;
       state.refused = false;
       state.error = undefined;
-      channel.subscribe(topic);
+      if (channel.recover === true && state.position !== undefined) channel.subscribe(topic, state.position);
+      else channel.subscribe(topic);
     }
     const waiters = this.#openWaiters;
     this.#openWaiters = [];
@@ -137,17 +148,44 @@ export class RemoteInterest {
   }
 
   /**
-   * The hub answered that `topic` is live on this connection.
+   * The hub answered that `topic` is live on this connection, with the
+   * stream position when it grants positions.
    *
    * @param topic The topic.
+   * @param info The hub's position info (epoch, offset, loss), if any.
+   * @returns The gap to report once, if the first answer on this connection
+   *   says events the spoke had been receiving were lost.
    */
-  acked(topic: string): void {
+  acked(topic: string, info?: SubscribedInfo): SubscriptionGapError | undefined {
     const state = this.#topics.get(topic);
-    if (state === undefined || this.#channel === undefined) return;
+    if (state === undefined || this.#channel === undefined) return undefined;
+    let gap: SubscriptionGapError | undefined;
+    if (!state.acked && state.position !== undefined) {
+      if (info === undefined) gap = new SubscriptionGapError(topic, "no-history", null);
+      else if (info.missed === null || (info.missed === undefined && info.epoch !== state.position.epoch)) {
+        gap = new SubscriptionGapError(topic, "epoch-changed", null);
+      } else if (info.missed !== undefined) gap = new SubscriptionGapError(topic, "too-old", info.missed);
+    }
+    if (!state.acked || info !== undefined) {
+      state.position = info === undefined ? undefined : { epoch: info.epoch, offset: info.offset };
+    }
     state.acked = true;
     const waiters = state.waiters;
     state.waiters = [];
     for (const waiter of waiters) waiter.resolve();
+    return gap;
+  }
+
+  /**
+   * An event of `topic` arrived at `position` (a positioned data frame), or
+   * the hub told the position of an event the spoke sent itself.
+   *
+   * @param topic The topic.
+   * @param position Its position.
+   */
+  delivered(topic: string, position: StreamPosition): void {
+    const state = this.#topics.get(topic);
+    if (state !== undefined) state.position = position;
   }
 
   /**
