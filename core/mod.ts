@@ -17,6 +17,7 @@ export * from "./hub_router.ts";
 export * from "./topic_history.ts";
 export * from "./hub_history.ts";
 export * from "./subscription_gap.ts";
+export * from "./stream_position.ts";
 export * from "./hub_event_target.ts";
 export * from "./remote_interest.ts";
 export * from "./hub_stats.ts";

@@ -8,11 +8,14 @@ import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
+import type { HubHistoryOptions, SubscribedInfo } from "../../core/hub_history.ts";
 import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import { encodePositioned } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
-import { encodeEvent, FEATURES, type Frame, Link, type LinkConfig, Outbox } from "./link.ts";
+import { encodeEvent, FEATURES, type Frame, Link, type LinkConfig, Outbox, RECOVER } from "./link.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
   positive,
@@ -95,6 +98,19 @@ export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
    * @default {1024}
    */
   maxTopicLength?: number;
+  /**
+   * Keep a bounded history per topic and let spokes that reconnect (or fail
+   * over from another hub sharing the upstream's history) recover what they
+   * missed: the hub grants the `"recover"` feature, numbers publications and
+   * replays from a spoke's last position. `{}` turns it on with the defaults
+   * (100 events and 2 minutes per topic, at most 10,000 topics and 64 MiB);
+   * see docs/architecture/hub.md#delivery-guarantees. Off by default: it
+   * holds payloads in memory and keeps each topic's upstream subscription for
+   * `ttl` after its last subscriber leaves.
+   *
+   * @default {undefined: no history, at most once across drops}
+   */
+  history?: HubHistoryOptions;
 }
 
 /**
@@ -161,6 +177,8 @@ class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TReque
   readonly closed: Promise<WebSocketCloseInfo>;
   resolveClosed!: (info: WebSocketCloseInfo) => void;
   readonly #router: HubRouter<Frame, TContext>;
+  /** The request id of each topic's last positioned subscribe, echoed in its answer. */
+  readonly rids = new Map<string, number | null>();
 
   constructor(
     request: TRequest | undefined,
@@ -185,12 +203,21 @@ class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TReque
     this.link.close(code, reason);
   }
 
+  get recover(): boolean {
+    return this.link.features.has(RECOVER);
+  }
+
   sendData(frame: Frame): void {
     this.link.send(frame);
   }
 
-  subscribed(topic: string): void {
-    this.link.control(["suback", topic]);
+  subscribed(topic: string, info?: SubscribedInfo): void {
+    if (info === undefined) this.link.control(["suback", topic]);
+    else this.link.control(["suback", topic, this.rids.get(topic) ?? null, info]);
+  }
+
+  sentAt(topic: string, position: StreamPosition): void {
+    this.link.control(["sent", topic, position]);
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
@@ -240,6 +267,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
   #handshakeTimeout: number;
   #limits: ResolvedPeerLimits & { scheduler: FairScheduler };
   #closed = false;
+  #features: readonly string[];
 
   /**
    * Constructs a hub; prefer {@linkcode createWebSocketHub}.
@@ -255,7 +283,10 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
+      history: options.history,
+      encodeAt: (envelope, position) => encodePositioned(resolved.codec, envelope, position),
     });
+    this.#features = options.history === undefined ? FEATURES.filter((f) => f !== RECOVER) : FEATURES;
     this.#options = resolved;
     this.#authenticate = options.authenticate;
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
@@ -276,7 +307,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     const config: LinkConfig = {
       ...this.#options,
       role: "accept",
-      features: FEATURES,
+      features: this.#features,
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
       counters: this.counters,
@@ -293,8 +324,14 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
           router.attach(connection, connection.context);
         },
         onOpen: () => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
-        onSubscribe: (topic) => router.subscribe(connection, topic),
-        onUnsubscribe: (topic) => router.unsubscribe(connection, topic),
+        onSubscribe: (topic, _link, since, rid) => {
+          if (rid !== undefined) connection.rids.set(topic, rid);
+          router.subscribe(connection, topic, since);
+        },
+        onUnsubscribe: (topic) => {
+          connection.rids.delete(topic);
+          router.unsubscribe(connection, topic);
+        },
         onEnvelope: (envelope, frame) => router.publishFrom(connection, envelope, frame),
         onClose: (info, link) => {
           this.connectionClosed(connection);

@@ -15,6 +15,9 @@
  */
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
+import type { SubscribedInfo } from "../../core/hub_history.ts";
+import { decodePositioned, isRequestId, parsePosition, parseSubscribedInfo } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
 import {
   encodeHello,
@@ -64,11 +67,14 @@ const BRACKET = 91; // "["
 
 const NO_FEATURES: ReadonlySet<string> = new Set();
 
+/** The feature of stream positions and recovery (issue 20): positioned data frames, `sub`/`suback` with positions. */
+export const RECOVER = "recover";
+
 /**
  * The optional protocol features (core/handshake.ts) this adapter implements:
  * what its spokes ask for in the hello and what its hubs grant.
  */
-export const FEATURES: readonly string[] = [];
+export const FEATURES: readonly string[] = [RECOVER];
 
 /** A bounded FIFO of frames waiting for the socket to open. */
 export class Outbox {
@@ -149,15 +155,21 @@ export interface LinkCallbacks {
   onHandshake?(link: Link, context: unknown): void;
   /** The link is open and its outbox flushed. */
   onOpen(link: Link): void;
-  onEnvelope(envelope: EventEnvelope, frame: Frame, link: Link): void;
+  /** A data frame; `position` on the dialing side of a `"recover"` connection, when the frame carries one. */
+  onEnvelope(envelope: EventEnvelope, frame: Frame, link: Link, position?: StreamPosition): void;
   onClose(info: WebSocketCloseInfo, link: Link): void;
   onError(error: PubSubError): void;
-  /** Accepting side: `["sub", topic]`. */
-  onSubscribe?(topic: string, link: Link): void;
+  /**
+   * Accepting side: `["sub", topic]`, or with `"recover"`
+   * `["sub", topic, rid, since]` (`rid` a request id or `null`).
+   */
+  onSubscribe?(topic: string, link: Link, since?: StreamPosition, rid?: number | null): void;
   /** Accepting side: `["unsub", topic]`. */
   onUnsubscribe?(topic: string, link: Link): void;
-  /** Dialing side: `["suback", topic]`. */
-  onSubscribed?(topic: string, link: Link): void;
+  /** Dialing side: `["suback", topic]`, or with `"recover"` `["suback", topic, rid, info]`. */
+  onSubscribed?(topic: string, link: Link, info?: SubscribedInfo): void;
+  /** Dialing side, with `"recover"`: `["sent", topic, position]`, the position of an event this end sent. */
+  onSentAt?(topic: string, position: StreamPosition, link: Link): void;
   /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`. */
   onRefused?(action: HubAction, topic: string, reason: RefusalReason, message: string, link: Link): void;
 }
@@ -443,8 +455,11 @@ export class Link {
       return;
     }
     let envelope: EventEnvelope;
+    let position: StreamPosition | undefined;
     try {
-      envelope = decodeEnvelope(frame, this.#config.codec);
+      if (this.#config.role === "dial" && this.#features.has(RECOVER)) {
+        ({ envelope, position } = decodePositioned(frame, this.#config.codec));
+      } else envelope = decodeEnvelope(frame, this.#config.codec);
     } catch (error) {
       this.#invalidFrame(
         error instanceof EnvelopeError ? error : new EnvelopeError("Cannot decode a frame", { cause: error }),
@@ -452,7 +467,7 @@ export class Link {
       return;
     }
     this.#alive();
-    this.#callbacks.onEnvelope(envelope, frame, this);
+    this.#callbacks.onEnvelope(envelope, frame, this, position);
   };
 
   /** A valid frame came: the peer answered the heartbeat. Invalid frames and frames over a limit don't count. */
@@ -544,6 +559,15 @@ export class Link {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
+    if (tag === "sub" && message.length === 4 && this.#features.has(RECOVER)) {
+      const since = message[3] === null ? undefined : parsePosition(message[3]);
+      const rid = message[2];
+      if (typeof topic === "string" && (rid === null || isRequestId(rid)) && (message[3] === null || since)) {
+        this.#alive();
+        this.#callbacks.onSubscribe?.(topic, this, since, rid);
+      } else this.#badControl(text);
+      return;
+    }
     if (message.length !== 2 || typeof topic !== "string") {
       this.#badControl(text);
       return;
@@ -563,6 +587,20 @@ export class Link {
       this.#alive();
       this.#callbacks.onSubscribed?.(topic, this);
       return;
+    }
+    if (this.#features.has(RECOVER) && typeof topic === "string") {
+      const info = tag === "suback" && message.length === 4 ? parseSubscribedInfo(detail) : undefined;
+      if (info !== undefined && (reason === null || isRequestId(reason))) {
+        this.#alive();
+        this.#callbacks.onSubscribed?.(topic, this, info);
+        return;
+      }
+      const position = tag === "sent" && message.length === 3 ? parsePosition(reason) : undefined;
+      if (position !== undefined) {
+        this.#alive();
+        this.#callbacks.onSentAt?.(topic, position, this);
+        return;
+      }
     }
     if (
       (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&

@@ -10,11 +10,12 @@ import type { HubAction } from "../../core/hub_router.ts";
 import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
+import { SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../core/subscription_gap.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
-import { encodeEvent, FEATURES, Link, type LinkConfig, type LinkCounters, Outbox, toEvent } from "./link.ts";
+import { encodeEvent, FEATURES, Link, type LinkConfig, type LinkCounters, Outbox, RECOVER, toEvent } from "./link.ts";
 import {
   credentialsFunction,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -343,18 +344,27 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       onHandshake: () => {
         this.#opened++;
         interest.connected({
-          subscribe: (topic) => link.control(["sub", topic]),
+          recover: link.features.has(RECOVER),
+          subscribe: (topic, since) => link.control(since === undefined ? ["sub", topic] : ["sub", topic, null, since]),
           unsubscribe: (topic) => link.control(["unsub", topic]),
         });
       },
-      onSubscribed: (topic) => interest.acked(topic),
+      onSubscribed: (topic, _link, info) => {
+        const gap = interest.acked(topic, info);
+        if (gap !== undefined) this.emit(SUBSCRIPTION_GAP_EVENT, { topic, error: gap } satisfies SubscriptionGapDetail);
+      },
+      onSentAt: (topic, position) => interest.delivered(topic, position),
       onRefused: (action, topic, reason, message) => this.#onRefused(action, topic, reason, message),
       onOpen: () => {
         this.#state = "open";
         this.#backoff.connected();
         this.emit("open");
       },
-      onEnvelope: (envelope) => this.dispatchLocal(toEvent(envelope)),
+      onEnvelope: (envelope, _frame, _link, position) => {
+        const event = toEvent(envelope);
+        if (position !== undefined) interest.delivered(event.type, position);
+        this.dispatchLocal(event);
+      },
       onClose: (info) => {
         if (this.#link === link) this.#link = undefined;
         interest.disconnected();
