@@ -42,3 +42,19 @@ conformance("websocket per-connection target + spoke with credentials", async ()
     },
   };
 });
+
+conformance("websocket hub with history + spoke (recover granted)", async () => {
+  const server = startHub({ history: {} });
+  const spoke = connectWebSocketEventTarget(server.url, quiet);
+  await spoke.ready("");
+  return {
+    a: server.hub,
+    b: spoke,
+    listenerCount: (t, topic) => (t as WebSocketHub | WebSocketSpoke).listenerCount(topic),
+    async close() {
+      spoke.close();
+      await spoke.closed;
+      await server.close();
+    },
+  };
+});
