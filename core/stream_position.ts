@@ -138,3 +138,67 @@ export function parseSubscribedInfo(value: unknown): SubscribedInfo | undefined 
 export function isRequestId(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
+
+/**
+ * Reads a resuming subscribe, `["sub", topic, rid, since]` (`rid` a request
+ * id or `null`, `since` a position or `null`), sent only on a connection that
+ * was granted `"recover"`; `undefined` for any other shape.
+ *
+ * @param message The control frame's array.
+ * @returns The topic, request id and position.
+ *
+ * @example
+ * ```ts
+ * import { parseResumingSub } from "@alkdev/pubsub";
+ *
+ * console.log(parseResumingSub(["sub", "t:1", null, { epoch: "e", offset: 4 }]));
+ * // { topic: "t:1", rid: null, since: { epoch: "e", offset: 4 } }
+ * ```
+ */
+export function parseResumingSub(
+  message: readonly unknown[],
+): { topic: string; rid: number | null; since: StreamPosition | undefined } | undefined {
+  const [tag, topic, rid, raw] = message;
+  if (tag !== "sub" || message.length !== 4 || typeof topic !== "string" || !(rid === null || isRequestId(rid))) {
+    return undefined;
+  }
+  if (raw === null) return { topic, rid, since: undefined };
+  const since = parsePosition(raw);
+  return since === undefined ? undefined : { topic, rid, since };
+}
+
+/**
+ * Reads a hub's position answers on a `"recover"` connection:
+ * `["suback", topic, rid, info]` (see {@linkcode SubscribedInfo}) and
+ * `["sent", topic, position]` (the position of an event the spoke sent
+ * itself); `undefined` for any other shape.
+ *
+ * @param message The control frame's array.
+ * @returns The answer.
+ *
+ * @example
+ * ```ts
+ * import { parsePositionAnswer } from "@alkdev/pubsub";
+ *
+ * console.log(parsePositionAnswer(["sent", "t:1", { epoch: "e", offset: 5 }]));
+ * // { kind: "sent", topic: "t:1", position: { epoch: "e", offset: 5 } }
+ * ```
+ */
+export function parsePositionAnswer(
+  message: readonly unknown[],
+):
+  | { kind: "suback"; topic: string; info: SubscribedInfo }
+  | { kind: "sent"; topic: string; position: StreamPosition }
+  | undefined {
+  const [tag, topic, second, third] = message;
+  if (typeof topic !== "string") return undefined;
+  if (tag === "suback" && message.length === 4 && (second === null || isRequestId(second))) {
+    const info = parseSubscribedInfo(third);
+    return info === undefined ? undefined : { kind: "suback", topic, info };
+  }
+  if (tag === "sent" && message.length === 3) {
+    const position = parsePosition(second);
+    return position === undefined ? undefined : { kind: "sent", topic, position };
+  }
+  return undefined;
+}

@@ -16,7 +16,7 @@
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
 import type { SubscribedInfo } from "../../core/hub_history.ts";
-import { decodePositioned, isRequestId, parsePosition, parseSubscribedInfo } from "../../core/stream_position.ts";
+import { decodePositioned, parsePositionAnswer, parseResumingSub } from "../../core/stream_position.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
 import {
@@ -560,12 +560,12 @@ export class Link {
       return;
     }
     if (tag === "sub" && message.length === 4 && this.#features.has(RECOVER)) {
-      const since = message[3] === null ? undefined : parsePosition(message[3]);
-      const rid = message[2];
-      if (typeof topic === "string" && (rid === null || isRequestId(rid)) && (message[3] === null || since)) {
+      const sub = parseResumingSub(message);
+      if (sub === undefined) this.#badControl(text);
+      else {
         this.#alive();
-        this.#callbacks.onSubscribe?.(topic, this, since, rid);
-      } else this.#badControl(text);
+        this.#callbacks.onSubscribe?.(sub.topic, this, sub.since, sub.rid);
+      }
       return;
     }
     if (message.length !== 2 || typeof topic !== "string") {
@@ -588,19 +588,12 @@ export class Link {
       this.#callbacks.onSubscribed?.(topic, this);
       return;
     }
-    if (this.#features.has(RECOVER) && typeof topic === "string") {
-      const info = tag === "suback" && message.length === 4 ? parseSubscribedInfo(detail) : undefined;
-      if (info !== undefined && (reason === null || isRequestId(reason))) {
-        this.#alive();
-        this.#callbacks.onSubscribed?.(topic, this, info);
-        return;
-      }
-      const position = tag === "sent" && message.length === 3 ? parsePosition(reason) : undefined;
-      if (position !== undefined) {
-        this.#alive();
-        this.#callbacks.onSentAt?.(topic, position, this);
-        return;
-      }
+    const answer = this.#features.has(RECOVER) ? parsePositionAnswer(message) : undefined;
+    if (answer !== undefined) {
+      this.#alive();
+      if (answer.kind === "suback") this.#callbacks.onSubscribed?.(answer.topic, this, answer.info);
+      else this.#callbacks.onSentAt?.(answer.topic, answer.position, this);
+      return;
     }
     if (
       (tag === "subrefused" || tag === "pubrefused") && message.length === 4 && typeof topic === "string" &&
