@@ -9,7 +9,10 @@ import { PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { checkFrameSize } from "../../core/frame_size.ts";
 import { encodeWelcome, grantFeatures, parseHello } from "../../core/handshake.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
+import type { HubHistoryOptions, SubscribedInfo } from "../../core/hub_history.ts";
 import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import { encodePositioned, parseResumingSub } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
@@ -119,6 +122,16 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEve
    * @default {1024}
    */
   maxTopicLength?: number;
+  /**
+   * Keep a bounded history per topic and let spokes that reconnect recover
+   * what they missed (the `"recover"` feature): as the WebSocket hub's
+   * `history`, see docs/architecture/hub.md#delivery-guarantees. `{}` turns it
+   * on with the defaults (100 events and 2 minutes per topic, at most 10,000
+   * topics and 64 MiB).
+   *
+   * @default {undefined: no history, at most once across drops}
+   */
+  history?: HubHistoryOptions;
   /**
    * Inbound rate limits per connection once its handshake is done, as token
    * buckets (frames and bytes, 4-byte prefixes included); past either, the
@@ -247,6 +260,8 @@ interface Shared<TAuth> {
   readonly counters: FrameCounters;
   readonly options: ResolvedIrohOptions;
   readonly limits: PeerLimits;
+  /** The optional features the hub grants (`"recover"` only with `history`). */
+  readonly features: readonly string[];
   reportError(error: PubSubError): void;
   /** The hub's remote backlog: a connection reads on once the events of its last chunk are delivered. */
   backlog(): Promise<void> | undefined;
@@ -262,6 +277,8 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   features: ReadonlySet<string> = new Set();
   #hello = deferred<{ credentials: unknown; features: readonly string[] | undefined }>();
   #helloSeen = false;
+  /** The request id of each topic's last resuming subscribe, echoed in its answer. */
+  #rids = new Map<string, number | null>();
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
 
@@ -325,7 +342,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.context = context;
       this.opened = true;
       this.#hub.router.attach(this, context);
-      const granted = features && grantFeatures(features, IROH_FEATURES);
+      const granted = features && grantFeatures(features, this.#hub.features);
       link.write(encodeWelcome(granted));
       if (granted !== undefined && granted.length > 0) this.features = new Set(granted);
     });
@@ -407,7 +424,15 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     const [tag, topic] = message;
     if (message.length === 2 && typeof topic === "string") {
       if (tag === "sub") return hub.router.subscribe(this, topic);
-      if (tag === "unsub") return hub.router.unsubscribe(this, topic);
+      if (tag === "unsub") {
+        this.#rids.delete(topic);
+        return hub.router.unsubscribe(this, topic);
+      }
+    }
+    const resuming = this.recover ? parseResumingSub(message) : undefined;
+    if (resuming !== undefined) {
+      this.#rids.set(resuming.topic, resuming.rid);
+      return hub.router.subscribe(this, resuming.topic, resuming.since);
     }
     this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
   }
@@ -447,8 +472,17 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     this.#write(frame);
   }
 
-  subscribed(topic: string): void {
-    this.#control(["suback", topic]);
+  get recover(): boolean {
+    return this.features.has("recover");
+  }
+
+  subscribed(topic: string, info?: SubscribedInfo): void {
+    if (info === undefined) this.#control(["suback", topic]);
+    else this.#control(["suback", topic, this.#rids.get(topic) ?? null, info]);
+  }
+
+  sentAt(topic: string, position: StreamPosition): void {
+    this.#control(["sent", topic, position]);
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
@@ -543,6 +577,8 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
+      history: options.history,
+      encodeAt: (envelope, position) => encodePositioned(codec, envelope, position),
     });
     this.#options = resolved;
     this.#allow = options.allow;
@@ -552,6 +588,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       counters: this.counters,
       options: this.#options,
       limits: resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes),
+      features: options.history === undefined ? IROH_FEATURES.filter((f) => f !== "recover") : IROH_FEATURES,
       reportError: (error) => this.reportError(error),
       backlog: () => this.remoteBacklog(),
       connectionClosed: (connection, info) => this.#connectionClosed(connection, info),

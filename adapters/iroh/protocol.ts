@@ -7,9 +7,12 @@
  * exported from the package; see docs/architecture/iroh.md.
  *
  * - spoke → hub: `["hello", 2, credentials?, options?]` (first frame, see
- *   core/handshake.ts), `["sub", topic]`, `["unsub", topic]`;
+ *   core/handshake.ts), `["sub", topic]`, `["unsub", topic]`, and with
+ *   `"recover"` `["sub", topic, rid, since]`;
  * - hub → spoke: `["welcome", 2, info?]` (answers the hello), `["suback", topic]`,
- *   `["subrefused", topic, reason, message]`, `["pubrefused", topic, reason, message]`.
+ *   `["subrefused", topic, reason, message]`, `["pubrefused", topic, reason, message]`,
+ *   and with `"recover"` `["suback", topic, rid, info]`, `["sent", topic, position]`
+ *   and data frames carrying `offset` and `epoch` (core/stream_position.ts).
  *
  * A zero-length frame is version 1's hello: as a first frame it marks a
  * version 1 peer, which is refused with close code 6; after the handshake
@@ -21,6 +24,8 @@
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, isRefusalReason, PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { PROTOCOL_VERSION } from "../../core/handshake.ts";
+import { decodePositioned } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import { describe } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { IrohProtocolError } from "./errors.ts";
@@ -32,7 +37,7 @@ export const IROH_PROTOCOL_VERSION = PROTOCOL_VERSION;
  * The optional protocol features (core/handshake.ts) the iroh hub and spoke
  * implement: what the spoke asks for in its hello and the hub grants.
  */
-export const IROH_FEATURES: readonly string[] = [];
+export const IROH_FEATURES: readonly string[] = ["recover"];
 
 /** A data frame's body as the codec produced it. */
 export type Frame = string | Uint8Array;
@@ -102,8 +107,25 @@ export function frameLength(frame: Frame): number {
  * @throws {EnvelopeError} If the frame is not an envelope.
  */
 export function decodeData(frame: Uint8Array, codec: Codec, remoteId: string): EventEnvelope {
+  return decodeDataAt(frame, codec, remoteId, false).envelope;
+}
+
+/**
+ * Decodes a data frame's envelope and, if `positioned` (a spoke granted
+ * `"recover"`), the stream position it carries.
+ *
+ * @throws {EnvelopeError} If the frame is not an envelope.
+ */
+export function decodeDataAt(
+  frame: Uint8Array,
+  codec: Codec,
+  remoteId: string,
+  positioned: boolean,
+): { envelope: EventEnvelope; position: StreamPosition | undefined } {
   try {
-    return decodeEnvelope(codec === jsonCodec ? frame : frame.slice(), codec);
+    const data = codec === jsonCodec ? frame : frame.slice();
+    if (positioned) return decodePositioned(data, codec);
+    return { envelope: decodeEnvelope(data, codec), position: undefined };
   } catch (error) {
     throw error instanceof PubSubError
       ? error

@@ -9,6 +9,8 @@ import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../c
 import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshake.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
+import { parsePositionAnswer } from "../../core/stream_position.ts";
+import { SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../core/subscription_gap.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
@@ -28,7 +30,7 @@ import {
   resolveIrohOptions,
 } from "./options.ts";
 import {
-  decodeData,
+  decodeDataAt,
   encodeData,
   type Frame,
   frameLength,
@@ -379,7 +381,9 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#open = true;
       this.#opened++;
       this.#interest.connected({
-        subscribe: (topic) => this.#write(link, JSON.stringify(["sub", topic])),
+        recover: this.#features.has("recover"),
+        subscribe: (topic, since) =>
+          this.#write(link, JSON.stringify(since === undefined ? ["sub", topic] : ["sub", topic, null, since])),
         unsubscribe: (topic) => this.#write(link, JSON.stringify(["unsub", topic])),
       });
       const queued = this.#outbox;
@@ -439,14 +443,17 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#onControl(frame);
       return;
     }
-    let envelope;
+    let decoded;
     try {
-      envelope = decodeData(frame, this.#options.codec, link.remoteId);
+      decoded = decodeDataAt(frame, this.#options.codec, link.remoteId, this.#features.has("recover"));
     } catch (error) {
       this.#reportError(error as PubSubError);
       return;
     }
-    this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
+    const { envelope, position } = decoded;
+    const topic = topicFor(envelope.type, envelope.id);
+    if (position !== undefined) this.#interest.delivered(topic, position);
+    this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
   }
 
   #onControl(frame: Uint8Array): void {
@@ -459,6 +466,18 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     }
     if (message[0] === "suback" && message.length === 2 && typeof message[1] === "string") {
       this.#interest.acked(message[1]);
+      return;
+    }
+    const positioned = this.#features.has("recover") ? parsePositionAnswer(message) : undefined;
+    if (positioned?.kind === "sent") {
+      this.#interest.delivered(positioned.topic, positioned.position);
+      return;
+    }
+    if (positioned !== undefined) {
+      const gap = this.#interest.acked(positioned.topic, positioned.info);
+      if (gap !== undefined) {
+        this.emit(SUBSCRIPTION_GAP_EVENT, { topic: positioned.topic, error: gap } satisfies SubscriptionGapDetail);
+      }
       return;
     }
     const refusal = parseRefusal(message);
