@@ -10,8 +10,8 @@
  */
 
 import type { HubPeer } from "./hub_router.ts";
-import { type StreamPosition, TopicHistory, type TopicHistoryOptions } from "./topic_history.ts";
-import type { EventEnvelope } from "./types.ts";
+import { type HistoryRecovery, type StreamPosition, TopicHistory, type TopicHistoryOptions } from "./topic_history.ts";
+import type { EnvelopeEvent, EventEnvelope } from "./types.ts";
 
 /**
  * The hub's `history` option: the bounds of its per-topic history (see
@@ -64,12 +64,57 @@ export interface SubscribedInfo {
  */
 export type EncodeAt<F> = (envelope: EventEnvelope, position: StreamPosition) => F;
 
+/**
+ * An upstream that stores each topic's history itself, shared by several hub
+ * processes (the Redis target in streams mode): it numbers every event it
+ * delivers (the event's `position`) and answers what a reader missed. A hub
+ * with `history` over such an upstream keeps no history of its own.
+ *
+ * @example
+ * ```ts ignore
+ * const upstream = createRedisEventTarget({ publishClient, streams: { maxLen: 1000 } });
+ * const recovery = await upstream.history("chat:room-1", { epoch: "9f2c41a07be3", offset: 41 });
+ * ```
+ */
+export interface StreamHistorySource {
+  /**
+   * What a reader at `since` missed of `topic` (see
+   * {@linkcode TopicHistory.since}); without `since`, the current position.
+   */
+  history(topic: string, since: StreamPosition | undefined): Promise<HistoryRecovery<EventEnvelope>>;
+}
+
+/**
+ * An event as an upstream that stores history delivers it: with its stream position.
+ *
+ * @example
+ * ```ts
+ * import type { PositionedEvent } from "@alkdev/pubsub";
+ *
+ * const event = new CustomEvent("t:1", { detail: { type: "t", id: "1", payload: 1 } }) as PositionedEvent;
+ * event.position = { epoch: "e", offset: 1 };
+ * ```
+ */
+export type PositionedEvent = EnvelopeEvent & { position?: StreamPosition };
+
+/** Whether an upstream stores history itself. */
+export function isStreamHistorySource(value: unknown): value is StreamHistorySource {
+  return typeof (value as Partial<StreamHistorySource> | undefined)?.history === "function";
+}
+
 /** Replayed frames sent per event-loop turn, so a long replay does not stall other connections. */
 const REPLAY_SLICE = 256;
 
+interface Item<F> {
+  frame: F;
+  position: StreamPosition | undefined;
+}
+
 interface Replay<F> {
-  frames: F[];
+  items: Item<F>[];
   head: number;
+  /** The upstream's answer is awaited: live frames wait here, to be sent after the replay unless it covered them. */
+  fetching: boolean;
 }
 
 /**
@@ -96,6 +141,8 @@ export class HubHistory<F> {
   #replays = new Map<HubPeer<F>, Map<string, Replay<F>>>();
   #pump: ReturnType<typeof setTimeout> | undefined;
   #busy: (topic: string) => boolean;
+  #source: StreamHistorySource | undefined;
+  #onFail: ((peer: HubPeer<F>, topic: string, cause: unknown) => void) | undefined;
 
   /**
    * Creates an empty history.
@@ -110,11 +157,15 @@ export class HubHistory<F> {
     encodeAt: EncodeAt<F>,
     onDrop: (topic: string) => void,
     busy: (topic: string) => boolean = () => false,
+    source?: StreamHistorySource,
+    onFail?: (peer: HubPeer<F>, topic: string, cause: unknown) => void,
   ) {
     this.store = new TopicHistory<EventEnvelope>(options);
     this.store.onDrop = onDrop;
     this.#encodeAt = encodeAt;
     this.#busy = busy;
+    this.#source = source;
+    this.#onFail = onFail;
   }
 
   /**
@@ -123,9 +174,16 @@ export class HubHistory<F> {
    * @param topic The topic.
    * @param envelope The envelope.
    * @param bytes Its encoded size.
-   * @returns Its position.
+   * @param position Its position, when the upstream stores history (then nothing is kept here).
+   * @returns Its position (`undefined` if the upstream gave none).
    */
-  record(topic: string, envelope: EventEnvelope, bytes: number): StreamPosition {
+  record(
+    topic: string,
+    envelope: EventEnvelope,
+    bytes: number,
+    position?: StreamPosition,
+  ): StreamPosition | undefined {
+    if (this.#source !== undefined) return position;
     this.#sweepLater();
     return this.store.append(topic, envelope, bytes);
   }
@@ -152,19 +210,73 @@ export class HubHistory<F> {
    * @param since The position the connection asked to recover from.
    */
   join(peer: HubPeer<F>, topic: string, since: StreamPosition | undefined): void {
-    this.#sweepLater();
-    const recovery = this.store.since(topic, since);
-    const info: SubscribedInfo = { epoch: recovery.epoch, offset: recovery.from };
-    if (recovery.missed !== undefined) info.missed = recovery.missed;
-    peer.subscribed(topic, info);
-    if (recovery.entries.length === 0) return;
-    const frames: F[] = [];
-    for (const { offset, value } of recovery.entries) {
-      frames.push(this.#encodeAt(value, { epoch: recovery.epoch, offset }));
+    const source = this.#source;
+    if (source === undefined) {
+      this.#sweepLater();
+      this.#start(peer, topic, this.store.since(topic, since), undefined);
+      return;
     }
+    // From the upstream's store: live frames arriving meanwhile wait, and go after the replay unless it has them.
+    const replay: Replay<F> = { items: [], head: 0, fetching: true };
+    this.#replaysOf(peer).set(topic, replay);
+    source.history(topic, since).then(
+      (recovery) => {
+        if (this.#replays.get(peer)?.get(topic) === replay) this.#start(peer, topic, recovery, replay);
+      },
+      (cause) => {
+        if (this.#replays.get(peer)?.get(topic) !== replay) return;
+        this.leave(peer, topic);
+        this.#onFail?.(peer, topic, cause);
+      },
+    );
+  }
+
+  /**
+   * Answers a repeated subscribe of a live subscription with the current
+   * position (nothing if its first answer or replay is still under way).
+   *
+   * @param peer The connection.
+   * @param topic The topic.
+   */
+  again(peer: HubPeer<F>, topic: string): void {
+    if (this.#replays.get(peer)?.has(topic)) return;
+    if (this.#source === undefined) peer.subscribed(topic, this.store.open(topic));
+    else this.join(peer, topic, undefined);
+  }
+
+  #replaysOf(peer: HubPeer<F>): Map<string, Replay<F>> {
     let replays = this.#replays.get(peer);
     if (replays === undefined) this.#replays.set(peer, replays = new Map());
-    replays.set(topic, { frames, head: 0 });
+    return replays;
+  }
+
+  /** Answers with the position, then queues the replay (and the live frames that waited and are newer). */
+  #start(
+    peer: HubPeer<F>,
+    topic: string,
+    recovery: HistoryRecovery<EventEnvelope>,
+    waiting: Replay<F> | undefined,
+  ): void {
+    const { epoch, entries } = recovery;
+    const info: SubscribedInfo = { epoch, offset: recovery.from };
+    if (recovery.missed !== undefined) info.missed = recovery.missed;
+    peer.subscribed(topic, info);
+    const items: Item<F>[] = [];
+    for (const { offset, value } of entries) {
+      items.push({ frame: this.#encodeAt(value, { epoch, offset }), position: undefined });
+    }
+    const last = entries.length === 0 ? recovery.from : entries[entries.length - 1].offset;
+    if (waiting !== undefined) {
+      for (const item of waiting.items) {
+        const position = item.position;
+        if (position === undefined || position.epoch !== epoch || position.offset > last) items.push(item);
+      }
+    }
+    if (items.length === 0) {
+      this.leave(peer, topic);
+      return;
+    }
+    this.#replaysOf(peer).set(topic, { items, head: 0, fetching: false });
     if (this.#pump === undefined) this.#pumpNow();
   }
 
@@ -174,11 +286,12 @@ export class HubHistory<F> {
    * @param peer The connection.
    * @param topic The topic.
    * @param frame The frame.
+   * @param position Its position.
    */
-  deliver(peer: HubPeer<F>, topic: string, frame: F): void {
+  deliver(peer: HubPeer<F>, topic: string, frame: F, position: StreamPosition): void {
     const replay = this.#replays.size === 0 ? undefined : this.#replays.get(peer)?.get(topic);
     if (replay === undefined) peer.sendData(frame);
-    else replay.frames.push(frame);
+    else replay.items.push({ frame, position });
   }
 
   /**
@@ -209,16 +322,23 @@ export class HubHistory<F> {
     this.#pump = undefined;
     for (const [peer, replays] of this.#replays) {
       for (const [topic, replay] of replays) {
-        const end = Math.min(replay.frames.length, replay.head + REPLAY_SLICE);
+        if (replay.fetching) continue;
+        const end = Math.min(replay.items.length, replay.head + REPLAY_SLICE);
         while (replay.head < end && this.#replays.get(peer)?.get(topic) === replay) {
-          const frame = replay.frames[replay.head];
-          replay.frames[replay.head++] = undefined as F;
-          peer.sendData(frame);
+          const item = replay.items[replay.head];
+          replay.items[replay.head++] = undefined as unknown as Item<F>;
+          peer.sendData(item.frame);
         }
-        if (replay.head === replay.frames.length) this.leave(peer, topic);
+        if (replay.head === replay.items.length && this.#replays.get(peer)?.get(topic) === replay) {
+          this.leave(peer, topic);
+        }
       }
     }
-    if (this.#replays.size > 0) this.#pump = setTimeout(this.#pumpNow, 0);
+    let running = false;
+    for (const replays of this.#replays.values()) {
+      for (const replay of replays.values()) running ||= !replay.fetching;
+    }
+    if (running) this.#pump = setTimeout(this.#pumpNow, 0);
   };
 
   /** Sweeps idle streams every `ttl` (at most every 10 s) while the store holds any. */

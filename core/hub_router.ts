@@ -19,7 +19,14 @@
  */
 
 import { PublishRefusedError, type PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
-import { type EncodeAt, HubHistory, type HubHistoryOptions, type SubscribedInfo } from "./hub_history.ts";
+import {
+  type EncodeAt,
+  HubHistory,
+  type HubHistoryOptions,
+  isStreamHistorySource,
+  type PositionedEvent,
+  type SubscribedInfo,
+} from "./hub_history.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
 import type { StreamPosition } from "./topic_history.ts";
 import { parseTopic, topicFor } from "./topic.ts";
@@ -338,13 +345,27 @@ export class HubRouter<F, TContext = unknown> {
     );
     if (options.history !== undefined) {
       if (options.encodeAt === undefined) throw new TypeError("The history option needs encodeAt");
-      this.#history = new HubHistory<F>(options.history, options.encodeAt, (topic) => {
-        const route = this.#routes.get(topic);
-        if (route !== undefined) this.#release(topic, route);
-      }, (topic) => {
-        const route = this.#routes.get(topic);
-        return route !== undefined && (route.peers.size > 0 || route.local > 0);
-      });
+      this.#history = new HubHistory<F>(
+        options.history,
+        options.encodeAt,
+        (topic) => {
+          const route = this.#routes.get(topic);
+          if (route !== undefined) this.#release(topic, route);
+        },
+        (topic) => {
+          const route = this.#routes.get(topic);
+          return route !== undefined && (route.peers.size > 0 || route.local > 0);
+        },
+        isStreamHistorySource(options.upstream) ? options.upstream : undefined,
+        (peer, topic, cause) => {
+          const state = this.#peers.get(peer);
+          if (state === undefined || !state.topics.delete(topic)) return;
+          this.#removePeer(topic, peer);
+          const message = `The upstream could not read the history of ${JSON.stringify(topic)}`;
+          this.#options.onError(new SubscriptionRefusedError(topic, "unavailable", message, { cause }));
+          this.#refuseSubscribe(peer, topic, "unavailable", message);
+        },
+      );
     }
   }
 
@@ -650,7 +671,7 @@ export class HubRouter<F, TContext = unknown> {
       return;
     }
     if (joining === undefined) {
-      peer.subscribed(topic, history.store.open(topic));
+      history.again(peer, topic);
       return;
     }
     const route = this.#routes.get(topic);
@@ -753,7 +774,7 @@ export class HubRouter<F, TContext = unknown> {
     if (route.local > 0) this.#options.deliverLocal(event);
     const history = this.#history;
     if (history !== undefined) {
-      this.#deliverNumbered(history, topic, route, event.detail, frame ?? this.#options.encode(event.detail), exclude);
+      this.#deliverNumbered(history, topic, route, event, frame ?? this.#options.encode(event.detail), exclude);
       return;
     }
     if (route.peers.size === 0) return;
@@ -770,21 +791,22 @@ export class HubRouter<F, TContext = unknown> {
     history: HubHistory<F>,
     topic: string,
     route: Route<F>,
-    envelope: EventEnvelope,
+    event: PositionedEvent,
     frame: F,
     exclude: HubPeer<F> | undefined,
   ): void {
-    const position = history.record(topic, envelope, frameSize(frame));
+    const envelope = event.detail;
+    const position = history.record(topic, envelope, frameSize(frame), event.position);
     let positioned: F | undefined;
     for (const peer of route.peers) {
-      if (peer.recover !== true) {
+      if (peer.recover !== true || position === undefined) {
         if (peer === exclude) continue;
         this.#deliveries++;
         peer.sendData(frame);
       } else if (peer === exclude) peer.sentAt?.(topic, position);
       else {
         this.#deliveries++;
-        history.deliver(peer, topic, positioned ??= history.frameAt(envelope, position));
+        history.deliver(peer, topic, positioned ??= history.frameAt(envelope, position), position);
       }
     }
   }

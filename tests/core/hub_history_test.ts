@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
 import {
   type EnvelopeEvent,
+  type EventEnvelope,
+  type HistoryRecovery,
   type HubAction,
   type HubPeer,
   HubRouter,
   type HubRouterOptions,
   InProcessEventTarget,
+  type PositionedEvent,
   type RefusalReason,
   type StreamPosition,
   type SubscribedInfo,
   topicFor,
+  TopicHistory,
 } from "../../mod.ts";
 
 class Peer implements HubPeer<string> {
@@ -149,3 +153,56 @@ Deno.test("hub history: without history nothing changes for a recover peer, and 
   r.clear();
   assert.throws(() => router({ encodeAt: undefined }), TypeError);
 });
+
+Deno.test("hub history over an upstream that stores it: the replay and the live events that came meanwhile meet with no gap and no duplicate", async () => {
+  // An upstream numbering every event in a TopicHistory of its own, answering history() a turn late.
+  const store = new TopicHistory<EventEnvelope>();
+  const inner = new InProcessEventTarget<EnvelopeEvent>();
+  let answered = 0;
+  const upstream = Object.assign(inner, {
+    history: (topic: string, since: StreamPosition | undefined) =>
+      new Promise<HistoryRecovery<EventEnvelope>>((resolve) =>
+        setTimeout(() => {
+          answered++;
+          resolve(store.since(topic, since));
+        }, 20)
+      ),
+  });
+  const numbered = (n: number) => {
+    const e = event(n) as PositionedEvent;
+    e.position = store.append("t:1", e.detail, 1);
+    return e;
+  };
+  const r = router({ upstream });
+  const a = new Peer(true);
+  r.attach(a);
+  r.subscribe(a, "t:1");
+  await until(() => a.acks.length === 1);
+  for (let i = 1; i <= 3; i++) upstream.dispatchEvent(numbered(i));
+  const epoch = a.acks[0].info!.epoch;
+  assert.deepEqual(a.offsets(), [1, 2, 3]);
+  r.detach(a);
+  for (let i = 4; i <= 6; i++) store.append("t:1", env(i), 1); // missed: stored upstream, not seen by this hub
+  const again = new Peer(true);
+  r.attach(again);
+  r.subscribe(again, "t:1", { epoch, offset: 3 });
+  // Live while the history is read: 7 and 8 (after the snapshot) must follow 4..6, each once.
+  upstream.dispatchEvent(numbered(7));
+  await until(() => answered === 2);
+  upstream.dispatchEvent(numbered(8));
+  await until(() => again.frames.length === 5);
+  assert.deepEqual(again.acks, [{ topic: "t:1", info: { epoch, offset: 3 } }]);
+  assert.deepEqual(again.offsets(), [4, 5, 6, 7, 8]);
+  assert.equal(r.stats().topics, 1);
+  r.detach(again);
+  assert.equal(r.stats().topics, 0); // the upstream keeps the history: nothing lingers here
+  r.clear();
+});
+
+async function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("Timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
