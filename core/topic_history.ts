@@ -384,7 +384,19 @@ export class TopicHistory<T> {
   }
 }
 
-function newEpoch(): string {
+/**
+ * A new random epoch: 12 hexadecimal digits (48 bits).
+ *
+ * @returns The epoch.
+ *
+ * @example
+ * ```ts
+ * import { newEpoch } from "@alkdev/pubsub";
+ *
+ * console.log(newEpoch().length); // 12
+ * ```
+ */
+export function newEpoch(): string {
   const bytes = new Uint8Array(6);
   crypto.getRandomValues(bytes);
   let text = "";

@@ -21,7 +21,10 @@ import {
   type TypedEventListenerOrEventListenerObject,
   type TypedEventTarget,
 } from "../../core/types.ts";
+import type { PositionedEvent } from "../../core/hub_history.ts";
+import type { HistoryRecovery, StreamPosition } from "../../core/topic_history.ts";
 import { RedisConnectionError, RedisPublishError, RedisSubscribeError } from "./errors.ts";
+import { RedisStreams, type RedisStreamsOptions, type ScriptClient } from "./streams.ts";
 
 /**
  * What the adapter uses of an ioredis client: an ioredis `Redis` or `Cluster`
@@ -37,7 +40,7 @@ import { RedisConnectionError, RedisPublishError, RedisSubscribeError } from "./
  * client.disconnect();
  * ```
  */
-export interface RedisClient {
+export interface RedisClient extends ScriptClient {
   /** The connection status, `"ready"` when connected. */
   readonly status: string;
   /** `true` for an ioredis `Cluster`. */
@@ -189,6 +192,18 @@ export interface RedisEventTargetOptions {
    */
   sharded?: boolean;
   /**
+   * Streams mode: every publish is numbered and kept in a Redis Stream per
+   * topic (one Lua script: `XADD … MAXLEN ~`, `XTRIM … MINID ~`, then
+   * `PUBLISH` with the position), and the target gets `history(topic, since)`.
+   * A hub with `history` over such a target keeps no history of its own:
+   * several hub processes agree on every offset, and a spoke that fails over
+   * recovers from any of them. Not with `sharded` or a `Cluster`. See
+   * docs/architecture/redis.md#streams-mode for the costs.
+   *
+   * @default {undefined: plain pub/sub, no history}
+   */
+  streams?: RedisStreamsOptions;
+  /**
    * Receives what goes wrong without being anyone's fault in this process:
    * invalid incoming messages (`EnvelopeError`), failed PUBLISH commands of
    * `dispatchEvent` ({@linkcode RedisPublishError}), failed SUBSCRIBE or
@@ -285,6 +300,13 @@ export interface RedisEventTarget extends TypedEventTarget<EnvelopeEvent>, Subsc
    * `PubSubClosedError` on `close()`.
    */
   ready(topic: string): Promise<void>;
+  /**
+   * In streams mode only (`undefined` otherwise): what a reader at `since`
+   * missed of `topic`, read from its stream (without `since`: the current
+   * position). Events older than `streams.ttl`, or beyond `streams.maxLen`,
+   * count as missed.
+   */
+  readonly history?: (topic: string, since: StreamPosition | undefined) => Promise<HistoryRecovery<EventEnvelope>>;
   /** Counts local listeners: for one event name (topic), or all of them. */
   listenerCount(type?: string): number;
   /**
@@ -406,6 +428,8 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   // deno-lint-ignore no-explicit-any
   #clientListeners: [string, (...args: any[]) => void][];
   #onPublishFailure: (channel: string) => (error: unknown) => void;
+  #streams: RedisStreams | undefined;
+  readonly history?: (topic: string, since: StreamPosition | undefined) => Promise<HistoryRecovery<EventEnvelope>>;
 
   constructor(options: RedisEventTargetOptions) {
     super(options);
@@ -431,6 +455,18 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       throw new TypeError(`Cannot create a Redis event target: the prefix must be a string, got ${typeof this.prefix}`);
     }
     this.#codec = options.codec ?? jsonCodec;
+    if (options.streams !== undefined) {
+      if (this.#sharded || publishClient.isCluster === true) {
+        if (this.#ownsSub) this.#sub.disconnect();
+        throw new TypeError(
+          "Cannot create a Redis event target: streams mode needs one Redis, not sharded pub/sub or a Cluster",
+        );
+      }
+      const streams = new RedisStreams(publishClient, this.prefix, this.#codec, options.streams);
+      this.#streams = streams;
+      this.#canPipeline = false;
+      this.history = (topic, since) => streams.history(topic, since);
+    }
     this.#onError = options.onError ?? defaultOnError;
     this.#onPublished = options.onPublished;
     this.#probeInterval = options.probeInterval ?? 1000;
@@ -609,6 +645,8 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   }
 
   #rawPublish(channel: string, message: string | Uint8Array): Promise<number> {
+    const streams = this.#streams;
+    if (streams !== undefined) return streams.publish(channel.slice(this.prefix.length), channel, message);
     return (this.#sharded ? this.#pub.spublish(channel, message) : this.#pub.publish(channel, message)) as Promise<
       number
     >;
@@ -673,7 +711,16 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       if (record === undefined || !record.wanted) return;
       const topic = record.topic;
       let envelope: EventEnvelope;
+      let position: StreamPosition | undefined;
       try {
+        if (this.#streams !== undefined) {
+          const live = this.#streams.parseLive(data);
+          if (live === undefined) {
+            throw new EnvelopeError("Expected a positioned message (<epoch> <offset> <envelope>)");
+          }
+          position = live.position;
+          data = live.data;
+        }
         envelope = decodeEnvelope(data, this.#codec, topic);
       } catch (error) {
         const reported = error instanceof PubSubError
@@ -683,7 +730,9 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
         return;
       }
       // Paced: a socket chunk can hold thousands of messages; consumers that keep up get turns between slices.
-      this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
+      const event = new CustomEvent(topic, { detail: envelope }) as PositionedEvent;
+      if (position !== undefined) event.position = position;
+      this.deliverRemote(event);
     } catch (error) {
       // Never throw into ioredis' callback: that would be an uncaught exception.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, error);
