@@ -102,6 +102,13 @@ export function isStreamHistorySource(value: unknown): value is StreamHistorySou
   return typeof (value as Partial<StreamHistorySource> | undefined)?.history === "function";
 }
 
+/**
+ * What each history entry costs beyond its encoded size, in bytes, as
+ * charged against `maxBytes` and `maxTotalBytes`: the entry and envelope
+ * objects a hub keeps for it.
+ */
+const ENTRY_OVERHEAD = 128;
+
 /** Replayed frames sent per event-loop turn, so a long replay does not stall other connections. */
 const REPLAY_SLICE = 256;
 
@@ -185,7 +192,7 @@ export class HubHistory<F> {
   ): StreamPosition | undefined {
     if (this.#source !== undefined) return position;
     this.#sweepLater();
-    return this.store.append(topic, envelope, bytes);
+    return this.store.append(topic, envelope, bytes + ENTRY_OVERHEAD);
   }
 
   /**
