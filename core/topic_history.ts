@@ -76,7 +76,7 @@ export interface TopicHistoryOptions {
   /**
    * The most bytes kept over all topics; past it the least recently appended streams are dropped whole.
    *
-   * @default {67108864}
+   * @default {33554432}
    */
   maxTotalBytes?: number;
 }
@@ -130,7 +130,7 @@ const DEFAULT_SIZE = 100;
 const DEFAULT_TTL = 120_000;
 const DEFAULT_MAX_BYTES = 1 << 20;
 const DEFAULT_MAX_TOPICS = 10_000;
-const DEFAULT_MAX_TOTAL_BYTES = 64 << 20;
+const DEFAULT_MAX_TOTAL_BYTES = 32 << 20;
 
 interface Entry<T> {
   offset: number;

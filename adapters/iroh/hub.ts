@@ -127,7 +127,7 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEve
    * what they missed (the `"recover"` feature): as the WebSocket hub's
    * `history`, see docs/architecture/hub.md#delivery-guarantees. `{}` turns it
    * on with the defaults (100 events and 2 minutes per topic, at most 10,000
-   * topics and 64 MiB).
+   * topics and 32 MiB).
    *
    * @default {undefined: no history, at most once across drops}
    */

@@ -103,7 +103,7 @@ export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
    * over from another hub sharing the upstream's history) recover what they
    * missed: the hub grants the `"recover"` feature, numbers publications and
    * replays from a spoke's last position. `{}` turns it on with the defaults
-   * (100 events and 2 minutes per topic, at most 10,000 topics and 64 MiB);
+   * (100 events and 2 minutes per topic, at most 10,000 topics and 32 MiB);
    * see docs/architecture/hub.md#delivery-guarantees. Off by default: it
    * holds payloads in memory and keeps each topic's upstream subscription for
    * `ttl` after its last subscriber leaves.
