@@ -51,7 +51,7 @@ export interface SubscribedInfo {
 
 /**
  * Encodes an envelope with its stream position (a data frame for a
- * connection that asked for positions).
+ * connection that asked for positions), given its plain frame when at hand.
  *
  * @typeParam F The encoded frame type.
  *
@@ -62,7 +62,7 @@ export interface SubscribedInfo {
  * const encodeAt: EncodeAt<string> = (envelope, { epoch, offset }) => JSON.stringify({ ...envelope, offset, epoch });
  * ```
  */
-export type EncodeAt<F> = (envelope: EventEnvelope, position: StreamPosition) => F;
+export type EncodeAt<F> = (envelope: EventEnvelope, position: StreamPosition, frame?: F) => F;
 
 /**
  * An upstream that stores each topic's history itself, shared by several hub
@@ -200,10 +200,11 @@ export class HubHistory<F> {
    *
    * @param envelope The envelope.
    * @param position Its position.
+   * @param frame Its plain frame, if at hand.
    * @returns The frame.
    */
-  frameAt(envelope: EventEnvelope, position: StreamPosition): F {
-    return this.#encodeAt(envelope, position);
+  frameAt(envelope: EventEnvelope, position: StreamPosition, frame?: F): F {
+    return this.#encodeAt(envelope, position, frame);
   }
 
   /**

@@ -806,7 +806,7 @@ export class HubRouter<F, TContext = unknown> {
       } else if (peer === exclude) peer.sentAt?.(topic, position);
       else {
         this.#deliveries++;
-        history.deliver(peer, topic, positioned ??= history.frameAt(envelope, position), position);
+        history.deliver(peer, topic, positioned ??= history.frameAt(envelope, position, frame), position);
       }
     }
   }

@@ -44,11 +44,13 @@ export function parsePosition(value: unknown): StreamPosition | undefined {
 /**
  * Encodes a positioned data frame: the envelope's keys, then `offset` and
  * `epoch` (`{"type":…,"id":…,"payload":…,"offset":7,"epoch":"9f2c41a07be3"}`
- * with the JSON codec).
+ * with the JSON codec). Given the envelope's plain JSON frame, it appends the
+ * two keys to it instead of encoding the payload again.
  *
  * @param codec The codec.
  * @param envelope The envelope.
  * @param position Its position.
+ * @param frame The envelope's plain frame, if at hand.
  * @returns The frame.
  *
  * @example
@@ -59,10 +61,21 @@ export function parsePosition(value: unknown): StreamPosition | undefined {
  * // {"type":"t","id":"1","payload":1,"offset":2,"epoch":"e"}
  * ```
  */
-export function encodePositioned(codec: Codec, envelope: EventEnvelope, position: StreamPosition): string | Uint8Array {
+export function encodePositioned(
+  codec: Codec,
+  envelope: EventEnvelope,
+  position: StreamPosition,
+  frame?: string | Uint8Array,
+): string | Uint8Array {
+  // A JSON object's last key wins, so the appended ones hold even if a sender's frame had its own.
+  if (codec === jsonCodec && typeof frame === "string" && frame.charCodeAt(frame.length - 1) === CLOSE_BRACE) {
+    return `${frame.slice(0, -1)},"offset":${position.offset},"epoch":${JSON.stringify(position.epoch)}}`;
+  }
   const { type, id, payload } = envelope;
   return codec.encode({ type, id, payload, offset: position.offset, epoch: position.epoch } as EventEnvelope);
 }
+
+const CLOSE_BRACE = 125; // "}"
 
 /**
  * Decodes a data frame that may carry a position: the envelope (checked like

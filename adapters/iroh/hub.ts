@@ -578,7 +578,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
       history: options.history,
-      encodeAt: (envelope, position) => encodePositioned(codec, envelope, position),
+      encodeAt: (envelope, position, frame) => encodePositioned(codec, envelope, position, frame),
     });
     this.#options = resolved;
     this.#allow = options.allow;

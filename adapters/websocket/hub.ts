@@ -284,7 +284,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
       history: options.history,
-      encodeAt: (envelope, position) => encodePositioned(resolved.codec, envelope, position),
+      encodeAt: (envelope, position, frame) => encodePositioned(resolved.codec, envelope, position, frame),
     });
     this.#features = options.history === undefined ? FEATURES.filter((f) => f !== RECOVER) : FEATURES;
     this.#options = resolved;

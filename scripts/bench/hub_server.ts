@@ -5,6 +5,9 @@
  * - `hub`: `createWebSocketHub` (heartbeat off, `authenticate` returning
  *   `{ user }`, a synchronous `authorize`), with a Redis upstream on
  *   127.0.0.1:6379 under `redis-prefix` if given;
+ * - `hub-history`: the same hub with `history` (20,000 events and 32 MiB per
+ *   topic, so a 10,000-event replay fits);
+ * - `hub-streams`: `hub-history` over a Redis upstream in streams mode;
  * - `route`: the raw baseline, a `Deno.upgradeWebSocket` server that answers
  *   the same hello and `["sub", topic]` frames and hand-routes each JSON
  *   envelope to the sockets subscribed to its topic;
@@ -22,12 +25,12 @@ import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
 import { type Command, serveCommands } from "./_control.ts";
 
-type Mode = "hub" | "route" | "broadcast";
+type Mode = "hub" | "hub-history" | "hub-streams" | "route" | "broadcast";
 type Payload = { n: number; t: number };
-type Events = { user: Payload; group: Payload };
+type Events = { user: Payload; group: Payload; replay: Payload };
 
 interface Server {
-  publish(type: "user" | "group", id: string, payload: Payload): void;
+  publish(type: "user" | "group" | "replay", id: string, payload: Payload): void;
   stats(): Record<string, number>;
 }
 
@@ -53,7 +56,8 @@ async function hubServer(): Promise<{ server: Server; port: number }> {
       new Redis("redis://127.0.0.1:6379", { lazyConnect: true })
     );
     await Promise.all([publishClient.connect(), subscribeClient.connect()]);
-    upstream = createRedisEventTarget({ publishClient, subscribeClient, prefix: redisPrefix, onError });
+    const streams = mode === "hub-streams" ? {} : undefined;
+    upstream = createRedisEventTarget({ publishClient, subscribeClient, prefix: redisPrefix, streams, onError });
   }
   const hub = createWebSocketHub<Request, { user: string }>({
     heartbeat: false,
@@ -63,6 +67,7 @@ async function hubServer(): Promise<{ server: Server; port: number }> {
     },
     authorize: ({ action, type, id, context }) => action === "subscribe" && (type === "group" || id === context?.user),
     upstream,
+    history: mode === "hub" ? undefined : { size: 20_000, maxBytes: 32 << 20 },
     onError,
   });
   const http = listen((request) => {
@@ -135,14 +140,17 @@ function rawServer(broadcast: boolean): { server: Server; port: number } {
   };
 }
 
-const { server, port } = mode === "hub" ? await hubServer() : rawServer(mode === "broadcast");
+const { server, port } = mode.startsWith("hub") ? await hubServer() : rawServer(mode === "broadcast");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Publishes `events` events over ids 0..ids-1 in turn, yielding every `chunk`; returns when all are handed over. */
-async function burst({ type, ids, events, chunk = 1000 }: Command): Promise<{ start: number; end: number }> {
+/**
+ * Publishes `events` events over ids 0..ids-1 in turn (or all to id `to`), yielding every `chunk`; returns when all
+ * are handed over.
+ */
+async function burst({ type, ids, events, to, chunk = 1000 }: Command): Promise<{ start: number; end: number }> {
   const start = now();
   for (let n = 0; n < (events as number); n++) {
-    server.publish(type as "user", String(n % (ids as number)), { n, t: now() });
+    server.publish(type as "user", (to as string | undefined) ?? String(n % (ids as number)), { n, t: now() });
     if ((n + 1) % (chunk as number) === 0) await sleep(0);
   }
   return { start, end: now() };
