@@ -67,15 +67,20 @@ export function encodePositioned(
   position: StreamPosition,
   frame?: string | Uint8Array,
 ): string | Uint8Array {
-  // A JSON object's last key wins, so the appended ones hold even if a sender's frame had its own.
-  if (codec === jsonCodec && typeof frame === "string" && frame.charCodeAt(frame.length - 1) === CLOSE_BRACE) {
-    return `${frame.slice(0, -1)},"offset":${position.offset},"epoch":${JSON.stringify(position.epoch)}}`;
+  // A JSON object's last key wins, so the appended ones hold even if a sender's frame had its own. Epochs this
+  // library makes are hexadecimal; another epoch (from a custom upstream) takes the encoding path.
+  if (
+    codec === jsonCodec && typeof frame === "string" && frame.charCodeAt(frame.length - 1) === CLOSE_BRACE &&
+    HEX.test(position.epoch)
+  ) {
+    return `${frame.slice(0, -1)},"offset":${position.offset},"epoch":"${position.epoch}"}`;
   }
   const { type, id, payload } = envelope;
   return codec.encode({ type, id, payload, offset: position.offset, epoch: position.epoch } as EventEnvelope);
 }
 
 const CLOSE_BRACE = 125; // "}"
+const HEX = /^[0-9a-f]{1,64}$/;
 
 /**
  * Decodes a data frame that may carry a position: the envelope (checked like

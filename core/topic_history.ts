@@ -12,7 +12,10 @@
  * 1. per topic, entries older than `ttl` ms are dropped, oldest first;
  * 2. per topic, the oldest entries beyond `size` entries or `maxBytes` bytes;
  * 3. over the global caps (`maxTopics` streams, `maxTotalBytes` bytes), whole
- *    streams, least recently appended to first (never the one being appended to);
+ *    streams, least recently appended to first (never the one being appended
+ *    to), in the "second chance" approximation: streams are kept in creation
+ *    order, and one appended to since it was last passed over goes to the back
+ *    once instead of being dropped;
  * 4. a stream with no append for `ttl` ms is dropped whole by `sweep`, unless
  *    the caller still needs it (a topic with subscribers).
  *
@@ -147,6 +150,8 @@ class Stream<T> {
   head = 0;
   bytes = 0;
   last: number;
+  /** Appended to since eviction last passed over it (its second chance). */
+  touched = false;
 
   constructor(now: number) {
     this.last = now;
@@ -198,7 +203,7 @@ export class TopicHistory<T> {
   readonly #maxBytes: number;
   readonly #maxTopics: number;
   readonly #maxTotalBytes: number;
-  /** In order of last append: the first is the least recently appended. */
+  /** In creation order, a stream moved to the back when eviction passes over it while touched. */
   #streams = new Map<string, Stream<T>>();
   #entries = 0;
   #bytes = 0;
@@ -263,9 +268,8 @@ export class TopicHistory<T> {
    */
   append(topic: string, value: T, bytes: number, now: number = Date.now()): StreamPosition {
     let stream = this.#streams.get(topic);
-    if (stream === undefined) stream = new Stream<T>(now);
-    else this.#streams.delete(topic); // re-inserted last: the most recently appended
-    this.#streams.set(topic, stream);
+    if (stream === undefined) this.#streams.set(topic, stream = new Stream<T>(now));
+    else stream.touched = true;
     stream.last = now;
     const offset = ++stream.top;
     stream.entries.push({ offset, value, bytes, at: now });
@@ -309,8 +313,8 @@ export class TopicHistory<T> {
 
   /**
    * Drops every stream idle for longer than `ttl`, except those `keep` names
-   * (topics still subscribed: they count as appended to now). Cheap to call
-   * often: it stops at the first stream that is not idle.
+   * (topics still subscribed: they count as appended to now), and the expired
+   * entries of those. One pass over the streams.
    *
    * @param now The current time in ms.
    * @param keep Topics whose stream stays.
@@ -318,14 +322,9 @@ export class TopicHistory<T> {
   sweep(now: number = Date.now(), keep?: (topic: string) => boolean): void {
     const oldest = now - this.#ttl;
     const idle: [string, Stream<T>][] = [];
-    for (const entry of this.#streams) {
-      if (entry[1].last >= oldest) break;
-      idle.push(entry);
-    }
+    for (const entry of this.#streams) if (entry[1].last < oldest) idle.push(entry);
     for (const [topic, stream] of idle) {
       if (keep?.(topic) === true) {
-        this.#streams.delete(topic);
-        this.#streams.set(topic, stream);
         stream.last = now;
         this.#trim(stream, now);
       } else this.#remove(topic, stream);
@@ -366,6 +365,12 @@ export class TopicHistory<T> {
   #evict(keep: Stream<T>): void {
     while (this.#streams.size > this.#maxTopics || this.#bytes > this.#maxTotalBytes) {
       const [topic, stream] = this.#streams.entries().next().value as [string, Stream<T>];
+      if ((stream.touched || stream === keep) && this.#streams.size > 1) {
+        stream.touched = false;
+        this.#streams.delete(topic);
+        this.#streams.set(topic, stream);
+        continue;
+      }
       if (stream === keep) {
         // Only the stream being appended to is left over the cap: shed its own oldest entries.
         if (stream.length === 0) return;

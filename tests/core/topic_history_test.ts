@@ -121,3 +121,15 @@ Deno.test("topic history: sweep keeps the idle streams the caller still needs", 
   assert.deepEqual(h.open("a:1", 1500), { epoch: a.epoch, offset: 1 });
   assert.equal(h.stats().entries, 0); // its entries expired all the same
 });
+
+Deno.test("topic history: over the byte cap, the oldest other streams go before the one being appended to sheds anything", () => {
+  const dropped: string[] = [];
+  const h = new TopicHistory<number>({ maxTotalBytes: 100 });
+  h.onDrop = (topic) => dropped.push(topic);
+  const a = h.append("a:1", 1, 30, 0); // a is the oldest stream
+  h.append("b:1", 1, 30, 0);
+  h.append("c:1", 1, 30, 0);
+  h.append("a:1", 2, 30, 0); // 120 bytes: b, untouched since it was created, goes; a keeps both entries
+  assert.deepEqual(dropped, ["b:1"]);
+  assert.deepEqual(h.since("a:1", { epoch: a.epoch, offset: 0 }, 0).entries.map((e) => e.value), [1, 2]);
+});
