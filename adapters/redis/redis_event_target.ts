@@ -71,6 +71,8 @@ export interface RedisClient extends ScriptClient {
   pipeline?(): {
     publish(channel: string, message: string | Uint8Array): unknown;
     spublish(channel: string, message: string | Uint8Array): unknown;
+    /** EVALSHA (streams mode). */
+    evalsha?(sha: string, numKeys: number, ...args: (string | number | Uint8Array)[]): unknown;
     exec(): Promise<[Error | null, unknown][] | null>;
   };
   /** A new client with the same options. */
@@ -464,7 +466,6 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       }
       const streams = new RedisStreams(publishClient, this.prefix, this.#codec, options.streams);
       this.#streams = streams;
-      this.#canPipeline = false;
       this.history = (topic, since) => streams.history(topic, since);
     }
     this.#onError = options.onError ?? defaultOnError;
@@ -661,14 +662,35 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       return;
     }
     const pipeline = this.#pub.pipeline!();
-    if (this.#sharded) { for (const item of batch) pipeline.spublish(item.channel, item.message); }
+    const streams = this.#streams;
+    if (streams !== undefined) {
+      if (!streams.loaded || typeof pipeline.evalsha !== "function") {
+        // Until the script is known to be loaded, one at a time in order (the first one loads it).
+        let chain = Promise.resolve();
+        for (const item of batch) {
+          chain = chain.then(() => this.#rawPublish(item.channel, item.message).then(item.resolve, item.reject));
+        }
+        return;
+      }
+      for (const item of batch) {
+        pipeline.evalsha(...streams.command(item.channel.slice(this.prefix.length), item.channel, item.message));
+      }
+    } else if (this.#sharded) { for (const item of batch) pipeline.spublish(item.channel, item.message); }
     else for (const item of batch) pipeline.publish(item.channel, item.message);
     pipeline.exec().then((results) => {
+      let retry: Promise<void> | undefined;
       for (let i = 0; i < batch.length; i++) {
         const result = results?.[i];
-        if (result === undefined) batch[i].reject(new Error("The pipeline returned no result for this PUBLISH"));
-        else if (result[0] !== null) batch[i].reject(result[0]);
-        else batch[i].resolve(result[1] as number);
+        const item = batch[i];
+        if (result === undefined) item.reject(new Error("The pipeline returned no result for this PUBLISH"));
+        else if (streams !== undefined && String(result[0]?.message).startsWith("NOSCRIPT")) {
+          // Redis lost the script (a restart, SCRIPT FLUSH): these go again one at a time, in order, loading it.
+          streams.loaded = false;
+          retry = (retry ?? Promise.resolve()).then(() =>
+            this.#rawPublish(item.channel, item.message).then(item.resolve, item.reject)
+          );
+        } else if (result[0] !== null) item.reject(result[0]);
+        else item.resolve(result[1] as number);
       }
     }, (error) => {
       for (const item of batch) item.reject(error);

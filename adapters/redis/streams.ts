@@ -128,17 +128,25 @@ export class RedisStreams {
     return [`${this.#prefix}{${topic}}:stream`, `${this.#prefix}{${topic}}:meta`];
   }
 
+  /** Whether the publish script is known to be loaded (EVALSHA succeeded): publishes may then be pipelined. */
+  loaded = false;
+
   /** XADDs and PUBLISHes one event; resolves to PUBLISH's receiver count. */
-  publish(topic: string, channel: string, message: string | Uint8Array): Promise<number> {
+  async publish(topic: string, channel: string, message: string | Uint8Array): Promise<number> {
+    const [, numKeys, ...rest] = this.command(topic, channel, message);
+    const result = await this.#run(PUBLISH_SCRIPT, rest.slice(0, numKeys) as string[], rest.slice(numKeys));
+    this.loaded = true;
+    return result as number;
+  }
+
+  /** The EVALSHA arguments of one publish, for a pipeline. */
+  command(
+    topic: string,
+    channel: string,
+    message: string | Uint8Array,
+  ): [string, number, ...(string | number | Uint8Array)[]] {
     const [stream, meta] = this.keys(topic);
-    return this.#run(PUBLISH_SCRIPT, [stream, meta], [
-      message,
-      this.maxLen,
-      this.ttl,
-      this.#metaTtl,
-      newEpoch(),
-      channel,
-    ]) as Promise<number>;
+    return [sha1(PUBLISH_SCRIPT), 2, stream, meta, message, this.maxLen, this.ttl, this.#metaTtl, newEpoch(), channel];
   }
 
   /** What a reader at `since` missed of `topic`, from its stream. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type EnvelopeEvent, type PositionedEvent, topicFor } from "../../mod.ts";
 import { conformance } from "../../testing/mod.ts";
 import type { RedisEventTarget } from "../../adapters/redis/mod.ts";
-import { client, quitAll, targetWithClients, uniquePrefix, waitFor } from "./_helpers.ts";
+import { client, freePort, quitAll, RedisServer, targetWithClients, uniquePrefix, waitFor } from "./_helpers.ts";
 
 const env = (n: number) => ({ type: "s", id: "1", payload: n });
 const TOPIC = topicFor("s", "1");
@@ -105,4 +105,35 @@ conformance("redis streams mode: two targets", async () => {
       await Promise.all([a.close(), b.close()]);
     },
   };
+});
+
+Deno.test("redis streams: publishes of one tick are pipelined, and still all delivered in order after Redis loses the script", async () => {
+  const server = new RedisServer(freePort());
+  await server.start();
+  const prefix = uniquePrefix("streams-noscript");
+  const a = await targetWithClients({ prefix, streams: {}, url: server.url });
+  const admin = await client(server.url);
+  try {
+    const events = collect(a.target);
+    await a.target.ready(TOPIC);
+    const tick = (from: number) => {
+      for (let i = from; i < from + 3; i++) {
+        a.target.dispatchEvent(new CustomEvent(TOPIC, { detail: env(i) }) as EnvelopeEvent);
+      }
+    };
+    tick(1); // loads the script, one at a time
+    await waitFor(() => events.length === 3, 5000, "the first 3");
+    tick(4); // pipelined
+    await waitFor(() => events.length === 6, 5000, "the next 3");
+    await admin.script("FLUSH");
+    tick(7); // NOSCRIPT in the pipeline: retried in order
+    await waitFor(() => events.length === 9, 5000, "the last 3");
+    assert.deepEqual(events.map((e) => e.detail.payload), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(events.map((e) => e.position!.offset), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(a.collected.errors, []);
+  } finally {
+    await a.close();
+    await quitAll(admin);
+    await server.kill();
+  }
 });
