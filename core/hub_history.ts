@@ -136,7 +136,7 @@ interface Replay<F> {
  *
  * const history = new HubHistory<string>({ size: 10 }, (e, p) => JSON.stringify({ ...e, ...p }), () => {});
  * const position = history.record("ping:1", { type: "ping", id: "1", payload: 1 }, 40);
- * console.log(position.offset); // 1
+ * console.log(position?.offset); // 1
  * history.close();
  * ```
  */
