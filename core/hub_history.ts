@@ -51,7 +51,8 @@ export interface SubscribedInfo {
 
 /**
  * Encodes an envelope with its stream position (a data frame for a
- * connection that asked for positions), given its plain frame when at hand.
+ * connection that asked for positions), from its plain frame when at hand
+ * (the envelope may then be `undefined`: the frame has it).
  *
  * @typeParam F The encoded frame type.
  *
@@ -62,7 +63,7 @@ export interface SubscribedInfo {
  * const encodeAt: EncodeAt<string> = (envelope, { epoch, offset }) => JSON.stringify({ ...envelope, offset, epoch });
  * ```
  */
-export type EncodeAt<F> = (envelope: EventEnvelope, position: StreamPosition, frame?: F) => F;
+export type EncodeAt<F> = (envelope: EventEnvelope | undefined, position: StreamPosition, frame?: F) => F;
 
 /**
  * An upstream that stores each topic's history itself, shared by several hub
@@ -134,15 +135,15 @@ interface Replay<F> {
  * ```ts
  * import { HubHistory } from "@alkdev/pubsub";
  *
- * const history = new HubHistory<string>({ size: 10 }, (e, p) => JSON.stringify({ ...e, ...p }), () => {});
- * const position = history.record("ping:1", { type: "ping", id: "1", payload: 1 }, 40);
+ * const history = new HubHistory<string>({ size: 10 }, (e, p, f) => f!.slice(0, -1) + `,"offset":${p.offset}}`, () => {});
+ * const position = history.record("ping:1", '{"type":"ping","id":"1","payload":1}', 36);
  * console.log(position?.offset); // 1
  * history.close();
  * ```
  */
 export class HubHistory<F> {
-  /** The per-topic store. */
-  readonly store: TopicHistory<EventEnvelope>;
+  /** The per-topic store of plain frames (an object per frame is all an entry costs). */
+  readonly store: TopicHistory<F>;
   #encodeAt: EncodeAt<F>;
   #timer: ReturnType<typeof setInterval> | undefined;
   #replays = new Map<HubPeer<F>, Map<string, Replay<F>>>();
@@ -167,7 +168,7 @@ export class HubHistory<F> {
     source?: StreamHistorySource,
     onFail?: (peer: HubPeer<F>, topic: string, cause: unknown) => void,
   ) {
-    this.store = new TopicHistory<EventEnvelope>(options);
+    this.store = new TopicHistory<F>(options);
     this.store.onDrop = onDrop;
     this.#encodeAt = encodeAt;
     this.#busy = busy;
@@ -179,20 +180,15 @@ export class HubHistory<F> {
    * Numbers a publication and keeps it.
    *
    * @param topic The topic.
-   * @param envelope The envelope.
+   * @param frame Its plain frame (what is kept).
    * @param bytes Its encoded size.
    * @param position Its position, when the upstream stores history (then nothing is kept here).
    * @returns Its position (`undefined` if the upstream gave none).
    */
-  record(
-    topic: string,
-    envelope: EventEnvelope,
-    bytes: number,
-    position?: StreamPosition,
-  ): StreamPosition | undefined {
+  record(topic: string, frame: F, bytes: number, position?: StreamPosition): StreamPosition | undefined {
     if (this.#source !== undefined) return position;
     this.#sweepLater();
-    return this.store.append(topic, envelope, bytes + ENTRY_OVERHEAD);
+    return this.store.append(topic, frame, bytes + ENTRY_OVERHEAD);
   }
 
   /**
@@ -203,7 +199,7 @@ export class HubHistory<F> {
    * @param frame Its plain frame, if at hand.
    * @returns The frame.
    */
-  frameAt(envelope: EventEnvelope, position: StreamPosition, frame?: F): F {
+  frameAt(envelope: EventEnvelope | undefined, position: StreamPosition, frame?: F): F {
     return this.#encodeAt(envelope, position, frame);
   }
 
@@ -221,7 +217,11 @@ export class HubHistory<F> {
     const source = this.#source;
     if (source === undefined) {
       this.#sweepLater();
-      this.#start(peer, topic, this.store.since(topic, since), undefined);
+      const recovery = this.store.since(topic, since);
+      const frames = recovery.entries.map(({ offset, value }) =>
+        this.#encodeAt(undefined, { epoch: recovery.epoch, offset }, value)
+      );
+      this.#start(peer, topic, recovery, frames, undefined);
       return;
     }
     // From the upstream's store: live frames arriving meanwhile wait, and go after the replay unless it has them.
@@ -229,7 +229,11 @@ export class HubHistory<F> {
     this.#replaysOf(peer).set(topic, replay);
     source.history(topic, since).then(
       (recovery) => {
-        if (this.#replays.get(peer)?.get(topic) === replay) this.#start(peer, topic, recovery, replay);
+        if (this.#replays.get(peer)?.get(topic) !== replay) return;
+        const frames = recovery.entries.map(({ offset, value }) =>
+          this.#encodeAt(value, { epoch: recovery.epoch, offset })
+        );
+        this.#start(peer, topic, recovery, frames, replay);
       },
       (cause) => {
         if (this.#replays.get(peer)?.get(topic) !== replay) return;
@@ -262,17 +266,15 @@ export class HubHistory<F> {
   #start(
     peer: HubPeer<F>,
     topic: string,
-    recovery: HistoryRecovery<EventEnvelope>,
+    recovery: HistoryRecovery<unknown>,
+    frames: F[],
     waiting: Replay<F> | undefined,
   ): void {
     const { epoch, entries } = recovery;
     const info: SubscribedInfo = { epoch, offset: recovery.from };
     if (recovery.missed !== undefined) info.missed = recovery.missed;
     peer.subscribed(topic, info);
-    const items: Item<F>[] = [];
-    for (const { offset, value } of entries) {
-      items.push({ frame: this.#encodeAt(value, { epoch, offset }), position: undefined });
-    }
+    const items: Item<F>[] = frames.map((frame) => ({ frame, position: undefined }));
     const last = entries.length === 0 ? recovery.from : entries[entries.length - 1].offset;
     if (waiting !== undefined) {
       for (const item of waiting.items) {

@@ -796,7 +796,7 @@ export class HubRouter<F, TContext = unknown> {
     exclude: HubPeer<F> | undefined,
   ): void {
     const envelope = event.detail;
-    const position = history.record(topic, envelope, frameSize(frame), event.position);
+    const position = history.record(topic, frame, frameSize(frame), event.position);
     let positioned: F | undefined;
     for (const peer of route.peers) {
       if (peer.recover !== true || position === undefined) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Codec, jsonCodec, toEnvelope } from "./envelope.ts";
+import { type Codec, decodeEnvelope, jsonCodec, toEnvelope } from "./envelope.ts";
 import { EnvelopeError } from "./errors.ts";
 import type { SubscribedInfo } from "./hub_history.ts";
 import type { StreamPosition } from "./topic_history.ts";
@@ -45,10 +45,11 @@ export function parsePosition(value: unknown): StreamPosition | undefined {
  * Encodes a positioned data frame: the envelope's keys, then `offset` and
  * `epoch` (`{"type":…,"id":…,"payload":…,"offset":7,"epoch":"9f2c41a07be3"}`
  * with the JSON codec). Given the envelope's plain JSON frame, it appends the
- * two keys to it instead of encoding the payload again.
+ * two keys to it instead of encoding the payload again; given only the
+ * frame, it decodes it when it cannot append to it.
  *
  * @param codec The codec.
- * @param envelope The envelope.
+ * @param envelope The envelope, or `undefined` to take it from `frame`.
  * @param position Its position.
  * @param frame The envelope's plain frame, if at hand.
  * @returns The frame.
@@ -63,7 +64,7 @@ export function parsePosition(value: unknown): StreamPosition | undefined {
  */
 export function encodePositioned(
   codec: Codec,
-  envelope: EventEnvelope,
+  envelope: EventEnvelope | undefined,
   position: StreamPosition,
   frame?: string | Uint8Array,
 ): string | Uint8Array {
@@ -74,6 +75,10 @@ export function encodePositioned(
     HEX.test(position.epoch)
   ) {
     return `${frame.slice(0, -1)},"offset":${position.offset},"epoch":"${position.epoch}"}`;
+  }
+  if (envelope === undefined) {
+    if (frame === undefined) throw new TypeError("encodePositioned needs the envelope or its frame");
+    envelope = decodeEnvelope(frame, codec);
   }
   const { type, id, payload } = envelope;
   return codec.encode({ type, id, payload, offset: position.offset, epoch: position.epoch } as EventEnvelope);

@@ -135,18 +135,14 @@ const DEFAULT_MAX_BYTES = 1 << 20;
 const DEFAULT_MAX_TOPICS = 10_000;
 const DEFAULT_MAX_TOTAL_BYTES = 32 << 20;
 
-interface Entry<T> {
-  offset: number;
-  value: T;
-  bytes: number;
-  at: number;
-}
-
 class Stream<T> {
   readonly epoch: string = newEpoch();
   /** The last offset handed out (0: none yet). */
   top = 0;
-  entries: Entry<T>[] = [];
+  /** The entries from `head` on, oldest first, as parallel arrays (no object per entry): offsets are contiguous. */
+  values: T[] = [];
+  sizes: number[] = [];
+  times: number[] = [];
   head = 0;
   bytes = 0;
   last: number;
@@ -158,23 +154,34 @@ class Stream<T> {
   }
 
   get length(): number {
-    return this.entries.length - this.head;
+    return this.values.length - this.head;
   }
 
   /** The offset of the oldest entry held, or `top + 1` when none is. */
   get first(): number {
-    return this.length === 0 ? this.top + 1 : this.entries[this.head].offset;
+    return this.top + 1 - this.length;
   }
 
-  shift(): Entry<T> {
-    const entry = this.entries[this.head];
-    this.entries[this.head++] = undefined as unknown as Entry<T>;
-    if (this.head > 64 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
+  push(value: T, bytes: number, at: number): void {
+    this.values.push(value);
+    this.sizes.push(bytes);
+    this.times.push(at);
+    this.bytes += bytes;
+  }
+
+  /** Drops the oldest entry; returns its size. */
+  shift(): number {
+    const head = this.head++;
+    const bytes = this.sizes[head];
+    this.values[head] = undefined as T;
+    if (this.head > 64 && this.head * 2 > this.values.length) {
+      this.values = this.values.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.times = this.times.slice(this.head);
       this.head = 0;
     }
-    this.bytes -= entry.bytes;
-    return entry;
+    this.bytes -= bytes;
+    return bytes;
   }
 }
 
@@ -272,8 +279,7 @@ export class TopicHistory<T> {
     else stream.touched = true;
     stream.last = now;
     const offset = ++stream.top;
-    stream.entries.push({ offset, value, bytes, at: now });
-    stream.bytes += bytes;
+    stream.push(value, bytes, now);
     this.#entries++;
     this.#bytes += bytes;
     this.#trim(stream, now);
@@ -302,9 +308,8 @@ export class TopicHistory<T> {
     const first = stream.first;
     const from = Math.max(position.offset, first - 1);
     const entries: { offset: number; value: T }[] = [];
-    for (let i = stream.head + (from + 1 - first); i < stream.entries.length; i++) {
-      const entry = stream.entries[i];
-      entries.push({ offset: entry.offset, value: entry.value });
+    for (let i = stream.head + (from + 1 - first), offset = from + 1; i < stream.values.length; i++, offset++) {
+      entries.push({ offset, value: stream.values[i] });
     }
     const recovery: HistoryRecovery<T> = { epoch, from, entries };
     if (from > position.offset) recovery.missed = from - position.offset;
@@ -353,13 +358,12 @@ export class TopicHistory<T> {
 
   #trim(stream: Stream<T>, now: number): void {
     const oldest = now - this.#ttl;
-    while (stream.length > 0 && stream.entries[stream.head].at < oldest) this.#drop(stream);
+    while (stream.length > 0 && stream.times[stream.head] < oldest) this.#drop(stream);
   }
 
   #drop(stream: Stream<T>): void {
-    const entry = stream.shift();
     this.#entries--;
-    this.#bytes -= entry.bytes;
+    this.#bytes -= stream.shift();
   }
 
   #evict(keep: Stream<T>): void {

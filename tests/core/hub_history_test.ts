@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  encodePositioned,
   type EnvelopeEvent,
   type EventEnvelope,
   type HistoryRecovery,
@@ -8,6 +9,7 @@ import {
   HubRouter,
   type HubRouterOptions,
   InProcessEventTarget,
+  jsonCodec,
   type PositionedEvent,
   type RefusalReason,
   type StreamPosition,
@@ -42,7 +44,7 @@ class Peer implements HubPeer<string> {
 function router(options: Partial<HubRouterOptions<string>> = {}) {
   return new HubRouter<string>({
     encode: (envelope) => JSON.stringify(envelope),
-    encodeAt: (envelope, { epoch, offset }) => JSON.stringify({ ...envelope, offset, epoch }),
+    encodeAt: (envelope, position, frame) => encodePositioned(jsonCodec, envelope, position, frame) as string,
     deliverLocal: () => {},
     onError: (error) => {
       throw error;
