@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
 import { createPubSub, SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../mod.ts";
-import { connectWebSocketEventTarget } from "../../adapters/websocket/mod.ts";
+import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
 import { countingWebSocket, nextEvent, opened, startHub, until } from "./helpers.ts";
 
 type Events = { n: number };
 
-function gaps(target: EventTarget | { addEventListener(type: string, l: (e: Event) => void): void }) {
+function gaps(target: WebSocketSpoke) {
   const list: SubscriptionGapDetail[] = [];
-  target.addEventListener(
-    SUBSCRIPTION_GAP_EVENT,
-    (e: Event) => list.push((e as CustomEvent<SubscriptionGapDetail>).detail),
-  );
+  target.addEventListener(SUBSCRIPTION_GAP_EVENT, (e) => {
+    list.push((e as unknown as CustomEvent<SubscriptionGapDetail>).detail);
+  });
   return list;
 }
 
