@@ -49,14 +49,17 @@ const DEFAULT_TTL = 120_000;
 /** How long a topic's epoch and counter outlive its last publish, at least: a day. */
 const MIN_META_TTL = 86_400_000;
 
-// KEYS: stream, meta. ARGV: message, maxLen, ttl, metaTtl, candidate epoch, channel.
-const PUBLISH_SCRIPT = `
+/** Lua: the topic's epoch `e`, set to the candidate `ARGV[i]` (and its stream emptied) if it has none. */
+const EPOCH = (i: number) => `
 local e = redis.call('HGET', KEYS[2], 'e')
 if not e then
-  e = ARGV[5]
+  e = ARGV[${i}]
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[2], 'e', e, 'n', 0)
-end
+end`;
+
+// KEYS: stream, meta. ARGV: message, maxLen, ttl, metaTtl, candidate epoch, channel.
+const PUBLISH_SCRIPT = `${EPOCH(5)}
 local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -68,13 +71,7 @@ return redis.call('PUBLISH', ARGV[6], e .. ' ' .. n .. ' ' .. ARGV[1])
 `;
 
 // KEYS: stream, meta. ARGV: candidate epoch, metaTtl, count. Returns epoch, top offset, now (ms), newest entries.
-const HISTORY_SCRIPT = `
-local e = redis.call('HGET', KEYS[2], 'e')
-if not e then
-  e = ARGV[1]
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'e', e, 'n', 0)
-end
+const HISTORY_SCRIPT = `${EPOCH(1)}
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 local n = redis.call('HGET', KEYS[2], 'n')
 local t = redis.call('TIME')

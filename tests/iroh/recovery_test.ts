@@ -2,12 +2,22 @@
 
 import assert from "node:assert/strict";
 import { createPubSub, SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../mod.ts";
+import type { IrohSpoke } from "../../adapters/iroh/mod.ts";
 import { nextEvent, startHubServer, startSpoke } from "./hub_helpers.ts";
 import { iroh } from "./load_iroh.ts";
 
 const ignore = iroh === undefined;
 
 type Events = { n: number };
+
+function gapsOf(spoke: IrohSpoke): SubscriptionGapDetail[] {
+  const gaps: SubscriptionGapDetail[] = [];
+  spoke.addEventListener(
+    SUBSCRIPTION_GAP_EVENT,
+    (e) => gaps.push((e as unknown as CustomEvent<SubscriptionGapDetail>).detail),
+  );
+  return gaps;
+}
 
 Deno.test({
   name: "iroh recovery: the hub drops the spoke 10 times at 100 events/s; every event once, in order, no gap",
@@ -17,10 +27,7 @@ Deno.test({
   const client = await startSpoke(() => server.endpoint, {
     backoff: { initialDelay: 5, maxDelay: 50, resetAfter: 60_000 },
   });
-  const gaps: SubscriptionGapDetail[] = [];
-  client.spoke.addEventListener(SUBSCRIPTION_GAP_EVENT, (e) => {
-    gaps.push((e as unknown as CustomEvent<SubscriptionGapDetail>).detail);
-  });
+  const gaps = gapsOf(client.spoke);
   const atHub = createPubSub<Events>({ eventTarget: server.hub });
   const atSpoke = createPubSub<Events>({ eventTarget: client.spoke });
   const sub = atSpoke.subscribe("n", "1");
@@ -63,10 +70,7 @@ Deno.test({
 }, async () => {
   const server = await startHubServer({ history: { size: 5 } });
   const client = await startSpoke(() => server.endpoint, { backoff: { initialDelay: 300, maxDelay: 300 } });
-  const gaps: SubscriptionGapDetail[] = [];
-  client.spoke.addEventListener(SUBSCRIPTION_GAP_EVENT, (e) => {
-    gaps.push((e as unknown as CustomEvent<SubscriptionGapDetail>).detail);
-  });
+  const gaps = gapsOf(client.spoke);
   const atHub = createPubSub<Events>({ eventTarget: server.hub });
   const atSpoke = createPubSub<Events>({ eventTarget: client.spoke });
   const sub = atSpoke.subscribe("n", "1");

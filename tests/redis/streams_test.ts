@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { type EnvelopeEvent, type PositionedEvent, topicFor } from "../../mod.ts";
 import { conformance } from "../../testing/mod.ts";
 import type { RedisEventTarget } from "../../adapters/redis/mod.ts";
-import { client, freePort, quitAll, RedisServer, targetWithClients, uniquePrefix, waitFor } from "./_helpers.ts";
+import {
+  client,
+  freePort,
+  quitAll,
+  redisPair,
+  RedisServer,
+  targetWithClients,
+  uniquePrefix,
+  waitFor,
+} from "./_helpers.ts";
 
 const env = (n: number) => ({ type: "s", id: "1", payload: n });
 const TOPIC = topicFor("s", "1");
@@ -91,21 +100,10 @@ Deno.test("redis streams: not with sharded pub/sub", async () => {
   }
 });
 
-conformance("redis streams mode: two targets", async () => {
-  const prefix = uniquePrefix("streams-conformance");
-  const [a, b] = await Promise.all([
-    targetWithClients({ prefix, streams: {} }),
-    targetWithClients({ prefix, streams: {} }),
-  ]);
-  return {
-    a: a.target,
-    b: b.target,
-    listenerCount: (t, topic) => (t as RedisEventTarget).listenerCount(topic),
-    async close() {
-      await Promise.all([a.close(), b.close()]);
-    },
-  };
-});
+conformance(
+  "redis streams mode: two targets",
+  () => redisPair(uniquePrefix("streams-conformance"), false, { streams: {} }),
+);
 
 Deno.test("redis streams: publishes of one tick are pipelined, and still all delivered in order after Redis loses the script", async () => {
   const server = new RedisServer(freePort());
