@@ -192,6 +192,46 @@ export class HubHistory<F> {
   }
 
   /**
+   * Delivers an event to a topic's connections: numbers it where it enters
+   * the history (or takes the upstream's position), sends the plain frame to
+   * connections that did not ask for positions and the positioned one,
+   * encoded once, to those that did (behind any replay), and tells a
+   * `recover` sender its own event's position instead of sending it back.
+   *
+   * @param topic The topic.
+   * @param peers The topic's connections.
+   * @param event The event.
+   * @param frame Its plain frame.
+   * @param bytes The frame's size.
+   * @param exclude The sender, if a connection.
+   * @returns The number of connections it was sent to.
+   */
+  deliverAll(
+    topic: string,
+    peers: Iterable<HubPeer<F>>,
+    event: PositionedEvent,
+    frame: F,
+    bytes: number,
+    exclude: HubPeer<F> | undefined,
+  ): number {
+    const position = this.record(topic, frame, bytes, event.position);
+    let positioned: F | undefined;
+    let sent = 0;
+    for (const peer of peers) {
+      if (peer.recover !== true || position === undefined) {
+        if (peer === exclude) continue;
+        sent++;
+        peer.sendData(frame);
+      } else if (peer === exclude) peer.sentAt?.(topic, position);
+      else {
+        sent++;
+        this.deliver(peer, topic, positioned ??= this.#encodeAt(event.detail, position, frame), position);
+      }
+    }
+    return sent;
+  }
+
+  /**
    * Encodes a positioned frame.
    *
    * @param envelope The envelope.

@@ -24,7 +24,6 @@ import {
   HubHistory,
   type HubHistoryOptions,
   isStreamHistorySource,
-  type PositionedEvent,
   type SubscribedInfo,
 } from "./hub_history.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
@@ -774,7 +773,8 @@ export class HubRouter<F, TContext = unknown> {
     if (route.local > 0) this.#options.deliverLocal(event);
     const history = this.#history;
     if (history !== undefined) {
-      this.#deliverNumbered(history, topic, route, event, frame ?? this.#options.encode(event.detail), exclude);
+      frame ??= this.#options.encode(event.detail);
+      this.#deliveries += history.deliverAll(topic, route.peers, event, frame, frameSize(frame), exclude);
       return;
     }
     if (route.peers.size === 0) return;
@@ -785,31 +785,6 @@ export class HubRouter<F, TContext = unknown> {
       peer.sendData(frame);
     }
   };
-
-  /** With history: numbers the event where it enters the history, and sends positioned frames to who asked. */
-  #deliverNumbered(
-    history: HubHistory<F>,
-    topic: string,
-    route: Route<F>,
-    event: PositionedEvent,
-    frame: F,
-    exclude: HubPeer<F> | undefined,
-  ): void {
-    const envelope = event.detail;
-    const position = history.record(topic, frame, frameSize(frame), event.position);
-    let positioned: F | undefined;
-    for (const peer of route.peers) {
-      if (peer.recover !== true || position === undefined) {
-        if (peer === exclude) continue;
-        this.#deliveries++;
-        peer.sendData(frame);
-      } else if (peer === exclude) peer.sentAt?.(topic, position);
-      else {
-        this.#deliveries++;
-        history.deliver(peer, topic, positioned ??= history.frameAt(envelope, position, frame), position);
-      }
-    }
-  }
 
   #matchEcho(route: Route<F>, frame: F): HubPeer<F> | undefined {
     const echoes = route.echoes!;
