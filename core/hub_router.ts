@@ -242,6 +242,8 @@ interface Echo<F> {
 class Route<F> {
   readonly peers = new Set<HubPeer<F>>();
   local = 0;
+  /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
+  joining = 0;
   /** Events relayed from a subscribed sender, waiting to come back from an asynchronous upstream. */
   echoes: Echo<F>[] | undefined;
 }
@@ -641,11 +643,20 @@ export class HubRouter<F, TContext = unknown> {
       return;
     }
     // With a shared upstream, the answer waits until the upstream really listens (a Redis SUBSCRIBE, say).
+    if (joinLater) route.joining++;
+    const joined = () => {
+      const route = this.#routes.get(topic);
+      if (!joinLater || route === undefined) return;
+      route.joining--;
+      this.#release(topic, route);
+    };
     upstream.ready(topic).then(
       () => {
         if (current()) this.#answer(peer, topic, joinLater ? entry : undefined);
+        joined();
       },
       (cause) => {
+        joined();
         if (!current()) return;
         state.topics.delete(topic);
         this.#removePeer(topic, peer);
@@ -703,7 +714,7 @@ export class HubRouter<F, TContext = unknown> {
   }
 
   #release(topic: string, route: Route<F>): void {
-    if (route.peers.size > 0 || route.local > 0) return;
+    if (route.peers.size > 0 || route.local > 0 || route.joining > 0) return;
     // A topic with history keeps listening until its stream is dropped, so it records what a dropped spoke misses.
     if (this.#history?.store.has(topic)) return;
     this.#routes.delete(topic);
