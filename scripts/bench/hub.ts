@@ -67,7 +67,7 @@ const REDIS_ROUNDS = QUICK ? 1 : 2;
 const started = performance.now();
 const children: Child[] = [];
 
-type ServerMode = "hub" | "hub-history" | "hub-streams" | "route" | "broadcast";
+type ServerMode = "hub" | "hub-history" | "hub-replay" | "hub-streams" | "route" | "broadcast";
 type Kind = "thin" | "spoke";
 
 interface Stats {
@@ -558,7 +558,8 @@ const REPLAY_PACED_RATE = 5_000;
 
 async function recovery(): Promise<void> {
   console.log(
-    `\n4a. Fan-out with history on vs off: as section 1 (median of up to ${FANOUT_ROUNDS} rounds, interleaved)`,
+    `\n4a. Fan-out with history on (the defaults, history: {}) vs off: as section 1 (median of up to ` +
+      `${FANOUT_ROUNDS} rounds, interleaved)`,
   );
   const setups = ([
     ["raw routing server (baseline)", "route", "thin"],
@@ -616,7 +617,7 @@ async function recovery(): Promise<void> {
     `\n4c. Replay of ${fmt(REPLAY_EVENTS)} missed events to a reconnecting client, while ${fmt(FANOUT_CONNECTIONS)} ` +
       `others get ${fmt(REPLAY_PACED_RATE)} events/s (paced, 3 s; with and without the replay, interleaved)`,
   );
-  const server = await new Server("hub-history", "hub-history").start();
+  const server = await new Server("hub-replay", "hub-replay").start();
   const others = new Clients("thin");
   const replayer = new Clients("thin", 1);
   // Centrifugo shape: each client on its own topic and one of 100 groups of 10; the paced load goes to the groups.

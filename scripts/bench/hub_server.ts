@@ -5,8 +5,9 @@
  * - `hub`: `createWebSocketHub` (heartbeat off, `authenticate` returning
  *   `{ user }`, a synchronous `authorize`), with a Redis upstream on
  *   127.0.0.1:6379 under `redis-prefix` if given;
- * - `hub-history`: the same hub with `history` (20,000 events and 32 MiB per
- *   topic, so a 10,000-event replay fits);
+ * - `hub-history`: the same hub with `history: {}` (the defaults);
+ * - `hub-replay`: the same hub with `history` of 20,000 events and 32 MiB per
+ *   topic, so a 10,000-event replay fits;
  * - `hub-streams`: `hub-history` over a Redis upstream in streams mode;
  * - `route`: the raw baseline, a `Deno.upgradeWebSocket` server that answers
  *   the same hello and `["sub", topic]` frames and hand-routes each JSON
@@ -25,7 +26,7 @@ import { createWebSocketHub } from "../../adapters/websocket/mod.ts";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
 import { type Command, serveCommands } from "./_control.ts";
 
-type Mode = "hub" | "hub-history" | "hub-streams" | "route" | "broadcast";
+type Mode = "hub" | "hub-history" | "hub-replay" | "hub-streams" | "route" | "broadcast";
 type Payload = { n: number; t: number };
 type Events = { user: Payload; group: Payload; replay: Payload };
 
@@ -67,7 +68,7 @@ async function hubServer(): Promise<{ server: Server; port: number }> {
     },
     authorize: ({ action, type, id, context }) => action === "subscribe" && (type === "group" || id === context?.user),
     upstream,
-    history: mode === "hub" ? undefined : { size: 20_000, maxBytes: 32 << 20 },
+    history: mode === "hub" ? undefined : mode === "hub-replay" ? { size: 20_000, maxBytes: 32 << 20 } : {},
     onError,
   });
   const http = listen((request) => {
