@@ -139,11 +139,15 @@ class Stream<T> {
   readonly epoch: string = newEpoch();
   /** The last offset handed out (0: none yet). */
   top = 0;
-  /** The entries from `head` on, oldest first, as parallel arrays (no object per entry): offsets are contiguous. */
+  /**
+   * The entries, oldest first from `start`, in rings of parallel arrays (no object per entry; offsets are
+   * contiguous, so implied). The rings grow by doubling, up to the history's `size`.
+   */
   values: T[] = [];
   sizes: number[] = [];
   times: number[] = [];
-  head = 0;
+  start = 0;
+  length = 0;
   bytes = 0;
   last: number;
   /** Appended to since eviction last passed over it (its second chance). */
@@ -153,35 +157,52 @@ class Stream<T> {
     this.last = now;
   }
 
-  get length(): number {
-    return this.values.length - this.head;
-  }
-
   /** The offset of the oldest entry held, or `top + 1` when none is. */
   get first(): number {
     return this.top + 1 - this.length;
   }
 
-  push(value: T, bytes: number, at: number): void {
-    this.values.push(value);
-    this.sizes.push(bytes);
-    this.times.push(at);
+  /** The `i`-th entry's ring index, 0 the oldest. */
+  at(i: number): number {
+    const index = this.start + i;
+    return index < this.values.length ? index : index - this.values.length;
+  }
+
+  push(value: T, bytes: number, at: number, max: number): void {
+    if (this.length === this.values.length) this.#grow(max);
+    const index = this.at(this.length++);
+    this.values[index] = value;
+    this.sizes[index] = bytes;
+    this.times[index] = at;
     this.bytes += bytes;
   }
 
   /** Drops the oldest entry; returns its size. */
   shift(): number {
-    const head = this.head++;
-    const bytes = this.sizes[head];
-    this.values[head] = undefined as T;
-    if (this.head > 64 && this.head * 2 > this.values.length) {
-      this.values = this.values.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
-      this.times = this.times.slice(this.head);
-      this.head = 0;
-    }
+    const index = this.start;
+    const bytes = this.sizes[index];
+    this.values[index] = undefined as T;
+    this.start = index + 1 === this.values.length ? 0 : index + 1;
+    this.length--;
     this.bytes -= bytes;
     return bytes;
+  }
+
+  #grow(max: number): void {
+    const capacity = Math.min(max, Math.max(4, this.values.length * 2));
+    const values: T[] = new Array(capacity);
+    const sizes: number[] = new Array(capacity).fill(0);
+    const times: number[] = new Array(capacity).fill(0);
+    for (let i = 0; i < this.length; i++) {
+      const index = this.at(i);
+      values[i] = this.values[index];
+      sizes[i] = this.sizes[index];
+      times[i] = this.times[index];
+    }
+    this.values = values;
+    this.sizes = sizes;
+    this.times = times;
+    this.start = 0;
   }
 }
 
@@ -279,7 +300,9 @@ export class TopicHistory<T> {
     else stream.touched = true;
     stream.last = now;
     const offset = ++stream.top;
-    stream.push(value, bytes, now);
+    // Room first, so the ring never outgrows `size`.
+    while (stream.length >= this.#size) this.#drop(stream);
+    stream.push(value, bytes, now, this.#size);
     this.#entries++;
     this.#bytes += bytes;
     this.#trim(stream, now);
@@ -308,8 +331,8 @@ export class TopicHistory<T> {
     const first = stream.first;
     const from = Math.max(position.offset, first - 1);
     const entries: { offset: number; value: T }[] = [];
-    for (let i = stream.head + (from + 1 - first), offset = from + 1; i < stream.values.length; i++, offset++) {
-      entries.push({ offset, value: stream.values[i] });
+    for (let i = from + 1 - first, offset = from + 1; i < stream.length; i++, offset++) {
+      entries.push({ offset, value: stream.values[stream.at(i)] });
     }
     const recovery: HistoryRecovery<T> = { epoch, from, entries };
     if (from > position.offset) recovery.missed = from - position.offset;
@@ -358,7 +381,7 @@ export class TopicHistory<T> {
 
   #trim(stream: Stream<T>, now: number): void {
     const oldest = now - this.#ttl;
-    while (stream.length > 0 && stream.times[stream.head] < oldest) this.#drop(stream);
+    while (stream.length > 0 && stream.times[stream.start] < oldest) this.#drop(stream);
   }
 
   #drop(stream: Stream<T>): void {

@@ -133,3 +133,24 @@ Deno.test("topic history: over the byte cap, the oldest other streams go before 
   assert.deepEqual(dropped, ["b:1"]);
   assert.deepEqual(h.since("a:1", { epoch: a.epoch, offset: 0 }, 0).entries.map((e) => e.value), [1, 2]);
 });
+
+Deno.test("topic history: the ring keeps the newest entries in order through many wraps, and trims by bytes and age inside it", () => {
+  const h = new TopicHistory<number>({ size: 7, maxBytes: 50, ttl: 1000 });
+  const start = h.open("t:1", 0);
+  for (let i = 1; i <= 1000; i++) {
+    h.append("t:1", i, i % 3 === 0 ? 20 : 1, i);
+    const r = h.since("t:1", start, i);
+    const values = r.entries.map((e) => e.value);
+    assert.deepEqual(values, r.entries.map((e) => e.offset)); // value i sits at offset i
+    assert.equal(values.at(-1), i);
+    assert.ok(values.length <= 7 && values.reduce((a, v) => a + (v % 3 === 0 ? 20 : 1), 0) <= 50);
+    for (let k = 1; k < values.length; k++) assert.equal(values[k], values[k - 1] + 1);
+  }
+  // Age: at 2500 only entries from 1500 on would be kept; the last (1000) is older: a reader at 999 lost it.
+  assert.deepEqual(h.since("t:1", { epoch: start.epoch, offset: 999 }, 2500), {
+    epoch: start.epoch,
+    from: 1000,
+    entries: [],
+    missed: 1,
+  });
+});
