@@ -486,6 +486,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
+    if (action === "subscribe") this.#rids.delete(topic);
     this.#control([action === "subscribe" ? "subrefused" : "pubrefused", topic, reason, message]);
   }
 

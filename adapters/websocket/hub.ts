@@ -221,6 +221,7 @@ class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TReque
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
+    if (action === "subscribe") this.rids.delete(topic);
     this.link.control([action === "subscribe" ? "subrefused" : "pubrefused", topic, reason, message]);
   }
 }
