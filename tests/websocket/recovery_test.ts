@@ -184,3 +184,38 @@ Deno.test("websocket recovery: a v2 client that doesn't ask sees no change byte 
     await server.close();
   }
 });
+
+Deno.test("websocket recovery: a spoke's own events are not replayed to it after a reconnect (the hub tells it their positions)", async () => {
+  const server = startHub({ history: {} });
+  const wire = countingWebSocket();
+  const spoke = connectWebSocketEventTarget(server.url, {
+    WebSocket: wire.WebSocket,
+    backoff: { initialDelay: 0, maxDelay: 10 },
+    onError: () => {},
+  });
+  const reported = gaps(spoke);
+  const atHub = createPubSub<Events>({ eventTarget: server.hub });
+  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
+  const sub = atSpoke.subscribe("n", "1");
+  try {
+    await atSpoke.ready("n", "1");
+    atHub.publish("n", "1", 1);
+    assert.deepEqual(await sub.next(), { value: 1, done: false });
+    for (let i = 2; i <= 4; i++) atSpoke.publish("n", "1", i); // its own: local listeners get them at once
+    await until(() => wire.controlIn.filter((f) => f.startsWith('["sent","n:1",')).length === 3, 5000, "3 sent frames");
+    const reopened = nextEvent(spoke, "open");
+    server.connections.at(-1)!.close(4000, "Drop");
+    await reopened;
+    await atSpoke.ready("n", "1");
+    atHub.publish("n", "1", 5);
+    const values: number[] = [];
+    for (let i = 0; i < 4; i++) values.push((await sub.next()).value as number);
+    assert.deepEqual(values, [2, 3, 4, 5]);
+    assert.deepEqual(wire.payloads("n:1"), [1, 5], "at the wire: nothing of its own came back");
+    assert.deepEqual(reported, []);
+  } finally {
+    spoke.close();
+    await spoke.closed;
+    await server.close();
+  }
+});
