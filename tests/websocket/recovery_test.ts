@@ -219,3 +219,43 @@ Deno.test("websocket recovery: a spoke's own events are not replayed to it after
     await server.close();
   }
 });
+
+Deno.test("websocket recovery: away longer than ttl, the expired events are one gap with their count while the topic is still kept", async () => {
+  const server = startHub({ history: { ttl: 300 } });
+  let gate = Promise.resolve();
+  let open = () => {};
+  const spoke = connectWebSocketEventTarget(() => gate.then(() => server.url), {
+    backoff: { initialDelay: 0, maxDelay: 10 },
+    onError: () => {},
+  });
+  const reported = gaps(spoke);
+  const atHub = createPubSub<Events>({ eventTarget: server.hub });
+  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
+  const kept = atHub.subscribe("n", "1"); // a subscriber at the hub keeps the topic's stream (and its count) alive
+  const sub = atSpoke.subscribe("n", "1");
+  try {
+    await atSpoke.ready("n", "1");
+    atHub.publish("n", "1", 1);
+    assert.deepEqual(await sub.next(), { value: 1, done: false });
+    gate = new Promise((resolve) => (open = resolve)); // the next dial waits
+    server.connections.at(-1)!.close(4000, "Drop");
+    await until(() => server.hub.stats().connections === 0, 5000, "the drop");
+    atHub.publish("n", "1", 2);
+    atHub.publish("n", "1", 3);
+    await new Promise((resolve) => setTimeout(resolve, 700)); // past ttl: 2 and 3 expire
+    const reopened = nextEvent(spoke, "open");
+    open();
+    await reopened;
+    await atSpoke.ready("n", "1");
+    atHub.publish("n", "1", 4);
+    assert.deepEqual(await sub.next(), { value: 4, done: false });
+    assert.equal(reported.length, 1);
+    assert.deepEqual([reported[0].error.reason, reported[0].error.missed], ["too-old", 2]);
+  } finally {
+    open();
+    await kept.return();
+    spoke.close();
+    await spoke.closed;
+    await server.close();
+  }
+});
