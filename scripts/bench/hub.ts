@@ -556,7 +556,7 @@ async function twoHubs(): Promise<void> {
 const REPLAY_EVENTS = 10_000;
 const REPLAY_PACED_RATE = 5_000;
 
-async function recovery(): Promise<void> {
+async function historyFanOut(): Promise<void> {
   console.log(
     `\n4a. Fan-out with history on (the defaults, history: {}) vs off: as section 1 (median of up to ` +
       `${FANOUT_ROUNDS} rounds, interleaved)`,
@@ -583,7 +583,9 @@ async function recovery(): Promise<void> {
   console.log(`  history on / off (library spokes): ${(rows[2].rate / rows[1].rate).toFixed(2)}× (goal ≥ 0.8×)`);
   for (const s of setups) await s.clients.close();
   await stopAll();
+}
 
+async function streamsAcrossHubs(): Promise<void> {
   const id = crypto.randomUUID().slice(0, 8);
   console.log(
     `\n4b. Two hubs over Redis, publisher on A, ${fmt(FANOUT_CONNECTIONS)} subscribers on B, ${
@@ -612,7 +614,9 @@ async function recovery(): Promise<void> {
   console.log(`  streams / pub/sub cross-hub deliveries/s: ${(crossRows[1].rate / crossRows[0].rate).toFixed(2)}×`);
   for (const p of pairs) await p.clients.close();
   await stopAll();
+}
 
+async function replay(): Promise<void> {
   console.log(
     `\n4c. Replay of ${fmt(REPLAY_EVENTS)} missed events to a reconnecting client, while ${fmt(FANOUT_CONNECTIONS)} ` +
       `others get ${fmt(REPLAY_PACED_RATE)} events/s (paced, 3 s; with and without the replay, interleaved)`,
@@ -681,7 +685,9 @@ const sections: Record<string, () => Promise<unknown>> = {
   fanout: fanOut,
   centrifugo,
   redis: twoHubs,
-  recovery,
+  history: historyFanOut,
+  streams: streamsAcrossHubs,
+  replay,
 };
 const only = Deno.env.get("BENCH_HUB_ONLY")?.split(",");
 console.log(
