@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { createPubSub, SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../mod.ts";
-import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
+import {
+  connectWebSocketEventTarget,
+  type WebSocketSpoke,
+  type WebSocketSpokeOptions,
+  type WebSocketSpokeUrl,
+} from "../../adapters/websocket/mod.ts";
 import { countingWebSocket, nextEvent, opened, startHub, until } from "./helpers.ts";
 
 type Events = { n: number };
@@ -11,6 +16,23 @@ function gaps(target: WebSocketSpoke) {
     list.push((e as unknown as CustomEvent<SubscriptionGapDetail>).detail);
   });
   return list;
+}
+
+/** A spoke on `server` (options for the spoke), pub/subs at both ends, and the spoke subscribed to n:1 with event 1 read. */
+async function subscribed(
+  server: ReturnType<typeof startHub>,
+  url: WebSocketSpokeUrl,
+  options: WebSocketSpokeOptions,
+) {
+  const spoke = connectWebSocketEventTarget(url, { onError: () => {}, ...options });
+  const reported = gaps(spoke);
+  const atHub = createPubSub<Events>({ eventTarget: server.hub });
+  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
+  const sub = atSpoke.subscribe("n", "1");
+  await atSpoke.ready("n", "1");
+  atHub.publish("n", "1", 1);
+  assert.deepEqual(await sub.next(), { value: 1, done: false });
+  return { spoke, reported, atHub, atSpoke, sub };
 }
 
 Deno.test("websocket recovery: the hub drops the spoke 10 times at 100 events/s; every event arrives once, in order, no gap", async () => {
@@ -60,18 +82,10 @@ Deno.test("websocket recovery: the hub drops the spoke 10 times at 100 events/s;
 
 Deno.test("websocket recovery: offline past the history's size, one typed gap with the count, then the kept events and live ones", async () => {
   const server = startHub({ history: { size: 5 } });
-  const spoke = connectWebSocketEventTarget(server.url, {
+  const { spoke, reported, atHub, atSpoke, sub } = await subscribed(server, server.url, {
     backoff: { initialDelay: 300, maxDelay: 300 },
-    onError: () => {},
   });
-  const reported = gaps(spoke);
-  const atHub = createPubSub<Events>({ eventTarget: server.hub });
-  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
-  const sub = atSpoke.subscribe("n", "1");
   try {
-    await atSpoke.ready("n", "1");
-    atHub.publish("n", "1", 1);
-    assert.deepEqual(await sub.next(), { value: 1, done: false });
     const reopened = nextEvent(spoke, "open");
     server.connections.at(-1)!.close(4000, "Drop");
     await until(() => server.hub.stats().subscriptions === 0, 5000, "the drop at the hub");
@@ -188,19 +202,11 @@ Deno.test("websocket recovery: a v2 client that doesn't ask sees no change byte 
 Deno.test("websocket recovery: a spoke's own events are not replayed to it after a reconnect (the hub tells it their positions)", async () => {
   const server = startHub({ history: {} });
   const wire = countingWebSocket();
-  const spoke = connectWebSocketEventTarget(server.url, {
+  const { spoke, reported, atHub, atSpoke, sub } = await subscribed(server, server.url, {
     WebSocket: wire.WebSocket,
     backoff: { initialDelay: 0, maxDelay: 10 },
-    onError: () => {},
   });
-  const reported = gaps(spoke);
-  const atHub = createPubSub<Events>({ eventTarget: server.hub });
-  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
-  const sub = atSpoke.subscribe("n", "1");
   try {
-    await atSpoke.ready("n", "1");
-    atHub.publish("n", "1", 1);
-    assert.deepEqual(await sub.next(), { value: 1, done: false });
     for (let i = 2; i <= 4; i++) atSpoke.publish("n", "1", i); // its own: local listeners get them at once
     await until(() => wire.controlIn.filter((f) => f.startsWith('["sent","n:1",')).length === 3, 5000, "3 sent frames");
     const reopened = nextEvent(spoke, "open");
@@ -224,19 +230,11 @@ Deno.test("websocket recovery: away longer than ttl, the expired events are one 
   const server = startHub({ history: { ttl: 300 } });
   let gate = Promise.resolve();
   let open = () => {};
-  const spoke = connectWebSocketEventTarget(() => gate.then(() => server.url), {
+  const { spoke, reported, atHub, atSpoke, sub } = await subscribed(server, () => gate.then(() => server.url), {
     backoff: { initialDelay: 0, maxDelay: 10 },
-    onError: () => {},
   });
-  const reported = gaps(spoke);
-  const atHub = createPubSub<Events>({ eventTarget: server.hub });
-  const atSpoke = createPubSub<Events>({ eventTarget: spoke });
   const kept = atHub.subscribe("n", "1"); // a subscriber at the hub keeps the topic's stream (and its count) alive
-  const sub = atSpoke.subscribe("n", "1");
   try {
-    await atSpoke.ready("n", "1");
-    atHub.publish("n", "1", 1);
-    assert.deepEqual(await sub.next(), { value: 1, done: false });
     gate = new Promise((resolve) => (open = resolve)); // the next dial waits
     server.connections.at(-1)!.close(4000, "Drop");
     await until(() => server.hub.stats().connections === 0, 5000, "the drop");
