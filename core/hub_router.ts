@@ -19,8 +19,16 @@
  */
 
 import { PublishRefusedError, PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
+import {
+  type EncodeAt,
+  HubHistory,
+  type HubHistoryOptions,
+  isStreamHistorySource,
+  type SubscribedInfo,
+} from "./hub_history.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
 import { type HubSchemaOptions, PayloadGate, PayloadValidationError } from "./payload_validation.ts";
+import type { StreamPosition } from "./topic_history.ts";
 import { parseTopic, topicFor } from "./topic.ts";
 import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness, TypedEventTarget } from "./types.ts";
 
@@ -100,10 +108,23 @@ export type Authorize<TContext = unknown> = (request: AuthorizeRequest<TContext>
  * ```
  */
 export interface HubPeer<F> {
+  /**
+   * The connection asked for stream positions (the `"recover"` feature): with
+   * the hub's `history`, it is sent positioned frames and {@linkcode SubscribedInfo}.
+   */
+  readonly recover?: boolean;
   /** Sends one data frame. */
   sendData(frame: F): void;
-  /** The subscription to `topic` is live: frames for it follow. */
-  subscribed(topic: string): void;
+  /**
+   * The subscription to `topic` is live: frames for it follow. `info` is given
+   * to a `recover` connection of a hub with history.
+   */
+  subscribed(topic: string, info?: SubscribedInfo): void;
+  /**
+   * To a `recover` connection subscribed to `topic`: the position of an event
+   * it sent itself there (it is not sent back), so its position stays current.
+   */
+  sentAt?(topic: string, position: StreamPosition): void;
   /** A subscribe or publish was refused. */
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void;
   /** The subscription to `topic` ended (unsubscribe, revocation or detach): no frame for it follows. */
@@ -166,6 +187,18 @@ export interface HubRouterOptions<F, TContext = unknown> extends HubSchemaOption
    * @default {1024}
    */
   maxPendingPublishes?: number;
+  /**
+   * Keep a bounded history per topic, number publications, and let
+   * connections that ask (`recover`) resume from a position. Off by default:
+   * it holds payloads in memory and keeps each topic's upstream listener for
+   * `ttl` after its last subscriber leaves; `{}` turns it on with the
+   * defaults of {@linkcode HubHistoryOptions}.
+   *
+   * @default {undefined: no history}
+   */
+  history?: HubHistoryOptions;
+  /** With `history`: encodes a positioned frame. Required with `history`. */
+  encodeAt?: EncodeAt<F>;
   /** Where refusals caused by a throwing `authorize`, and upstream failures, are reported. */
   onError(error: PubSubError): void;
   /**
@@ -221,6 +254,8 @@ interface Echo<F> {
 class Route<F> {
   readonly peers = new Set<HubPeer<F>>();
   local = 0;
+  /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
+  joining = 0;
   /** Events relayed from a subscribed sender, waiting to come back from an asynchronous upstream. */
   echoes: Echo<F>[] | undefined;
 }
@@ -229,6 +264,8 @@ interface Entry {
   /** Bumped on each subscribe, so a late `authorize` answer for an older request is ignored. */
   generation: number;
   active: boolean;
+  /** The position a `recover` connection asked to resume from. */
+  since?: StreamPosition;
 }
 
 interface PeerState<TContext> {
@@ -297,6 +334,7 @@ export class HubRouter<F, TContext = unknown> {
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
   #relay: Relay<F> | undefined;
+  #history: HubHistory<F> | undefined;
   #subscriptions = 0;
   #refusedSubscribes = 0;
   #refusedPublishes = 0;
@@ -323,6 +361,35 @@ export class HubRouter<F, TContext = unknown> {
     if (options.schemas !== undefined) {
       this.#payloads = new PayloadGate(options.schemas, options.maxPendingValidations ?? DEFAULT_MAX_PENDING_PUBLISHES);
     }
+    if (options.history !== undefined) {
+      if (options.encodeAt === undefined) throw new TypeError("The history option needs encodeAt");
+      this.#history = new HubHistory<F>(
+        options.history,
+        options.encodeAt,
+        (topic) => {
+          const route = this.#routes.get(topic);
+          if (route !== undefined) this.#release(topic, route);
+        },
+        (topic) => {
+          const route = this.#routes.get(topic);
+          return route !== undefined && (route.peers.size > 0 || route.local > 0);
+        },
+        isStreamHistorySource(options.upstream) ? options.upstream : undefined,
+        (peer, topic, cause) => {
+          const state = this.#peers.get(peer);
+          if (state === undefined || !state.topics.delete(topic)) return;
+          this.#removePeer(topic, peer);
+          const message = `The upstream could not read the history of ${JSON.stringify(topic)}`;
+          this.#options.onError(new SubscriptionRefusedError(topic, "unavailable", message, { cause }));
+          this.#refuseSubscribe(peer, topic, "unavailable", message);
+        },
+      );
+    }
+  }
+
+  /** Whether the hub keeps a history (and grants `recover`). */
+  get history(): boolean {
+    return this.#history !== undefined;
   }
 
   /**
@@ -348,6 +415,7 @@ export class HubRouter<F, TContext = unknown> {
     this.#payloads?.forget(state);
     for (const [topic, entry] of state.topics) if (entry.active) this.#removePeer(topic, peer);
     state.topics.clear();
+    this.#history?.leave(peer);
   }
 
   /**
@@ -358,13 +426,14 @@ export class HubRouter<F, TContext = unknown> {
    *
    * @param peer The connection.
    * @param topic The topic.
+   * @param since For a `recover` connection of a hub with history: the position to resume from.
    */
-  subscribe(peer: HubPeer<F>, topic: string): void {
+  subscribe(peer: HubPeer<F>, topic: string, since?: StreamPosition): void {
     const state = this.#peers.get(peer);
     if (state === undefined) return;
     const existing = state.topics.get(topic);
     if (existing !== undefined) {
-      if (existing.active) peer.subscribed(topic);
+      if (existing.active) this.#answer(peer, topic, undefined);
       return; // an answer is on its way
     }
     if (topic.length > this.#maxTopicLength) {
@@ -385,7 +454,7 @@ export class HubRouter<F, TContext = unknown> {
       );
       return;
     }
-    const entry: Entry = { generation: ++state.generation, active: false };
+    const entry: Entry = { generation: ++state.generation, active: false, since };
     state.topics.set(topic, entry);
     const current = () => this.#peers.get(peer) === state && state.topics.get(topic) === entry;
     this.#decide(
@@ -419,6 +488,7 @@ export class HubRouter<F, TContext = unknown> {
     if (state === undefined || entry === undefined) return;
     state.topics.delete(topic);
     if (entry.active) this.#removePeer(topic, peer);
+    this.#history?.leave(peer, topic);
   }
 
   /**
@@ -541,6 +611,7 @@ export class HubRouter<F, TContext = unknown> {
   /** Drops every connection and local count, and every upstream listener. */
   clear(): void {
     for (const peer of [...this.#peers.keys()]) this.detach(peer);
+    this.#history?.close();
     for (const [topic, route] of this.#routes) {
       route.local = 0;
       this.#release(topic, route);
@@ -604,19 +675,29 @@ export class HubRouter<F, TContext = unknown> {
   ): void {
     entry.active = true;
     const route = this.#route(topic);
-    route.peers.add(peer);
-    this.#subscriptions++;
+    // A connection that resumes from a position joins at its answer, so nothing reaches it before its replay.
+    const joinLater = this.#history !== undefined && peer.recover === true;
+    if (!joinLater) this.#addPeer(route, peer);
     const upstream = this.#options.upstream as Partial<SubscriptionReadiness> | undefined;
     if (upstream === undefined || typeof upstream.ready !== "function") {
-      peer.subscribed(topic);
+      this.#answer(peer, topic, joinLater ? entry : undefined);
       return;
     }
     // With a shared upstream, the answer waits until the upstream really listens (a Redis SUBSCRIBE, say).
+    if (joinLater) route.joining++;
+    const joined = () => {
+      const route = this.#routes.get(topic);
+      if (!joinLater || route === undefined) return;
+      route.joining--;
+      this.#release(topic, route);
+    };
     upstream.ready(topic).then(
       () => {
-        if (current()) peer.subscribed(topic);
+        if (current()) this.#answer(peer, topic, joinLater ? entry : undefined);
+        joined();
       },
       (cause) => {
+        joined();
         if (!current()) return;
         state.topics.delete(topic);
         this.#removePeer(topic, peer);
@@ -625,6 +706,29 @@ export class HubRouter<F, TContext = unknown> {
         this.#refuseSubscribe(peer, topic, "unavailable", message);
       },
     );
+  }
+
+  #addPeer(route: Route<F>, peer: HubPeer<F>): void {
+    if (route.peers.has(peer)) return;
+    route.peers.add(peer);
+    this.#subscriptions++;
+  }
+
+  /** Answers a subscribe; a `recover` connection joins the route here, then gets its replay (`joining`). */
+  #answer(peer: HubPeer<F>, topic: string, joining: Entry | undefined): void {
+    const history = this.#history;
+    if (history === undefined || peer.recover !== true) {
+      peer.subscribed(topic);
+      return;
+    }
+    if (joining === undefined) {
+      history.again(peer, topic);
+      return;
+    }
+    const route = this.#routes.get(topic);
+    if (route === undefined) return;
+    this.#addPeer(route, peer);
+    history.join(peer, topic, joining.since);
   }
 
   #route(topic: string): Route<F> {
@@ -639,18 +743,22 @@ export class HubRouter<F, TContext = unknown> {
 
   #removePeer(topic: string, peer: HubPeer<F>): void {
     const route = this.#routes.get(topic);
-    if (route === undefined || !route.peers.delete(peer)) return;
-    this.#subscriptions--;
-    peer.unsubscribed?.(topic);
-    if (route.echoes !== undefined) {
-      route.echoes = route.echoes.filter((echo) => echo.from !== peer);
-      if (route.echoes.length === 0) route.echoes = undefined;
+    if (route === undefined) return;
+    if (route.peers.delete(peer)) {
+      this.#subscriptions--;
+      peer.unsubscribed?.(topic);
+      if (route.echoes !== undefined) {
+        route.echoes = route.echoes.filter((echo) => echo.from !== peer);
+        if (route.echoes.length === 0) route.echoes = undefined;
+      }
     }
     this.#release(topic, route);
   }
 
   #release(topic: string, route: Route<F>): void {
-    if (route.peers.size > 0 || route.local > 0) return;
+    if (route.peers.size > 0 || route.local > 0 || route.joining > 0) return;
+    // A topic with history keeps listening until its stream is dropped, so it records what a dropped spoke misses.
+    if (this.#history?.store.has(topic)) return;
     this.#routes.delete(topic);
     this.#upstream.removeEventListener(topic, this.#onUpstream);
   }
@@ -716,6 +824,12 @@ export class HubRouter<F, TContext = unknown> {
       exclude = this.#matchEcho(route, frame);
     }
     if (route.local > 0) this.#options.deliverLocal(event);
+    const history = this.#history;
+    if (history !== undefined) {
+      frame ??= this.#options.encode(event.detail);
+      this.#deliveries += history.deliverAll(topic, route.peers, event, frame, frameSize(frame), exclude);
+      return;
+    }
     if (route.peers.size === 0) return;
     if (frame === undefined) frame = this.#options.encode(event.detail);
     const fanOut = this.#options.fanOut;
@@ -746,6 +860,11 @@ export class HubRouter<F, TContext = unknown> {
     if (echoes.length === 0) route.echoes = undefined;
     return match;
   }
+}
+
+function frameSize(frame: unknown): number {
+  if (typeof frame === "string") return frame.length;
+  return frame instanceof Uint8Array ? frame.byteLength : 0;
 }
 
 function sameFrame(a: unknown, b: unknown): boolean {

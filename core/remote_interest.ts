@@ -14,7 +14,10 @@ import {
   type RefusalReason,
   SubscriptionRefusedError,
 } from "./errors.ts";
+import type { SubscribedInfo } from "./hub_history.ts";
 import type { HubAction } from "./hub_router.ts";
+import { SubscriptionGapError } from "./subscription_gap.ts";
+import type { StreamPosition } from "./topic_history.ts";
 import type { SubscriptionErrorDetail } from "./types.ts";
 
 /**
@@ -33,12 +36,18 @@ import type { SubscriptionErrorDetail } from "./types.ts";
  */
 export interface InterestChannel {
   /**
+   * The hub granted stream positions on this connection (the `"recover"`
+   * feature): subscribes carry the position to resume from.
+   */
+  readonly recover?: boolean;
+  /**
    * Sends a subscribe request for `topic`. `rid` numbers the requests (a
    * non-negative safe integer, new for every request); a channel whose hub
-   * echoes it sends `["sub", topic, rid]`, and passes the echoed id to
+   * echoes it sends it in the `sub`, and passes the echoed id to
    * {@linkcode RemoteInterest.acked} and {@linkcode RemoteInterest.refusal}.
+   * `since`, on a `recover` channel, asks to resume after that position.
    */
-  subscribe(topic: string, rid: number): void;
+  subscribe(topic: string, rid: number, since?: StreamPosition): void;
   /** Sends an unsubscribe for `topic`. */
   unsubscribe(topic: string): void;
 }
@@ -58,6 +67,8 @@ interface TopicState {
   /** The request id of the latest subscribe request sent for it. */
   rid: number;
   waiters: Waiter[];
+  /** The last stream position received for the topic, kept across connections. */
+  position?: StreamPosition;
 }
 
 /**
@@ -136,7 +147,7 @@ export class RemoteInterest {
       state.refused = false;
       state.error = undefined;
       state.rid = this.#rid();
-      channel.subscribe(topic, state.rid);
+      channel.subscribe(topic, state.rid, channel.recover === true ? state.position : undefined);
     }
     const waiters = this.#openWaiters;
     this.#openWaiters = [];
@@ -157,19 +168,46 @@ export class RemoteInterest {
   }
 
   /**
-   * The hub answered that `topic` is live on this connection.
+   * The hub answered that `topic` is live on this connection, with the
+   * stream position when it grants positions.
    *
    * @param topic The topic.
    * @param rid The request id the answer echoed, if any; an answer to an earlier request is ignored.
+   * @param info The hub's position info (epoch, offset, loss), if any.
+   * @returns The gap to report once, if the first answer on this connection
+   *   says events the spoke had been receiving were lost.
    */
-  acked(topic: string, rid?: number): void {
+  acked(topic: string, rid?: number, info?: SubscribedInfo): SubscriptionGapError | undefined {
     const state = this.#topics.get(topic);
-    if (state === undefined || this.#channel === undefined) return;
-    if (rid !== undefined && rid !== state.rid) return;
+    if (state === undefined || this.#channel === undefined) return undefined;
+    if (rid !== undefined && rid !== state.rid) return undefined;
+    let gap: SubscriptionGapError | undefined;
+    if (!state.acked && state.position !== undefined) {
+      if (info === undefined) gap = new SubscriptionGapError(topic, "no-history", null);
+      else if (info.missed === null || (info.missed === undefined && info.epoch !== state.position.epoch)) {
+        gap = new SubscriptionGapError(topic, "epoch-changed", null);
+      } else if (info.missed !== undefined) gap = new SubscriptionGapError(topic, "too-old", info.missed);
+    }
+    if (!state.acked || info !== undefined) {
+      state.position = info === undefined ? undefined : { epoch: info.epoch, offset: info.offset };
+    }
     state.acked = true;
     const waiters = state.waiters;
     state.waiters = [];
     for (const waiter of waiters) waiter.resolve();
+    return gap;
+  }
+
+  /**
+   * An event of `topic` arrived at `position` (a positioned data frame), or
+   * the hub told the position of an event the spoke sent itself.
+   *
+   * @param topic The topic.
+   * @param position Its position.
+   */
+  delivered(topic: string, position: StreamPosition): void {
+    const state = this.#topics.get(topic);
+    if (state !== undefined) state.position = position;
   }
 
   /**

@@ -5,9 +5,13 @@
  * latest request from a stale one:
  *
  * - spoke → hub: `["sub", topic]` or `["sub", topic, rid]`, `["unsub", topic]`;
+ *   on a connection granted `"recover"` also `["sub", topic, rid, since]`
+ *   (`rid` a request id or `null`, `since` a stream position or `null`);
  * - hub → spoke: `["suback", topic]` / `["suback", topic, rid]`,
  *   `["subrefused", topic, reason, message]` / `["subrefused", topic, reason, message, rid]`,
- *   `["pubrefused", topic, reason, message]`.
+ *   `["pubrefused", topic, reason, message]`; with `"recover"` also
+ *   `["suback", topic, rid, info]` (`info` the stream position and any loss)
+ *   and `["sent", topic, position]` (the position of the spoke's own event).
  *
  * `rid` is a non-negative safe integer. Not exported from the package; the
  * wire format is in docs/architecture/websocket.md and iroh.md.
@@ -16,7 +20,10 @@
  */
 
 import { isRefusalReason, type RefusalReason } from "./errors.ts";
+import type { SubscribedInfo } from "./hub_history.ts";
 import type { HubAction } from "./hub_router.ts";
+import { parsePosition, parseSubscribedInfo } from "./stream_position.ts";
+import type { StreamPosition } from "./topic_history.ts";
 
 /** Whether `value` is a request id: a non-negative safe integer. */
 export function isRequestId(value: unknown): value is number {
@@ -29,25 +36,44 @@ export interface InterestRequest {
   topic: string;
   /** The `sub`'s request id, if it had one. */
   rid: number | undefined;
+  /** A resuming `sub`'s position (`"recover"` connections only): replay what came after it. */
+  since?: StreamPosition;
 }
 
-/** Parses `["sub", topic]`, `["sub", topic, rid]` or `["unsub", topic]`; `undefined` for anything else. */
-export function parseInterestRequest(message: readonly unknown[]): InterestRequest | undefined {
-  const [tag, topic, rid] = message;
+/**
+ * Parses `["sub", topic]`, `["sub", topic, rid]` or `["unsub", topic]`, and
+ * with `recover` also `["sub", topic, rid|null, since|null]`; `undefined`
+ * for anything else.
+ */
+export function parseInterestRequest(message: readonly unknown[], recover = false): InterestRequest | undefined {
+  const [tag, topic, rid, since] = message;
   if (typeof topic !== "string") return undefined;
   if (message.length === 2 && (tag === "sub" || tag === "unsub")) return { tag, topic, rid: undefined };
   if (message.length === 3 && tag === "sub" && isRequestId(rid)) return { tag, topic, rid };
+  if (recover && message.length === 4 && tag === "sub" && (rid === null || isRequestId(rid))) {
+    if (since === null) return { tag, topic, rid: rid ?? undefined };
+    const position = parsePosition(since);
+    return position === undefined ? undefined : { tag, topic, rid: rid ?? undefined, since: position };
+  }
   return undefined;
 }
 
-/** Encodes a `sub`, with `rid` when given. */
-export function encodeSub(topic: string, rid?: number): string {
+/** Encodes a `sub`, with `rid` when given, and as a resuming `sub` when `since` is given. */
+export function encodeSub(topic: string, rid?: number, since?: StreamPosition): string {
+  if (since !== undefined) return JSON.stringify(["sub", topic, rid ?? null, since]);
   return JSON.stringify(rid === undefined ? ["sub", topic] : ["sub", topic, rid]);
 }
 
 /** A hub's answer, parsed. */
 export type HubAnswer =
-  | { tag: "suback"; topic: string; rid: number | undefined }
+  | {
+    tag: "suback";
+    topic: string;
+    rid: number | undefined;
+    /** The stream position and any loss (`"recover"` connections, topics with history). */
+    info?: SubscribedInfo;
+  }
+  | { tag: "sent"; topic: string; position: StreamPosition }
   | {
     tag: "refused";
     action: HubAction;
@@ -58,14 +84,26 @@ export type HubAnswer =
     rid: number | undefined;
   };
 
-/** Parses a `suback`, `subrefused` or `pubrefused` in any of its forms; `undefined` for anything else. */
-export function parseHubAnswer(frame: readonly unknown[]): HubAnswer | undefined {
+/**
+ * Parses a `suback`, `subrefused` or `pubrefused` in any of its forms, and
+ * with `recover` also the positioned `suback` and `sent`; `undefined` for
+ * anything else.
+ */
+export function parseHubAnswer(frame: readonly unknown[], recover = false): HubAnswer | undefined {
   const [tag, topic, reason, message, rid] = frame;
   if (typeof topic !== "string") return undefined;
   if (tag === "suback") {
     if (frame.length === 2) return { tag, topic, rid: undefined };
     if (frame.length === 3 && isRequestId(reason)) return { tag, topic, rid: reason };
+    if (recover && frame.length === 4 && (reason === null || isRequestId(reason))) {
+      const info = parseSubscribedInfo(message);
+      return info === undefined ? undefined : { tag, topic, rid: reason ?? undefined, info };
+    }
     return undefined;
+  }
+  if (tag === "sent") {
+    const position = recover && frame.length === 3 ? parsePosition(reason) : undefined;
+    return position === undefined ? undefined : { tag, topic, position };
   }
   if (tag !== "subrefused" && tag !== "pubrefused") return undefined;
   if (!isRefusalReason(reason) || typeof message !== "string") return undefined;
@@ -92,9 +130,10 @@ export class SubRequests {
     else this.#ids?.delete(request.topic);
   }
 
-  /** The answer for `topic` is going out: `["suback", topic, rid?]`. */
-  suback(topic: string): string {
+  /** The answer for `topic` is going out: `["suback", topic, rid?]`, or with `info` `["suback", topic, rid|null, info]`. */
+  suback(topic: string, info?: SubscribedInfo): string {
     const rid = this.#take(topic);
+    if (info !== undefined) return JSON.stringify(["suback", topic, rid ?? null, info]);
     return JSON.stringify(rid === undefined ? ["suback", topic] : ["suback", topic, rid]);
   }
 

@@ -9,7 +9,10 @@ import { PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { checkFrameSize } from "../../core/frame_size.ts";
 import { encodeWelcome, grantFeatures, parseHello } from "../../core/handshake.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
+import type { HubHistoryOptions, SubscribedInfo } from "../../core/hub_history.ts";
 import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import { encodePositioned } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
@@ -121,6 +124,16 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEve
    * @default {1024}
    */
   maxTopicLength?: number;
+  /**
+   * Keep a bounded history per topic and let spokes that reconnect recover
+   * what they missed (the `"recover"` feature): as the WebSocket hub's
+   * `history`, see docs/architecture/hub.md#delivery-guarantees. `{}` turns it
+   * on with the defaults (100 events and 2 minutes per topic, at most 10,000
+   * topics and 32 MiB).
+   *
+   * @default {undefined: no history, at most once across drops}
+   */
+  history?: HubHistoryOptions;
   /**
    * Inbound rate limits per connection once its handshake is done, as token
    * buckets (frames and bytes, 4-byte prefixes included); past either, the
@@ -249,6 +262,8 @@ interface Shared<TAuth> {
   readonly counters: FrameCounters;
   readonly options: ResolvedIrohOptions;
   readonly limits: PeerLimits;
+  /** The optional features the hub grants (`"recover"` only with `history`). */
+  readonly features: readonly string[];
   reportError(error: PubSubError): void;
   /** The hub's remote backlog: a connection reads on once the events of its last chunk are delivered. */
   backlog(): Promise<void> | undefined;
@@ -339,7 +354,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.context = context;
       this.opened = true;
       this.#hub.router.attach(this, context);
-      const granted = features && grantFeatures(features, IROH_FEATURES);
+      const granted = features && grantFeatures(features, this.#hub.features);
       link.write(encodeWelcome(granted));
       if (granted !== undefined && granted.length > 0) this.features = new Set(granted);
     });
@@ -426,13 +441,13 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       );
       return;
     }
-    const request = parseInterestRequest(message);
+    const request = parseInterestRequest(message, this.recover);
     if (request === undefined) {
       this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
       return;
     }
     this.#requests.note(request);
-    if (request.tag === "sub") hub.router.subscribe(this, request.topic);
+    if (request.tag === "sub") hub.router.subscribe(this, request.topic, request.since);
     else hub.router.unsubscribe(this, request.topic);
   }
 
@@ -464,8 +479,16 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     this.#write(frame);
   }
 
-  subscribed(topic: string): void {
-    if (this.link.state === "open") this.#control(this.#requests.suback(topic));
+  get recover(): boolean {
+    return this.features.has("recover");
+  }
+
+  subscribed(topic: string, info?: SubscribedInfo): void {
+    if (this.link.state === "open") this.#control(this.#requests.suback(topic, info));
+  }
+
+  sentAt(topic: string, position: StreamPosition): void {
+    if (this.link.state === "open") this.#control(JSON.stringify(["sent", topic, position]));
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
@@ -596,6 +619,8 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       maxTopicLength: options.maxTopicLength,
       schemas: options.schemas,
       maxPendingValidations: options.maxPendingValidations,
+      history: options.history,
+      encodeAt: (envelope, position, frame) => encodePositioned(codec, envelope, position, frame),
     });
     this.#options = resolved;
     this.#allow = options.allow;
@@ -605,6 +630,7 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       counters: this.counters,
       options: this.#options,
       limits: resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes),
+      features: options.history === undefined ? IROH_FEATURES.filter((f) => f !== "recover") : IROH_FEATURES,
       reportError: (error) => this.reportError(error),
       backlog: () => this.remoteBacklog(),
       connectionClosed: (connection, info) => this.#connectionClosed(connection, info),

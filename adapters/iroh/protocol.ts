@@ -7,9 +7,12 @@
  * exported from the package; see docs/architecture/iroh.md.
  *
  * - spoke → hub: `["hello", 2, credentials?, options?]` (first frame, see
- *   core/handshake.ts), `["sub", topic, rid?]`, `["unsub", topic]` (core/sub_request.ts);
+ *   core/handshake.ts), `["sub", topic, rid?]`, `["unsub", topic]`, and with `"recover"`
+ *   `["sub", topic, rid|null, since|null]` (core/sub_request.ts);
  * - hub → spoke: `["welcome", 2, info?]` (answers the hello), `["suback", topic, rid?]`,
- *   `["subrefused", topic, reason, message, rid?]`, `["pubrefused", topic, reason, message]`.
+ *   `["subrefused", topic, reason, message, rid?]`, `["pubrefused", topic, reason, message]`,
+ *   and with `"recover"` `["suback", topic, rid|null, info]`, `["sent", topic, position]`
+ *   and data frames carrying `offset` and `epoch` (core/stream_position.ts).
  *
  * A zero-length frame is version 1's hello: as a first frame it marks a
  * version 1 peer, which is refused with close code 6; after the handshake
@@ -22,6 +25,8 @@ import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../c
 import { EnvelopeError, PubSubError } from "../../core/errors.ts";
 import { PROTOCOL_VERSION } from "../../core/handshake.ts";
 import { parseBoundedJson } from "../../core/json_depth.ts";
+import { decodePositioned } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import { describe } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { IrohProtocolError } from "./errors.ts";
@@ -33,7 +38,7 @@ export const IROH_PROTOCOL_VERSION = PROTOCOL_VERSION;
  * The optional protocol features (core/handshake.ts) the iroh hub and spoke
  * implement: what the spoke asks for in its hello and the hub grants.
  */
-export const IROH_FEATURES: readonly string[] = [];
+export const IROH_FEATURES: readonly string[] = ["recover"];
 
 /** A data frame's body as the codec produced it. */
 export type Frame = string | Uint8Array;
@@ -89,8 +94,25 @@ export function frameLength(frame: Frame): number {
  * @throws {EnvelopeError} If the frame is not an envelope.
  */
 export function decodeData(frame: Uint8Array, codec: Codec, remoteId: string): EventEnvelope {
+  return decodeDataAt(frame, codec, remoteId, false).envelope;
+}
+
+/**
+ * Decodes a data frame's envelope and, if `positioned` (a spoke granted
+ * `"recover"`), the stream position it carries.
+ *
+ * @throws {EnvelopeError} If the frame is not an envelope.
+ */
+export function decodeDataAt(
+  frame: Uint8Array,
+  codec: Codec,
+  remoteId: string,
+  positioned: boolean,
+): { envelope: EventEnvelope; position: StreamPosition | undefined } {
   try {
-    return decodeEnvelope(codec === jsonCodec ? frame : frame.slice(), codec);
+    const data = codec === jsonCodec ? frame : frame.slice();
+    if (positioned) return decodePositioned(data, codec);
+    return { envelope: decodeEnvelope(data, codec), position: undefined };
   } catch (error) {
     throw error instanceof PubSubError
       ? error

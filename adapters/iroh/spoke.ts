@@ -11,6 +11,7 @@ import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshak
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { encodeSub, parseHubAnswer } from "../../core/sub_request.ts";
+import { SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../core/subscription_gap.ts";
 import { topicFor } from "../../core/topic.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
@@ -31,7 +32,7 @@ import {
   resolveIrohOptions,
 } from "./options.ts";
 import {
-  decodeData,
+  decodeDataAt,
   encodeData,
   type Frame,
   frameLength,
@@ -375,8 +376,10 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#open = true;
       this.#opened++;
       this.#interest.connected({
+        recover: this.#features.has("recover"),
         // Request ids go only to a hub that answered with the welcome's info form, which echoes them.
-        subscribe: (topic, rid) => this.#write(link, encodeSub(topic, this.#welcome === undefined ? undefined : rid)),
+        subscribe: (topic, rid, since) =>
+          this.#write(link, encodeSub(topic, this.#welcome === undefined ? undefined : rid, since)),
         unsubscribe: (topic) => this.#write(link, JSON.stringify(["unsub", topic])),
       });
       const queued = this.#outbox;
@@ -436,14 +439,17 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#onControl(frame);
       return;
     }
-    let envelope;
+    let decoded;
     try {
-      envelope = decodeData(frame, this.#options.codec, link.remoteId);
+      decoded = decodeDataAt(frame, this.#options.codec, link.remoteId, this.#features.has("recover"));
     } catch (error) {
       this.#reportError(error as PubSubError);
       return;
     }
-    this.deliverRemote(new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent);
+    const { envelope, position } = decoded;
+    const topic = topicFor(envelope.type, envelope.id);
+    if (position !== undefined) this.#interest.delivered(topic, position);
+    this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
   }
 
   #onControl(frame: Uint8Array): void {
@@ -454,13 +460,20 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#reportError(error as PubSubError);
       return;
     }
-    const parsed = parseHubAnswer(message);
+    const parsed = parseHubAnswer(message, this.#features.has("recover"));
     if (parsed === undefined) {
       this.#reportError(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
       return;
     }
     if (parsed.tag === "suback") {
-      this.#interest.acked(parsed.topic, parsed.rid);
+      const gap = this.#interest.acked(parsed.topic, parsed.rid, parsed.info);
+      if (gap !== undefined) {
+        this.emit(SUBSCRIPTION_GAP_EVENT, { topic: parsed.topic, error: gap } satisfies SubscriptionGapDetail);
+      }
+      return;
+    }
+    if (parsed.tag === "sent") {
+      this.#interest.delivered(parsed.topic, parsed.position);
       return;
     }
     const answer = this.#interest.refusal(parsed.action, parsed.topic, parsed.reason, parsed.message, parsed.rid);

@@ -43,3 +43,4 @@ export {
   type RedisStateChange,
 } from "./redis_event_target.ts";
 export { RedisConnectionError, RedisPublishError, RedisSubscribeError } from "./errors.ts";
+export type { RedisStreamsOptions, ScriptClient } from "./streams.ts";

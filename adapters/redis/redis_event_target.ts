@@ -22,7 +22,10 @@ import {
   type TypedEventListenerOrEventListenerObject,
   type TypedEventTarget,
 } from "../../core/types.ts";
+import type { PositionedEvent } from "../../core/hub_history.ts";
+import type { HistoryRecovery, StreamPosition } from "../../core/topic_history.ts";
 import { RedisConnectionError, RedisPublishError, RedisSubscribeError } from "./errors.ts";
+import { RedisStreams, type RedisStreamsOptions, type ScriptClient } from "./streams.ts";
 
 /**
  * What the adapter uses of an ioredis client: an ioredis `Redis` or `Cluster`
@@ -38,7 +41,7 @@ import { RedisConnectionError, RedisPublishError, RedisSubscribeError } from "./
  * client.disconnect();
  * ```
  */
-export interface RedisClient {
+export interface RedisClient extends ScriptClient {
   /** The connection status, `"ready"` when connected. */
   readonly status: string;
   /** `true` for an ioredis `Cluster`. */
@@ -69,6 +72,8 @@ export interface RedisClient {
   pipeline?(): {
     publish(channel: string, message: string | Uint8Array): unknown;
     spublish(channel: string, message: string | Uint8Array): unknown;
+    /** EVALSHA (streams mode). */
+    evalsha?(sha: string, numKeys: number, ...args: (string | number | Uint8Array)[]): unknown;
     exec(): Promise<[Error | null, unknown][] | null>;
   };
   /** A new client with the same options. */
@@ -190,6 +195,18 @@ export interface RedisEventTargetOptions {
    */
   sharded?: boolean;
   /**
+   * Streams mode: every publish is numbered and kept in a Redis Stream per
+   * topic (one Lua script: `XADD … MAXLEN ~`, `XTRIM … MINID ~`, then
+   * `PUBLISH` with the position), and the target gets `history(topic, since)`.
+   * A hub with `history` over such a target keeps no history of its own:
+   * several hub processes agree on every offset, and a spoke that fails over
+   * recovers from any of them. Not with `sharded` or a `Cluster`. See
+   * docs/architecture/redis.md#streams-mode for the costs.
+   *
+   * @default {undefined: plain pub/sub, no history}
+   */
+  streams?: RedisStreamsOptions;
+  /**
    * Receives what goes wrong without being anyone's fault in this process:
    * invalid incoming messages (`EnvelopeError`), failed PUBLISH commands of
    * `dispatchEvent` ({@linkcode RedisPublishError}), failed SUBSCRIBE or
@@ -286,6 +303,13 @@ export interface RedisEventTarget extends TypedEventTarget<EnvelopeEvent>, Subsc
    * `PubSubClosedError` on `close()`.
    */
   ready(topic: string): Promise<void>;
+  /**
+   * In streams mode only (`undefined` otherwise): what a reader at `since`
+   * missed of `topic`, read from its stream (without `since`: the current
+   * position). Events older than `streams.ttl`, or beyond `streams.maxLen`,
+   * count as missed.
+   */
+  readonly history?: (topic: string, since: StreamPosition | undefined) => Promise<HistoryRecovery<EventEnvelope>>;
   /** Counts local listeners: for one event name (topic), or all of them. */
   listenerCount(type?: string): number;
   /**
@@ -407,6 +431,8 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   // deno-lint-ignore no-explicit-any
   #clientListeners: [string, (...args: any[]) => void][];
   #onPublishFailure: (channel: string) => (error: unknown) => void;
+  #streams: RedisStreams | undefined;
+  readonly history?: (topic: string, since: StreamPosition | undefined) => Promise<HistoryRecovery<EventEnvelope>>;
 
   constructor(options: RedisEventTargetOptions) {
     super(options);
@@ -432,6 +458,17 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       throw new TypeError(`Cannot create a Redis event target: the prefix must be a string, got ${typeof this.prefix}`);
     }
     this.#codec = options.codec ?? jsonCodec;
+    if (options.streams !== undefined) {
+      if (this.#sharded || publishClient.isCluster === true) {
+        if (this.#ownsSub) this.#sub.disconnect();
+        throw new TypeError(
+          "Cannot create a Redis event target: streams mode needs one Redis, not sharded pub/sub or a Cluster",
+        );
+      }
+      const streams = new RedisStreams(publishClient, this.prefix, this.#codec, options.streams);
+      this.#streams = streams;
+      this.history = (topic, since) => streams.history(topic, since);
+    }
     this.#report = errorReporter(options.onError, LOG_PREFIX, "channel");
     this.#onPublished = options.onPublished;
     this.#probeInterval = options.probeInterval ?? 1000;
@@ -610,6 +647,8 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
   }
 
   #rawPublish(channel: string, message: string | Uint8Array): Promise<number> {
+    const streams = this.#streams;
+    if (streams !== undefined) return streams.publish(channel.slice(this.prefix.length), channel, message);
     return (this.#sharded ? this.#pub.spublish(channel, message) : this.#pub.publish(channel, message)) as Promise<
       number
     >;
@@ -624,14 +663,35 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       return;
     }
     const pipeline = this.#pub.pipeline!();
-    if (this.#sharded) { for (const item of batch) pipeline.spublish(item.channel, item.message); }
+    const streams = this.#streams;
+    if (streams !== undefined) {
+      if (!streams.loaded || typeof pipeline.evalsha !== "function") {
+        // Until the script is known to be loaded, one at a time in order (the first one loads it).
+        let chain = Promise.resolve();
+        for (const item of batch) {
+          chain = chain.then(() => this.#rawPublish(item.channel, item.message).then(item.resolve, item.reject));
+        }
+        return;
+      }
+      for (const item of batch) {
+        pipeline.evalsha(...streams.command(item.channel.slice(this.prefix.length), item.channel, item.message));
+      }
+    } else if (this.#sharded) { for (const item of batch) pipeline.spublish(item.channel, item.message); }
     else for (const item of batch) pipeline.publish(item.channel, item.message);
     pipeline.exec().then((results) => {
+      let retry: Promise<void> | undefined;
       for (let i = 0; i < batch.length; i++) {
         const result = results?.[i];
-        if (result === undefined) batch[i].reject(new Error("The pipeline returned no result for this PUBLISH"));
-        else if (result[0] !== null) batch[i].reject(result[0]);
-        else batch[i].resolve(result[1] as number);
+        const item = batch[i];
+        if (result === undefined) item.reject(new Error("The pipeline returned no result for this PUBLISH"));
+        else if (streams !== undefined && String(result[0]?.message).startsWith("NOSCRIPT")) {
+          // Redis lost the script (a restart, SCRIPT FLUSH): these go again one at a time, in order, loading it.
+          streams.loaded = false;
+          retry = (retry ?? Promise.resolve()).then(() =>
+            this.#rawPublish(item.channel, item.message).then(item.resolve, item.reject)
+          );
+        } else if (result[0] !== null) item.reject(result[0]);
+        else item.resolve(result[1] as number);
       }
     }, (error) => {
       for (const item of batch) item.reject(error);
@@ -674,7 +734,16 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
       if (record === undefined || !record.wanted) return;
       const topic = record.topic;
       let envelope: EventEnvelope;
+      let position: StreamPosition | undefined;
       try {
+        if (this.#streams !== undefined) {
+          const live = this.#streams.parseLive(data);
+          if (live === undefined) {
+            throw new EnvelopeError("Expected a positioned message (<epoch> <offset> <envelope>)");
+          }
+          position = live.position;
+          data = live.data;
+        }
         envelope = decodeEnvelope(data, this.#codec, topic);
       } catch (error) {
         const reported = error instanceof PubSubError
@@ -684,7 +753,9 @@ class RedisEventTargetImpl extends TransportEventTarget implements RedisEventTar
         return;
       }
       // Paced: a socket chunk can hold thousands of messages; consumers that keep up get turns between slices.
-      this.deliverRemote(new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent);
+      const event = new CustomEvent(topic, { detail: envelope }) as PositionedEvent;
+      if (position !== undefined) event.position = position;
+      this.deliverRemote(event);
     } catch (error) {
       // Never throw into ioredis' callback: that would be an uncaught exception.
       console.error(`${LOG_PREFIX} Unexpected error while handling a message:`, error);

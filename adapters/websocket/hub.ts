@@ -8,7 +8,10 @@ import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
+import type { HubHistoryOptions, SubscribedInfo } from "../../core/hub_history.ts";
 import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import { encodePositioned } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
@@ -20,6 +23,7 @@ import {
   Link,
   type LinkConfig,
   Outbox,
+  RECOVER,
   type WebSocketConnectionState,
 } from "./link.ts";
 import {
@@ -104,6 +108,19 @@ export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
    * @default {1024}
    */
   maxTopicLength?: number;
+  /**
+   * Keep a bounded history per topic and let spokes that reconnect (or fail
+   * over from another hub sharing the upstream's history) recover what they
+   * missed: the hub grants the `"recover"` feature, numbers publications and
+   * replays from a spoke's last position. `{}` turns it on with the defaults
+   * (100 events and 2 minutes per topic, at most 10,000 topics and 32 MiB);
+   * see docs/architecture/hub.md#delivery-guarantees. Off by default: it
+   * holds payloads in memory and keeps each topic's upstream subscription for
+   * `ttl` after its last subscriber leaves.
+   *
+   * @default {undefined: no history, at most once across drops}
+   */
+  history?: HubHistoryOptions;
 }
 
 /**
@@ -213,13 +230,21 @@ export class HubConnection<TRequest, TContext> implements WebSocketHubConnection
     this.link.close(code, reason);
   }
 
+  get recover(): boolean {
+    return this.link.features.has(RECOVER);
+  }
+
   sendData(frame: Frame): void {
     this.link.send(frame);
   }
 
-  subscribed(topic: string): void {
+  subscribed(topic: string, info?: SubscribedInfo): void {
     if (this.#native !== undefined && this.link.state === "open") this.#native.subscribe(topic);
-    this.link.control(this.link.requests.suback(topic));
+    this.link.control(this.link.requests.suback(topic, info));
+  }
+
+  sentAt(topic: string, position: StreamPosition): void {
+    this.link.control(["sent", topic, position]);
   }
 
   unsubscribed(topic: string): void {
@@ -274,6 +299,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
   #handshakeTimeout: number;
   #limits: ResolvedPeerLimits & { scheduler: FairScheduler };
   #closed = false;
+  #features: readonly string[];
 
   /**
    * Constructs a hub; prefer {@linkcode createWebSocketHub}.
@@ -291,7 +317,10 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       maxTopicLength: options.maxTopicLength,
       schemas: options.schemas,
       maxPendingValidations: options.maxPendingValidations,
+      history: options.history,
+      encodeAt: (envelope, position, frame) => encodePositioned(resolved.codec, envelope, position, frame),
     });
+    this.#features = options.history === undefined ? FEATURES.filter((f) => f !== RECOVER) : FEATURES;
     this.#options = resolved;
     this.#authenticate = options.authenticate;
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
@@ -312,7 +341,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     const config: LinkConfig = {
       ...this.#options,
       role: "accept",
-      features: FEATURES,
+      features: this.#features,
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
       counters: this.counters,
@@ -333,7 +362,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
             router.attach(connection, connection.context);
           },
           onOpen: () => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
-          onSubscribe: (topic) => router.subscribe(connection, topic),
+          onSubscribe: (topic, _link, since) => router.subscribe(connection, topic, since),
           onUnsubscribe: (topic) => router.unsubscribe(connection, topic),
           onEnvelope: (envelope, frame) => router.publishFrom(connection, envelope, frame),
           onClose: (info, link) => {

@@ -15,6 +15,9 @@
  */
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
+import type { SubscribedInfo } from "../../core/hub_history.ts";
+import { decodePositioned } from "../../core/stream_position.ts";
+import type { StreamPosition } from "../../core/topic_history.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
 import { parseBoundedJson } from "../../core/json_depth.ts";
 import { parseHubAnswer, parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
@@ -70,11 +73,14 @@ const BRACKET = 91; // "["
 
 const NO_FEATURES: ReadonlySet<string> = new Set();
 
+/** The feature of stream positions and recovery (issue 20): positioned data frames, `sub`/`suback` with positions. */
+export const RECOVER = "recover";
+
 /**
  * The optional protocol features (core/handshake.ts) this adapter implements:
  * what its spokes ask for in the hello and what its hubs grant.
  */
-export const FEATURES: readonly string[] = ["close"];
+export const FEATURES: readonly string[] = ["close", RECOVER];
 
 /**
  * How long a hub waits, after announcing a final close with
@@ -167,15 +173,21 @@ export interface LinkCallbacks {
   onHandshake?(link: Link, context: unknown): void;
   /** The link is open and its outbox flushed. */
   onOpen(link: Link): void;
-  onEnvelope(envelope: EventEnvelope, frame: Frame, link: Link): void;
+  /** A data frame; `position` on the dialing side of a `"recover"` connection, when the frame carries one. */
+  onEnvelope(envelope: EventEnvelope, frame: Frame, link: Link, position?: StreamPosition): void;
   onClose(info: WebSocketCloseInfo, link: Link): void;
   onError(error: PubSubError): void;
-  /** Accepting side: `["sub", topic, rid?]` (the request id is kept in `link.requests` for the answer). */
-  onSubscribe?(topic: string, link: Link): void;
+  /**
+   * Accepting side: `["sub", topic, rid?]`, or with `"recover"` `["sub", topic, rid|null, since|null]` (the
+   * request id is kept in `link.requests` for the answer).
+   */
+  onSubscribe?(topic: string, link: Link, since?: StreamPosition): void;
   /** Accepting side: `["unsub", topic]`. */
   onUnsubscribe?(topic: string, link: Link): void;
-  /** Dialing side: `["suback", topic, rid?]`. */
-  onSubscribed?(topic: string, rid: number | undefined, link: Link): void;
+  /** Dialing side: `["suback", topic, rid?]`, or with `"recover"` `["suback", topic, rid|null, info]`. */
+  onSubscribed?(topic: string, rid: number | undefined, link: Link, info?: SubscribedInfo): void;
+  /** Dialing side, with `"recover"`: `["sent", topic, position]`, the position of an event this end sent. */
+  onSentAt?(topic: string, position: StreamPosition, link: Link): void;
   /** Dialing side: `["subrefused", …]` or `["pubrefused", …]`; `rid` as a refused subscribe echoed it. */
   onRefused?(
     action: HubAction,
@@ -492,8 +504,11 @@ export class Link {
       return;
     }
     let envelope: EventEnvelope;
+    let position: StreamPosition | undefined;
     try {
-      envelope = decodeEnvelope(frame, this.#config.codec);
+      if (this.#config.role === "dial" && this.#features.has(RECOVER)) {
+        ({ envelope, position } = decodePositioned(frame, this.#config.codec));
+      } else envelope = decodeEnvelope(frame, this.#config.codec);
     } catch (error) {
       this.#invalidFrame(
         error instanceof EnvelopeError ? error : new EnvelopeError("Cannot decode a frame", { cause: error }),
@@ -501,7 +516,7 @@ export class Link {
       return;
     }
     this.#alive();
-    this.#callbacks.onEnvelope(envelope, frame, this);
+    this.#callbacks.onEnvelope(envelope, frame, this, position);
   };
 
   /** A valid frame came: the peer answered the heartbeat. Invalid frames and frames over a limit don't count. */
@@ -601,14 +616,14 @@ export class Link {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
-    const request = parseInterestRequest(message);
+    const request = parseInterestRequest(message, this.#features.has(RECOVER));
     if (request === undefined) {
       this.#badControl(text);
       return;
     }
     this.#alive();
     this.requests.note(request);
-    if (request.tag === "sub") this.#callbacks.onSubscribe?.(request.topic, this);
+    if (request.tag === "sub") this.#callbacks.onSubscribe?.(request.topic, this, request.since);
     else this.#callbacks.onUnsubscribe?.(request.topic, this);
   }
 
@@ -624,13 +639,14 @@ export class Link {
         return;
       }
     }
-    const answer = parseHubAnswer(message);
+    const answer = parseHubAnswer(message, this.#features.has(RECOVER));
     if (answer === undefined) {
       this.#badControl(text);
       return;
     }
     this.#alive();
-    if (answer.tag === "suback") this.#callbacks.onSubscribed?.(answer.topic, answer.rid, this);
+    if (answer.tag === "suback") this.#callbacks.onSubscribed?.(answer.topic, answer.rid, this, answer.info);
+    else if (answer.tag === "sent") this.#callbacks.onSentAt?.(answer.topic, answer.position, this);
     else {
       const { action, topic, reason, message: detail, rid } = answer;
       this.#callbacks.onRefused?.(action, topic, reason, detail, rid, this);

@@ -12,11 +12,12 @@ import { ReconnectPolicy } from "../../core/reconnect.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { encodeSub } from "../../core/sub_request.ts";
+import { SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../core/subscription_gap.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
-import { encodeEvent, FEATURES, Link, type LinkConfig, type LinkCounters, Outbox, toEvent } from "./link.ts";
+import { encodeEvent, FEATURES, Link, type LinkConfig, type LinkCounters, Outbox, RECOVER, toEvent } from "./link.ts";
 import {
   credentialsFunction,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -343,19 +344,29 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       onHandshake: () => {
         this.#opened++;
         interest.connected({
+          recover: link.features.has(RECOVER),
           // Request ids go only to a hub that answered with the welcome's info form, which echoes them.
-          subscribe: (topic, rid) => link.control(encodeSub(topic, link.welcome === undefined ? undefined : rid)),
+          subscribe: (topic, rid, since) =>
+            link.control(encodeSub(topic, link.welcome === undefined ? undefined : rid, since)),
           unsubscribe: (topic) => link.control(["unsub", topic]),
         });
       },
-      onSubscribed: (topic, rid) => interest.acked(topic, rid),
+      onSubscribed: (topic, rid, _link, info) => {
+        const gap = interest.acked(topic, rid, info);
+        if (gap !== undefined) this.emit(SUBSCRIPTION_GAP_EVENT, { topic, error: gap } satisfies SubscriptionGapDetail);
+      },
+      onSentAt: (topic, position) => interest.delivered(topic, position),
       onRefused: (action, topic, reason, message, rid) => this.#onRefused(action, topic, reason, message, rid),
       onOpen: () => {
         this.#state = "open";
         this.#reconnect.connected();
         this.emit("open");
       },
-      onEnvelope: (envelope) => this.dispatchLocal(toEvent(envelope)),
+      onEnvelope: (envelope, _frame, _link, position) => {
+        const event = toEvent(envelope);
+        if (position !== undefined) interest.delivered(event.type, position);
+        this.dispatchLocal(event);
+      },
       onClose: (info) => {
         if (this.#link === link) this.#link = undefined;
         interest.disconnected();

@@ -6,6 +6,7 @@
  */
 
 import { PubSubClosedError } from "../../core/errors.ts";
+import { SUBSCRIPTION_GAP_EVENT } from "../../core/subscription_gap.ts";
 import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
@@ -152,6 +153,9 @@ export class WebSocketEventTarget extends TransportEventTarget implements Subscr
       });
       spoke.addEventListener(SUBSCRIPTION_ERROR_EVENT, (event) => {
         this.emit(SUBSCRIPTION_ERROR_EVENT, (event as unknown as CustomEvent).detail);
+      });
+      spoke.addEventListener(SUBSCRIPTION_GAP_EVENT, (event) => {
+        this.emit(SUBSCRIPTION_GAP_EVENT, (event as unknown as CustomEvent).detail);
       });
     }
     this.#inner.addEventListener("error", (event) => this.emit("error", (event as unknown as CustomEvent).detail));

@@ -76,16 +76,16 @@ const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Publishes `events` events over ids 0..ids-1 in turn, yielding every `chunk`; returns when all are handed over.
+ * Publishes `events` events over ids 0..ids-1 in turn (or all to id `to`), yielding every `chunk`; returns when all are handed over.
  *
  * @param {(type: string, id: string, payload: { n: number; t: number }) => void} publish
- * @param {{ type: string; ids: number; events: number; chunk?: number }} command
+ * @param {{ type: string; ids: number; events: number; to?: string; chunk?: number }} command
  * @returns {Promise<{ start: number; end: number }>}
  */
-export async function burst(publish, { type, ids, events, chunk = 1000 }) {
+export async function burst(publish, { type, ids, events, to, chunk = 1000 }) {
   const start = now();
   for (let n = 0; n < events; n++) {
-    publish(type, String(n % ids), { n, t: now() });
+    publish(type, to ?? String(n % ids), { n, t: now() });
     if ((n + 1) % chunk === 0) await sleep(0);
   }
   return { start, end: now() };

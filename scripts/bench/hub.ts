@@ -23,6 +23,11 @@
  *    there, and RSS per idle connection.
  * 3. Two hubs over Redis (127.0.0.1:6379, a unique channel prefix per run):
  *    publisher on hub A, subscribers on hub B, as a ratio to one hub.
+ * 4. Recovery (issue 20): fan-out with `history` on vs off (library spokes
+ *    ask for positions, thin clients don't); two hubs over Redis streams vs
+ *    pub/sub; a 10,000-event replay to a reconnecting client while 1,000
+ *    others receive a paced load: the replay's time and their p99 with and
+ *    without it.
  *
  * Server CPU is also given per delivery (user + system time from
  * /proc/<pid>/stat over the delivered count), which holds up better than
@@ -72,7 +77,15 @@ const REDIS_ROUNDS = QUICK ? 1 : 2;
 const started = performance.now();
 const children: Child[] = [];
 
-type ServerMode = "hub" | "route" | "broadcast" | "raw" | "socketio";
+type ServerMode =
+  | "hub"
+  | "hub-history"
+  | "hub-replay"
+  | "hub-streams"
+  | "route"
+  | "broadcast"
+  | "raw"
+  | "socketio";
 type Kind = "thin" | "spoke" | "sio";
 /** A server runtime other than Deno: the server is runtime_server.mjs from the npm package in NPM_SCRATCH. */
 type Runtime = "node" | "bun";
@@ -726,6 +739,132 @@ async function runtimes(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// 5. Recovery
+
+const REPLAY_EVENTS = 10_000;
+const REPLAY_PACED_RATE = 5_000;
+
+async function historyFanOut(): Promise<void> {
+  console.log(
+    `\n5a. Fan-out with history on (the defaults, history: {}) vs off: as section 1 (median of up to ` +
+      `${FANOUT_ROUNDS} rounds, interleaved)`,
+  );
+  const setups = ([
+    ["raw routing server (baseline)", "route", "thin"],
+    ["hub, history off, library spokes", "hub", "spoke"],
+    ["hub, history on, library spokes (positioned)", "hub-history", "spoke"],
+    ["hub, history on, thin v2 clients (not asking)", "hub-history", "thin"],
+  ] as const).map(([name, mode, kind]) => ({ name, server: new Server(name, mode), clients: new Clients(kind) }));
+  for (const s of setups) {
+    await s.server.start();
+    await s.clients.connect(s.server.url, FANOUT_CONNECTIONS, "fanout");
+    await burst(s.server, s.clients, 10_000, false);
+  }
+  const results: BurstResult[][] = setups.map(() => []);
+  for (let round = 0; round < FANOUT_ROUNDS; round++) {
+    for (let i = 0; i < setups.length; i++) {
+      results[i].push(await burst(setups[i].server, setups[i].clients, FANOUT_EVENTS, false));
+    }
+  }
+  const rows = setups.map((s, i) => burstRow(s.name, results[i]));
+  printBurstRows(rows);
+  console.log(`  history on / off (library spokes): ${(rows[2].rate / rows[1].rate).toFixed(2)}× (goal ≥ 0.8×)`);
+  for (const s of setups) await s.clients.close();
+  await stopAll();
+}
+
+async function streamsAcrossHubs(): Promise<void> {
+  const id = crypto.randomUUID().slice(0, 8);
+  console.log(
+    `\n5b. Two hubs over Redis, publisher on A, ${fmt(FANOUT_CONNECTIONS)} subscribers on B, ${
+      fmt(REDIS_EVENTS)
+    } events`,
+  );
+  const pairs = (["hub", "hub-streams"] as const).map((mode) => ({
+    name: mode === "hub" ? "pub/sub upstream (baseline)" : "streams upstream, history on",
+    a: new Server(`${mode} A`, mode, `alk:bench:rec:${id}:${mode}:`),
+    b: new Server(`${mode} B`, mode, `alk:bench:rec:${id}:${mode}:`),
+    clients: new Clients("thin"),
+  }));
+  for (const p of pairs) {
+    await Promise.all([p.a.start(), p.b.start()]);
+    await p.clients.connect(p.b.url, FANOUT_CONNECTIONS, "fanout");
+    await burst(p.a, p.clients, 5_000, false, p.b);
+  }
+  const cross: BurstResult[][] = pairs.map(() => []);
+  for (let round = 0; round < REDIS_ROUNDS; round++) {
+    for (let i = 0; i < pairs.length; i++) {
+      cross[i].push(await burst(pairs[i].a, pairs[i].clients, REDIS_EVENTS, false, pairs[i].b));
+    }
+  }
+  const crossRows = pairs.map((p, i) => burstRow(p.name, cross[i]));
+  printBurstRows(crossRows);
+  console.log(`  streams / pub/sub cross-hub deliveries/s: ${(crossRows[1].rate / crossRows[0].rate).toFixed(2)}×`);
+  for (const p of pairs) await p.clients.close();
+  await stopAll();
+}
+
+async function replay(): Promise<void> {
+  console.log(
+    `\n5c. Replay of ${fmt(REPLAY_EVENTS)} missed events to a reconnecting client, while ${fmt(FANOUT_CONNECTIONS)} ` +
+      `others get ${fmt(REPLAY_PACED_RATE)} events/s (paced, 3 s; with and without the replay, interleaved)`,
+  );
+  const server = await new Server("hub-replay", "hub-replay").start();
+  const others = new Clients("thin");
+  const replayer = new Clients("thin", 1);
+  // Centrifugo shape: each client on its own topic and one of 100 groups of 10; the paced load goes to the groups.
+  await others.connect(server.url, FANOUT_CONNECTIONS, "centrifugo");
+  const groups = FANOUT_CONNECTIONS / 10;
+  const p99s: Record<"without" | "with", number[]> = { without: [], with: [] };
+  const replays: number[] = [];
+  for (let round = 0; round < (QUICK ? 1 : 3); round++) {
+    for (const withReplay of [false, true]) {
+      const replayId = `r${round}${withReplay ? "w" : ""}`;
+      const topic = `replay:${replayId}`;
+      const since = await replayer.children[0].call<{ epoch: string; offset: number }>({
+        cmd: "position",
+        url: server.url,
+        topic,
+      });
+      await server.child.call({ cmd: "burst", type: "replay", ids: 1, events: REPLAY_EVENTS, to: replayId }, 120_000);
+      await others.reset();
+      const paced = server.child.call<{ sent: number }>(
+        { cmd: "paced", type: "group", ids: groups, rate: REPLAY_PACED_RATE / 10, ms: 3_000 },
+        60_000,
+      );
+      if (withReplay) {
+        await sleep(500);
+        const r = await replayer.children[0].call<{ ms: number; frames: number; ordered: boolean }>(
+          { cmd: "replay", url: server.url, topic, since, count: REPLAY_EVENTS },
+          120_000,
+        );
+        if (!r.ordered || r.frames !== REPLAY_EVENTS) {
+          console.log(`  (replay: ${r.frames} frames, ordered ${r.ordered})`);
+        }
+        replays.push(r.ms);
+      }
+      const { sent } = await paced;
+      const report = await others.wait(sent * 10, 0, 10_000);
+      if (report.useful < sent * 10) console.log(`  (only ${report.useful} of ${sent * 10} deliveries arrived)`);
+      p99s[withReplay ? "with" : "without"].push(percentile(report, 0.99));
+    }
+  }
+  console.log(
+    `  replay of ${fmt(REPLAY_EVENTS)}: ${median(replays).toFixed(0)} ms (${
+      fmt(REPLAY_EVENTS / median(replays) * 1000)
+    } ` +
+      `events/s; rounds ${replays.map((ms) => ms.toFixed(0)).join(", ")} ms)`,
+  );
+  console.log(
+    `  others' p99: ${median(p99s.without).toFixed(1)} ms without the replay, ${median(p99s.with).toFixed(1)} ms ` +
+      `during it (${(median(p99s.with) / median(p99s.without)).toFixed(2)}×)`,
+  );
+  await others.close();
+  await replayer.close();
+  await stopAll();
+}
+
 async function stopAll(): Promise<void> {
   await Promise.all(children.splice(0).map((child) => child.stop()));
 }
@@ -736,6 +875,9 @@ const sections: Record<string, () => Promise<unknown>> = {
   centrifugo,
   redis: twoHubs,
   runtimes,
+  history: historyFanOut,
+  streams: streamsAcrossHubs,
+  replay,
 };
 const only = Deno.env.get("BENCH_HUB_ONLY")?.split(",");
 console.log(

@@ -210,8 +210,61 @@ function report(withHistogram: boolean) {
   return { ...counts, frames: frames() - frameBase, histogram: withHistogram ? Array.from(histogram) : undefined };
 }
 
+/** A raw v2 client asking for `"recover"`: subscribes to `topic` (from `since`, if given) over a new socket. */
+function recovering(url: string, topic: string, since: unknown, onData: (data: string) => boolean) {
+  const ws = new WebSocket(url);
+  let info: { epoch: string; offset: number } | undefined;
+  let subAt = 0;
+  return new Promise<{ info: typeof info; subAt: number; lastAt: number }>((resolve, reject) => {
+    const done = () => {
+      ws.onclose = null;
+      ws.close();
+      resolve({ info, subAt, lastAt: performance.now() });
+    };
+    // The hub's authorize lets user u subscribe to any topic whose id is u.
+    const user = topic.slice(topic.indexOf(":") + 1);
+    ws.onopen = () => ws.send(JSON.stringify(["hello", 2, { user }, { features: ["recover"] }]));
+    ws.onclose = (event) => reject(new Error(`Closed: ${event.code} ${event.reason}`));
+    ws.onmessage = (event) => {
+      const data = event.data as string;
+      if (data.charCodeAt(0) !== 91) {
+        if (onData(data)) done();
+        return;
+      }
+      const message = JSON.parse(data);
+      if (message[0] === "welcome") {
+        subAt = performance.now();
+        ws.send(JSON.stringify(since === undefined ? ["sub", topic] : ["sub", topic, null, since]));
+      } else if (message[0] === "suback") {
+        info = message[3];
+        if (since === undefined) done();
+      }
+    };
+  });
+}
+
+/** Replays `count` missed events of `topic` from `since`: the time from the resuming sub to the last, and order. */
+async function replay(
+  { url, topic, since, count }: Command,
+): Promise<{ ms: number; frames: number; ordered: boolean }> {
+  let frames = 0;
+  let ordered = true;
+  let last = (since as { offset: number }).offset;
+  const { subAt, lastAt } = await recovering(url as string, topic as string, since, (data) => {
+    const { offset } = JSON.parse(data);
+    if (offset !== last + 1) ordered = false;
+    last = offset;
+    return ++frames === count;
+  });
+  return { ms: lastAt - subAt, frames, ordered };
+}
+
 serveCommands(async (command) => {
   switch (command.cmd) {
+    case "position":
+      return (await recovering(command.url as string, command.topic as string, undefined, () => false)).info;
+    case "replay":
+      return await replay(command);
     case "connect":
       return await connect(command);
     case "reset":

@@ -6,6 +6,10 @@
  *   `{ user }`, a synchronous `authorize` that allows every publish, inbound
  *   limits raised so a publishing client is measured, not its limit), with a
  *   Redis upstream on 127.0.0.1:6379 under `redis-prefix` if given;
+ * - `hub-history`: the same hub with `history: {}` (the defaults);
+ * - `hub-replay`: the same hub with `history` of 20,000 events and 32 MiB per
+ *   topic, so a 10,000-event replay fits;
+ * - `hub-streams`: `hub-history` over a Redis upstream in streams mode;
  * - `route`: the raw baseline, a `Deno.upgradeWebSocket` server that answers
  *   the same hello and `["sub", topic]` frames and hand-routes each JSON
  *   envelope (its own or a client's) to the sockets subscribed to its topic
@@ -25,12 +29,12 @@ import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
 import { serveCommands } from "./_control.ts";
 import { burst, paced, rawCounts, rawRouter } from "./_raw.mjs";
 
-type Mode = "hub" | "route" | "broadcast";
+type Mode = "hub" | "hub-history" | "hub-replay" | "hub-streams" | "route" | "broadcast";
 type Payload = { n: number; t: number };
-type Events = { user: Payload; group: Payload };
+type Events = { user: Payload; group: Payload; replay: Payload };
 
 interface Server {
-  publish(type: "user" | "group", id: string, payload: Payload): void;
+  publish(type: "user" | "group" | "replay", id: string, payload: Payload): void;
   stats(): Record<string, number>;
 }
 
@@ -55,7 +59,8 @@ async function hubServer(): Promise<{ server: Server; port: number }> {
       new Redis("redis://127.0.0.1:6379", { lazyConnect: true })
     );
     await Promise.all([publishClient.connect(), subscribeClient.connect()]);
-    upstream = createRedisEventTarget({ publishClient, subscribeClient, prefix: redisPrefix, onError });
+    const streams = mode === "hub-streams" ? {} : undefined;
+    upstream = createRedisEventTarget({ publishClient, subscribeClient, prefix: redisPrefix, streams, onError });
   }
   const hub = createWebSocketHub<Request, { user: string }>({
     heartbeat: false,
@@ -68,6 +73,7 @@ async function hubServer(): Promise<{ server: Server; port: number }> {
     },
     authorize: ({ action, type, id, context }) => action === "publish" || type === "group" || id === context?.user,
     upstream,
+    history: mode === "hub" ? undefined : mode === "hub-replay" ? { size: 20_000, maxBytes: 32 << 20 } : {},
     onError,
   });
   const http = listen((request) => {
@@ -119,7 +125,7 @@ function rawServer(broadcast: boolean): { server: Server; port: number } {
   };
 }
 
-const { server, port } = mode === "hub" ? await hubServer() : rawServer(mode === "broadcast");
+const { server, port } = mode.startsWith("hub") ? await hubServer() : rawServer(mode === "broadcast");
 const publish = server.publish as (type: string, id: string, payload: Payload) => void;
 
 serveCommands((command) => {

@@ -111,3 +111,46 @@ Deno.test("RemoteInterest: an answer echoing an earlier request id is stale; rea
   await b;
   interest.close();
 });
+
+Deno.test("remote interest: keeps the last position across connections, resumes from it, reports each gap once", () => {
+  const interest = new RemoteInterest();
+  const sent: unknown[][] = [];
+  const recovering = (recover: boolean) => ({
+    recover,
+    subscribe: (t: string, _rid: number, since?: unknown) => sent.push(since === undefined ? [t] : [t, since]),
+    unsubscribe: () => {},
+  });
+  interest.want("a:1");
+  interest.connected(recovering(true));
+  assert.deepEqual(sent.splice(0), [["a:1"]]);
+  assert.equal(interest.acked("a:1", undefined, { epoch: "e1", offset: 4 }), undefined);
+  interest.delivered("a:1", { epoch: "e1", offset: 5 });
+  interest.disconnected();
+  interest.connected(recovering(true));
+  assert.deepEqual(sent.splice(0), [["a:1", { epoch: "e1", offset: 5 }]]);
+  assert.equal(interest.acked("a:1", undefined, { epoch: "e1", offset: 5 }), undefined); // recovered: no gap
+  assert.equal(interest.acked("a:1", undefined, { epoch: "e1", offset: 5, missed: 3 }), undefined); // a repeated answer: no report
+  interest.disconnected();
+  interest.connected(recovering(true));
+  const tooOld = interest.acked("a:1", undefined, { epoch: "e1", offset: 20, missed: 15 });
+  assert.deepEqual([tooOld?.code, tooOld?.topic, tooOld?.reason, tooOld?.missed], [
+    "ERR_SUBSCRIPTION_GAP",
+    "a:1",
+    "too-old",
+    15,
+  ]);
+  interest.disconnected();
+  interest.connected(recovering(true));
+  assert.deepEqual(sent.splice(0).at(-1), ["a:1", { epoch: "e1", offset: 20 }]);
+  assert.equal(interest.acked("a:1", undefined, { epoch: "e2", offset: 0, missed: null })?.reason, "epoch-changed");
+  interest.disconnected();
+  // A hub without history: the position is gone, reported once, and not asked for again.
+  interest.connected(recovering(false));
+  assert.deepEqual(sent.splice(0), [["a:1"]]);
+  const none = interest.acked("a:1");
+  assert.deepEqual([none?.reason, none?.missed], ["no-history", null]);
+  interest.disconnected();
+  interest.connected(recovering(false));
+  assert.equal(interest.acked("a:1"), undefined);
+  interest.close();
+});

@@ -32,3 +32,18 @@ conformance("iroh hub, 3 spokes: hub ↔ spoke", async () => {
   const setup = await hubWithThreeSpokes();
   return { a: setup.server.hub, b: setup.spokes[2].spoke, listenerCount, close: () => setup.close() };
 }, { skip, timeout: 10_000 });
+
+conformance("iroh hub with history, 3 spokes (recover granted): spoke → hub → spoke", async () => {
+  const server = await startHubServer({ history: {} });
+  const spokes = await Promise.all([0, 1, 2].map(() => startSpoke(() => server.endpoint)));
+  await Promise.all(spokes.map((s) => s.spoke.ready("")));
+  return {
+    a: spokes[0].spoke,
+    b: spokes[1].spoke,
+    listenerCount,
+    async close() {
+      await Promise.all(spokes.map((s) => s.close()));
+      await server.close();
+    },
+  };
+}, { skip, timeout: 10_000 });

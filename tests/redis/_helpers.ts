@@ -77,8 +77,15 @@ export async function targetWithClients(
 }
 
 /** Two targets on separate connections sharing a prefix: a conformance pair. */
-export async function redisPair(prefix: string, sharded = false): Promise<ConformancePair> {
-  const [a, b] = await Promise.all([targetWithClients({ prefix, sharded }), targetWithClients({ prefix, sharded })]);
+export async function redisPair(
+  prefix: string,
+  sharded = false,
+  options: Pick<RedisEventTargetOptions, "streams"> = {},
+): Promise<ConformancePair> {
+  const [a, b] = await Promise.all([
+    targetWithClients({ prefix, sharded, ...options }),
+    targetWithClients({ prefix, sharded, ...options }),
+  ]);
   return {
     a: a.target,
     b: b.target,

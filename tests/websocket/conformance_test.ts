@@ -1,16 +1,18 @@
-import { conformance } from "../../testing/mod.ts";
+import { conformance, type ConformancePair } from "../../testing/mod.ts";
 import {
   connectWebSocketEventTarget,
   type WebSocketEventTarget,
   type WebSocketHub,
+  type WebSocketHubOptions,
   type WebSocketSpoke,
 } from "../../adapters/websocket/mod.ts";
 import { startHub, startPerConnectionServer } from "./helpers.ts";
 
 const quiet = { onError: () => {}, onListenerError: () => {} };
 
-conformance("websocket hub + spoke", async () => {
-  const server = startHub();
+/** A hub (with `options`) and one spoke. */
+async function hubAndSpoke(options: WebSocketHubOptions<Request> = {}) {
+  const server = startHub(options);
   const spoke = connectWebSocketEventTarget(server.url, quiet);
   await spoke.ready("");
   return {
@@ -22,8 +24,10 @@ conformance("websocket hub + spoke", async () => {
       await spoke.closed;
       await server.close();
     },
-  };
-});
+  } satisfies ConformancePair;
+}
+
+conformance("websocket hub + spoke", () => hubAndSpoke());
 
 conformance("websocket per-connection target + spoke with credentials", async () => {
   const server = startPerConnectionServer({ authenticate: (c) => c === "token" });
@@ -42,3 +46,5 @@ conformance("websocket per-connection target + spoke with credentials", async ()
     },
   };
 });
+
+conformance("websocket hub with history + spoke (recover granted)", () => hubAndSpoke({ history: {} }));

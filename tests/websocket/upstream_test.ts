@@ -6,7 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { createPubSub, type PubSub, type Subscription } from "../../mod.ts";
+import {
+  createPubSub,
+  type PubSub,
+  type Subscription,
+  SUBSCRIPTION_GAP_EVENT,
+  type SubscriptionGapDetail,
+} from "../../mod.ts";
 import { Redis } from "ioredis";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
 import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
@@ -23,7 +29,7 @@ interface HubProcess {
   kill(signal: Deno.Signal): Promise<void>;
 }
 
-async function startHubProcess(prefix: string): Promise<HubProcess> {
+async function startHubProcess(prefix: string, mode: "pubsub" | "streams" = "pubsub"): Promise<HubProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -31,6 +37,7 @@ async function startHubProcess(prefix: string): Promise<HubProcess> {
       "--allow-env",
       new URL("./fixtures/redis_hub.ts", import.meta.url).pathname,
       prefix,
+      mode,
     ],
     stdin: "null",
     stdout: "piped",
@@ -209,5 +216,52 @@ Deno.test("websocket upstream: an event Redis loses (subscriber connection kille
     await upstream.close();
     await Promise.all([publishClient.quit(), subscribeClient.quit(), admin.quit()]);
     await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+});
+
+Deno.test("websocket upstream, Redis streams: SIGKILL the spoke's hub mid-sequence; it fails over and gets the whole sequence, 0 lost, 0 duplicated, in order", async () => {
+  const prefix = `alk:test:ws-streams:${crypto.randomUUID().slice(0, 8)}:`;
+  const [one, two] = await Promise.all([startHubProcess(prefix, "streams"), startHubProcess(prefix, "streams")]);
+  const reader = client("reader", [one.url, two.url]);
+  const writer = client("writer", [two.url]);
+  const gaps: SubscriptionGapDetail[] = [];
+  reader.target.addEventListener(SUBSCRIPTION_GAP_EVENT, (e) => {
+    gaps.push((e as unknown as CustomEvent<SubscriptionGapDetail>).detail);
+  });
+  let publisher: ReturnType<typeof setInterval> | undefined;
+  const admin = new Redis("redis://127.0.0.1:6379");
+  try {
+    await Promise.all([reader.pubsub.ready("x", "1"), writer.pubsub.ready("x", "1")]);
+    const received: (number | string)[] = [];
+    const reading = (async () => {
+      for await (const value of reader.x) {
+        received.push(value);
+        if (value === 299) return;
+      }
+    })();
+    let sent = 0;
+    publisher = setInterval(() => {
+      if (sent < 300) writer.pubsub.publish("x", "1", sent++);
+    }, 10);
+    await until(() => received.length >= 100, 20_000, "100 events before the kill");
+    const moved = nextEvent(reader.target, "open", 20_000);
+    await one.kill("SIGKILL");
+    await moved;
+    await reading;
+    assert.deepEqual(received, range(0, 300), "every event once, in order");
+    assert.deepEqual(gaps, []);
+    assert.equal(reader.target.stats().reconnects, 1);
+    // At the wire: the reader's socket saw each payload exactly once across both hubs.
+    assert.deepEqual(reader.wire.payloads("x:1"), range(0, 300));
+  } finally {
+    clearInterval(publisher);
+    for (const c of [reader, writer]) {
+      c.pubsub.close();
+      c.target.close();
+    }
+    await Promise.all([reader.target.closed, writer.target.closed]);
+    await Promise.all([one.kill("SIGKILL"), two.kill("SIGTERM")]);
+    await admin.del(`${prefix}{x:1}:stream`, `${prefix}{x:1}:meta`);
+    await admin.quit();
   }
 });
