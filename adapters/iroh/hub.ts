@@ -8,7 +8,7 @@
 import { PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { checkFrameSize } from "../../core/frame_size.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
-import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
@@ -66,7 +66,7 @@ export type IrohHubContext<TAuth = Record<string, unknown>> = Partial<TAuth> & {
  * };
  * ```
  */
-export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEventTargetOptions {
+export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEventTargetOptions, AuthorizeLimits {
   /**
    * Decides, before the stream is accepted, whether the spoke's EndpointId
    * (verified by the QUIC handshake) may connect. `true`, or an object whose
@@ -538,6 +538,10 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
+      maxPendingPublishes: options.maxPendingPublishes,
+      maxAuthorizeInFlight: options.maxAuthorizeInFlight,
+      authorizeTimeout: options.authorizeTimeout,
+      publishAuthorization: options.publishAuthorization,
     });
     this.#options = resolved;
     this.#allow = options.allow;

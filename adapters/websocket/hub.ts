@@ -8,7 +8,7 @@ import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
-import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
@@ -46,7 +46,7 @@ import type { Authenticate, WebSocketConnectionState } from "./websocket_event_t
  * ```
  */
 export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
-  extends WebSocketCommonOptions, WebSocketPeerLimits {
+  extends WebSocketCommonOptions, WebSocketPeerLimits, AuthorizeLimits {
   /**
    * Decides on the credentials of a spoke's hello, `["hello", 2, credentials]`
    * (`undefined` when the hello has none). Return `true`, or a context object
@@ -255,6 +255,10 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       authorize: options.authorize,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection,
       maxTopicLength: options.maxTopicLength,
+      maxPendingPublishes: options.maxPendingPublishes,
+      maxAuthorizeInFlight: options.maxAuthorizeInFlight,
+      authorizeTimeout: options.authorizeTimeout,
+      publishAuthorization: options.publishAuthorization,
     });
     this.#options = resolved;
     this.#authenticate = options.authenticate;

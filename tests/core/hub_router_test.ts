@@ -70,6 +70,7 @@ Deno.test("hub router: a peer gets only its topics, never its own events, once e
     refusedSubscribes: 0,
     refusedPublishes: 0,
     deliveries: 2,
+    authorizing: 0,
   });
   r.unsubscribe(b, "t:1");
   r.publish(event(e1), frame(e1));
