@@ -117,7 +117,7 @@ Deno.test("authorize pipeline: with ttl a decision is asked again once it expire
   r.clear();
 });
 
-Deno.test("authorize pipeline: calls in flight never exceed the cap, whatever unsub and re-sub do", async () => {
+Deno.test("authorize pipeline: calls in flight never exceed the cap, whatever unsub and re-sub do", () => {
   const { r, sender, errors } = setup({
     maxAuthorizeInFlight: 8,
     authorize: () => new Promise(() => {}), // never answers
