@@ -7,6 +7,7 @@
 
 import { PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { checkFrameSize } from "../../core/frame_size.ts";
+import { encodeWelcome, grantFeatures, parseHello } from "../../core/handshake.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
@@ -26,10 +27,10 @@ import {
   encodeData,
   type Frame,
   frameLength,
+  IROH_FEATURES,
   IROH_PROTOCOL_VERSION,
   isControl,
   parseControl,
-  WELCOME,
 } from "./protocol.ts";
 import type { IrohConnectionLike } from "./types.ts";
 
@@ -257,7 +258,9 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
   context: IrohHubContext<TAuth> | undefined;
   opened = false;
   #hub: Shared<TAuth>;
-  #hello = deferred<unknown>();
+  /** The optional protocol features granted to this connection's spoke (core/handshake.ts). */
+  features: ReadonlySet<string> = new Set();
+  #hello = deferred<{ credentials: unknown; features: readonly string[] | undefined }>();
   #helloSeen = false;
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
@@ -310,7 +313,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     await link.open(async () => {
       if (allow !== undefined) context = merge(context, await checkAllow(link, allow, ms));
       await link.acceptStream();
-      const credentials = await link.wait(this.#hello.promise, ms, "waiting for the spoke's hello");
+      const { credentials, features } = await link.wait(this.#hello.promise, ms, "waiting for the spoke's hello");
       if (authenticate !== undefined) {
         const check = () => authenticate(credentials, link.remoteId);
         context = merge(
@@ -322,7 +325,9 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.context = context;
       this.opened = true;
       this.#hub.router.attach(this, context);
-      link.write(WELCOME);
+      const granted = features && grantFeatures(features, IROH_FEATURES);
+      link.write(encodeWelcome(granted));
+      if (granted !== undefined && granted.length > 0) this.features = new Set(granted);
     });
   }
 
@@ -378,16 +383,16 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       link.fail(error as PubSubError, IROH_CLOSE_CODES.protocol);
       return;
     }
-    const [tag, version] = message;
-    if (tag !== "hello" || typeof version !== "number" || message.length > 3) {
-      link.fail(new IrohProtocolError(`Expected a hello, got ${JSON.stringify(tag)}`), IROH_CLOSE_CODES.protocol);
+    const hello = parseHello(message);
+    if (hello.kind === "malformed") {
+      link.fail(new IrohProtocolError(hello.reason), IROH_CLOSE_CODES.protocol);
       return;
     }
-    if (version !== IROH_PROTOCOL_VERSION) {
-      refuseVersion(link, `Received a hello for protocol version ${version}`);
+    if (hello.kind === "version") {
+      refuseVersion(link, `Received a hello for protocol version ${hello.version}`);
       return;
     }
-    this.#hello.resolve(message[2]);
+    this.#hello.resolve(hello);
   }
 
   #onControl(frame: Uint8Array): void {

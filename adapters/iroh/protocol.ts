@@ -6,9 +6,9 @@
  * codec must never start an envelope with it; JSON objects never do). Not
  * exported from the package; see docs/architecture/iroh.md.
  *
- * - spoke → hub: `["hello", 2]` or `["hello", 2, credentials]` (first frame),
- *   `["sub", topic]`, `["unsub", topic]`;
- * - hub → spoke: `["welcome", 2]` (answers the hello), `["suback", topic]`,
+ * - spoke → hub: `["hello", 2, credentials?, options?]` (first frame, see
+ *   core/handshake.ts), `["sub", topic]`, `["unsub", topic]`;
+ * - hub → spoke: `["welcome", 2, info?]` (answers the hello), `["suback", topic]`,
  *   `["subrefused", topic, reason, message]`, `["pubrefused", topic, reason, message]`.
  *
  * A zero-length frame is version 1's hello: as a first frame it marks a
@@ -20,28 +20,25 @@
 
 import { type Codec, decodeEnvelope, jsonCodec, outgoingEnvelope } from "../../core/envelope.ts";
 import { EnvelopeError, isRefusalReason, PubSubError, type RefusalReason } from "../../core/errors.ts";
+import { PROTOCOL_VERSION } from "../../core/handshake.ts";
 import { describe } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { IrohProtocolError } from "./errors.ts";
 
-/** The routed protocol's version. */
-export const IROH_PROTOCOL_VERSION = 2;
+/** The routed protocol's version (core's). */
+export const IROH_PROTOCOL_VERSION = PROTOCOL_VERSION;
+
+/**
+ * The optional protocol features (core/handshake.ts) the iroh hub and spoke
+ * implement: what the spoke asks for in its hello and the hub grants.
+ */
+export const IROH_FEATURES: readonly string[] = [];
 
 /** A data frame's body as the codec produced it. */
 export type Frame = string | Uint8Array;
 
 const BRACKET = 0x5b; // "["
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** `["welcome", 2]`. */
-export const WELCOME = JSON.stringify(["welcome", IROH_PROTOCOL_VERSION]);
-
-/** The hello a spoke sends first. */
-export function helloFrame(credentials?: unknown): string {
-  return JSON.stringify(
-    credentials === undefined ? ["hello", IROH_PROTOCOL_VERSION] : ["hello", IROH_PROTOCOL_VERSION, credentials],
-  );
-}
 
 /** Whether a frame body is a control frame. */
 export function isControl(frame: Uint8Array): boolean {

@@ -6,6 +6,7 @@
 
 import { Backoff, type BackoffOptions } from "../../core/backoff.ts";
 import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
+import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshake.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
 import { topicFor } from "../../core/topic.ts";
@@ -31,7 +32,7 @@ import {
   encodeData,
   type Frame,
   frameLength,
-  helloFrame,
+  IROH_FEATURES,
   IROH_PROTOCOL_VERSION,
   isControl,
   parseControl,
@@ -178,6 +179,9 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   #counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
   #interest = new RemoteInterest();
   #link: IrohLink | undefined;
+  /** The current connection's welcome info (`undefined` for a bare welcome) and granted features. */
+  #welcome: WelcomeInfo | undefined;
+  #features: ReadonlySet<string> = new Set();
   #open = false;
   #opened = 0;
   #state: IrohSpokeState = "connecting";
@@ -365,7 +369,10 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     const ms = this.#options.handshakeTimeoutMs;
     link.open(async () => {
       const credentials = this.#credentials;
-      this.#write(link, helloFrame(credentials === undefined ? undefined : (await credentials()) ?? null));
+      this.#write(
+        link,
+        encodeHello(credentials === undefined ? undefined : (await credentials()) ?? null, IROH_FEATURES),
+      );
       await link.openStream();
       await link.wait(welcome.promise, ms, "waiting for the hub's welcome");
       // Subscriptions first, then the events published while disconnected.
@@ -407,13 +414,18 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     } catch {
       message = undefined;
     }
-    if (message !== undefined && message[0] === "welcome" && message.length === 2) {
-      if (message[1] === IROH_PROTOCOL_VERSION) return true;
+    const welcome = message === undefined ? undefined : parseWelcome(message);
+    if (welcome?.kind === "welcome") {
+      this.#welcome = welcome.info;
+      this.#features = new Set(welcome.info?.features);
+      return true;
+    }
+    if (welcome?.kind === "version") {
       const reason = `protocol version ${IROH_PROTOCOL_VERSION} required`;
       link.abort(
         IROH_CLOSE_CODES.unsupportedProtocol,
         reason,
-        new IrohConnectionError(`The hub speaks protocol version ${message[1]}: ${reason}`, 6),
+        new IrohConnectionError(`The hub speaks protocol version ${welcome.version}: ${reason}`, 6),
       );
       return false;
     }

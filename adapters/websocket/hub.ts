@@ -12,7 +12,7 @@ import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "
 import type { HubStats } from "../../core/hub_stats.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
-import { encodeEvent, type Frame, Link, type LinkConfig, Outbox } from "./link.ts";
+import { encodeEvent, FEATURES, type Frame, Link, type LinkConfig, Outbox } from "./link.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
   positive,
@@ -280,6 +280,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     const config: LinkConfig = {
       ...this.#options,
       role: "accept",
+      features: FEATURES,
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
       counters: this.counters,

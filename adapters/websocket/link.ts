@@ -6,7 +6,7 @@
  * Frames (see docs/architecture/websocket.md):
  * - data: the codec's encoding of one envelope (JSON text by default);
  * - control: a JSON array text frame whose first element names it:
- *   `["hello", 2, credentials?]`, `["welcome", 2]`, `["sub", topic]`,
+ *   `["hello", 2, credentials?, options?]`, `["welcome", 2, info?]` (core/handshake.ts), `["sub", topic]`,
  *   `["unsub", topic]`, `["suback", topic]`,
  *   `["subrefused", topic, reason, message]`,
  *   `["pubrefused", topic, reason, message]`, `["ping"]`, `["pong"]`.
@@ -16,6 +16,15 @@
 
 import { type Codec, decodeEnvelope, outgoingEnvelope } from "../../core/envelope.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
+import {
+  encodeHello,
+  encodeWelcome,
+  grantFeatures,
+  parseHello,
+  parseWelcome,
+  PROTOCOL_VERSION,
+  type WelcomeInfo,
+} from "../../core/handshake.ts";
 import {
   EnvelopeError,
   FrameTooLargeError,
@@ -49,13 +58,17 @@ export type LinkState = "connecting" | "handshake" | "open" | "closed";
 /** A data frame as it goes on the wire. */
 export type Frame = string | Uint8Array;
 
-/** The protocol version this adapter speaks. */
-export const PROTOCOL_VERSION = 2;
-
 const PING = '["ping"]';
 const PONG = '["pong"]';
-const WELCOME = `["welcome",${PROTOCOL_VERSION}]`;
 const BRACKET = 91; // "["
+
+const NO_FEATURES: ReadonlySet<string> = new Set();
+
+/**
+ * The optional protocol features (core/handshake.ts) this adapter implements:
+ * what its spokes ask for in the hello and what its hubs grant.
+ */
+export const FEATURES: readonly string[] = [];
 
 /** A bounded FIFO of frames waiting for the socket to open. */
 export class Outbox {
@@ -111,6 +124,15 @@ export interface LinkConfig extends ResolvedCommonOptions {
   authenticate?: (credentials: unknown) => unknown;
   /** Dialing side: produces the credentials sent in the hello; without it the hello carries none. */
   credentials?: () => unknown;
+  /**
+   * Dialing side: the optional features to ask for; when given, the hello
+   * has the options form `["hello", 2, credentials, { features }]`, else the
+   * bare one. Accepting side: the features this end supports, granted to a
+   * hello that asks for them.
+   */
+  features?: readonly string[];
+  /** Accepting side: fields announced in the welcome beside `features` (only to an options hello). */
+  welcomeExtra?: Readonly<Record<string, unknown>>;
   /** Where frame and byte counts go. */
   counters?: LinkCounters;
   /** Bounds the whole handshake on either side. */
@@ -150,6 +172,8 @@ export class Link {
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeStarted = false;
+  #features: ReadonlySet<string> = NO_FEATURES;
+  #welcome: WelcomeInfo | undefined;
   #dropping = false;
   #budget: SendBudget;
   /** The send-budget ticket of the last pong; 0 before the first. */
@@ -192,6 +216,20 @@ export class Link {
   /** The connection's state. */
   get state(): LinkState {
     return this.#state;
+  }
+
+  /**
+   * The optional features in force, once the handshake is done: those the
+   * hub granted (on the dialing side, from the welcome) or granted to the
+   * peer (on the accepting side). Empty for a bare hello or welcome.
+   */
+  get features(): ReadonlySet<string> {
+    return this.#features;
+  }
+
+  /** Dialing side: the welcome's info, once the handshake is done; `undefined` for a bare `["welcome", 2]`. */
+  get welcome(): WelcomeInfo | undefined {
+    return this.#welcome;
   }
 
   /** Settles once the socket itself has closed (after `close()`, the peer's close frame or a drop). */
@@ -292,15 +330,16 @@ export class Link {
   };
 
   #sendHello(credentials: (() => unknown) | undefined): void {
+    const features = this.#config.features;
     if (credentials === undefined) {
-      this.#transmit(JSON.stringify(["hello", PROTOCOL_VERSION]));
+      this.#transmit(encodeHello(undefined, features));
       return;
     }
     Promise.resolve()
       .then(credentials)
       .then((value) => {
         if (this.#state !== "handshake") return;
-        this.#transmit(JSON.stringify(["hello", PROTOCOL_VERSION, value ?? null]));
+        this.#transmit(encodeHello(value ?? null, features));
       })
       .catch((cause) => {
         if (this.#state === "closed") return;
@@ -473,9 +512,7 @@ export class Link {
     }
     if (this.#state !== "open") {
       if (this.#config.role === "accept") this.#onAcceptHandshake(message, text);
-      else if (message[0] === "welcome" && message.length === 2 && message[1] === PROTOCOL_VERSION) {
-        this.#open(undefined);
-      } else this.#badControl(text);
+      else this.#onWelcome(message, text);
       return;
     }
     const tag = message[0];
@@ -485,6 +522,20 @@ export class Link {
     } else if (tag === "pong" && message.length === 1) this.#alive();
     else if (this.#config.role === "accept") this.#onAcceptControl(message, text);
     else this.#onDialControl(message, text);
+  }
+
+  /** The dialing side's handshake: the hub's welcome, bare or with info. */
+  #onWelcome(message: unknown[], text: string): void {
+    const welcome = parseWelcome(message);
+    if (welcome.kind !== "welcome") {
+      this.#badControl(text);
+      return;
+    }
+    if (welcome.info !== undefined) {
+      this.#welcome = welcome.info;
+      this.#features = new Set(welcome.info.features);
+    }
+    this.#open(undefined);
   }
 
   #onAcceptControl(message: unknown[], text: string): void {
@@ -540,9 +591,9 @@ export class Link {
     this.close(CloseCode.UnsupportedProtocol, reason, error);
   }
 
-  /** The accepting side's handshake: the first frame must be `["hello", 2]` or `["hello", 2, credentials]`. */
+  /** The accepting side's handshake: the first frame must be a hello (core/handshake.ts). */
   #onAcceptHandshake(message: unknown[], text: string): void {
-    const [tag, version] = message;
+    const tag = message[0];
     if (tag !== "hello") {
       if (tag === "auth") this.#refuseVersion("Received a version 1 handshake"); // ["auth", credentials]
       else this.#badControl(text);
@@ -552,24 +603,29 @@ export class Link {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
-    if (typeof version !== "number" || message.length > 3) {
+    const hello = parseHello(message);
+    if (hello.kind === "malformed") {
       this.#badControl(text);
       return;
     }
-    if (version !== PROTOCOL_VERSION) {
-      this.#refuseVersion(`Received a handshake for protocol version ${version}`);
+    if (hello.kind === "version") {
+      this.#refuseVersion(`Received a handshake for protocol version ${hello.version}`);
       return;
     }
     this.#handshakeStarted = true;
+    const granted = hello.features && grantFeatures(hello.features, this.#config.features ?? []);
+    const welcome = () => {
+      this.#transmit(encodeWelcome(granted, this.#config.welcomeExtra));
+      if (granted !== undefined && granted.length > 0) this.#features = new Set(granted);
+    };
     const authenticate = this.#config.authenticate;
     if (authenticate === undefined) {
-      this.#transmit(WELCOME);
+      welcome();
       this.#open(undefined);
       return;
     }
-    const credentials = message.length === 3 ? message[2] : undefined;
     Promise.resolve()
-      .then(() => authenticate(credentials))
+      .then(() => authenticate(hello.credentials))
       .then(
         (accepted) => {
           if (this.#state !== "handshake") return;
@@ -577,7 +633,7 @@ export class Link {
             this.close(CloseCode.Unauthorized, "Unauthorized");
             return;
           }
-          this.#transmit(WELCOME);
+          welcome();
           this.#open(accepted === true ? undefined : accepted);
         },
         (cause) => {

@@ -14,7 +14,7 @@ import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
-import { encodeEvent, Link, type LinkConfig, type LinkCounters, Outbox, toEvent } from "./link.ts";
+import { encodeEvent, FEATURES, Link, type LinkConfig, type LinkCounters, Outbox, toEvent } from "./link.ts";
 import {
   credentialsFunction,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -332,6 +332,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     const config: LinkConfig = {
       ...this.#options,
       role: "dial",
+      features: FEATURES,
       handshakeTimeout: this.#handshakeTimeout,
       outbox: this.#outbox,
       counters: this.#counters,

@@ -41,7 +41,7 @@ Deno.test("websocket resubscribe: killed 10 times, the spoke's subscriptions rea
       // At the hub's wire: the hello, then both subscriptions, then the queued events, in order.
       const frames = server.wire.at(-1)!;
       await until(() => frames.length >= 6, 5000, `round ${round}: six frames at the hub`);
-      assert.equal(frames[0], '["hello",2]');
+      assert.deepEqual(JSON.parse(frames[0]).slice(0, 2), ["hello", 2]);
       assert.deepEqual(new Set(frames.slice(1, 3)), subs, `round ${round}: ${frames.join(" ")}`);
       assert.deepEqual(
         frames.slice(3, 6).map((f) => JSON.parse(f).payload),
