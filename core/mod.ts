@@ -25,4 +25,5 @@ export * from "./strike_window.ts";
 export * from "./fair_scheduler.ts";
 export * from "./ordered_results.ts";
 export * from "./decision_cache.ts";
+export * from "./send_pacer.ts";
 export * from "./backoff.ts";

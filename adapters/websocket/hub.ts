@@ -7,6 +7,7 @@
 import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
+import { announcedLimits } from "../../core/send_pacer.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
@@ -240,6 +241,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
   #handshakeTimeout: number;
   #limits: ResolvedPeerLimits & { scheduler: FairScheduler };
   #closed = false;
+  #welcomeExtra: Record<string, unknown> | undefined;
 
   /**
    * Constructs a hub; prefer {@linkcode createWebSocketHub}.
@@ -266,6 +268,9 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     // One scheduler per hub: its connections take turns with their inbound frames.
     const limits = resolvePeerLimits(options);
     this.#limits = { ...limits, scheduler: new FairScheduler({ slice: limits.inboundSlice }) };
+    // Announced in the welcome, so a library spoke paces itself under them instead of being closed with 4008.
+    const announced = announcedLimits(limits.inbound, resolved.maxMessageBytes);
+    if (announced !== undefined) this.#welcomeExtra = { limits: announced };
   }
 
   /**
@@ -281,6 +286,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       ...this.#options,
       role: "accept",
       features: FEATURES,
+      welcomeExtra: this.#welcomeExtra,
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
       counters: this.counters,
