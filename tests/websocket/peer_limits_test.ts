@@ -4,7 +4,6 @@
  */
 
 import assert from "node:assert/strict";
-import { createPubSub } from "../../mod.ts";
 import {
   CloseCode,
   connectWebSocketEventTarget,
