@@ -12,6 +12,7 @@ import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
+import { announcedLimits } from "../../core/send_pacer.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
@@ -247,6 +248,8 @@ interface Shared<TAuth> {
   readonly counters: FrameCounters;
   readonly options: ResolvedIrohOptions;
   readonly limits: PeerLimits;
+  /** Announced in each welcome: the inbound limits, so a library spoke paces itself under them. */
+  readonly welcomeExtra: Record<string, unknown> | undefined;
   reportError(error: PubSubError): void;
   /** The hub's remote backlog: a connection reads on once the events of its last chunk are delivered. */
   backlog(): Promise<void> | undefined;
@@ -326,7 +329,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.opened = true;
       this.#hub.router.attach(this, context);
       const granted = features && grantFeatures(features, IROH_FEATURES);
-      link.write(encodeWelcome(granted));
+      link.write(encodeWelcome(granted, this.#hub.welcomeExtra));
       if (granted !== undefined && granted.length > 0) this.features = new Set(granted);
     });
   }
@@ -551,11 +554,15 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
     this.#options = resolved;
     this.#allow = options.allow;
     this.#authenticate = options.authenticate;
+    const limits = resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes);
+    // The limiter counts 4-byte prefixes and raises the byte burst to the largest frame plus its prefix.
+    const announced = announcedLimits(limits.inbound, this.#options.maxFrameBytes + 4);
     this.#shared = {
       router: this.router,
       counters: this.counters,
       options: this.#options,
-      limits: resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes),
+      limits,
+      welcomeExtra: announced === undefined ? undefined : { limits: announced },
       reportError: (error) => this.reportError(error),
       backlog: () => this.remoteBacklog(),
       connectionClosed: (connection, info) => this.#connectionClosed(connection, info),
