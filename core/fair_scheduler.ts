@@ -58,8 +58,10 @@ export const DEFAULT_FAIR_SLICE = 256;
  *   bounded backlog, and the scheduler yields with {@linkcode nextTurn}
  *   (`setImmediate`, about 5 µs, not `setTimeout(0)`, which Deno and Node
  *   clamp to 1–2 ms): the runtime delivers the other connections' I/O, then
- *   up to `slice` waiting items of each waiting lane run, round-robin, and
- *   this repeats while items wait.
+ *   the waiting items run. If several lanes wait (contention), up to `slice`
+ *   items of each run, round-robin, and this repeats while items wait; a
+ *   lane that waits alone runs its whole backlog, so a lone busy connection
+ *   loses one yield per burst, not its throughput.
  *
  * To know when the runtime's turn moves on, a lane arms one `nextTurn` when
  * it starts a slice (one per `slice` items, not one per item); nothing is
@@ -156,7 +158,10 @@ export class FairScheduler {
     if (this.#waiting.length === 0) return;
     const lanes = this.#waiting;
     this.#waiting = [];
-    for (const lane of lanes) if (lane.runWaiting()) this.#waiting.push(lane);
+    // No contention: a lane that waits alone runs its whole backlog (bounded by its maxBacklog); the yield has let
+    // the runtime deliver the other connections' I/O. Several waiting lanes take slices round-robin.
+    const limit = lanes.length === 1 ? Infinity : this.slice;
+    for (const lane of lanes) if (lane.runWaiting(limit)) this.#waiting.push(lane);
     // The lanes just ran part of a slice in this turn: one more probe marks its end, waiting or not.
     this.arm();
   };
@@ -242,14 +247,14 @@ export class FairLane<T> {
     this.#backlog = undefined;
   }
 
-  /** @internal Runs up to a slice of waiting items; returns whether items still wait. */
-  runWaiting(): boolean {
+  /** @internal Runs up to `limit` waiting items; returns whether items still wait. */
+  runWaiting(limit: number): boolean {
     const backlog = this.#backlog;
     if (backlog === undefined || this.#closed) return false;
     const scheduler = this.#scheduler;
     this.#mark = scheduler.turn;
     this.#used = 0;
-    while (this.#used < scheduler.slice && this.#head < backlog.length && !this.#closed) {
+    while (this.#used < limit && this.#head < backlog.length && !this.#closed) {
       const item = backlog[this.#head];
       backlog[this.#head++] = undefined as T;
       this.#used++;
