@@ -72,8 +72,12 @@ export interface SendPacerOptions<F> {
   maxFrames: number;
   /** The most bytes (as `size` counts them) held. */
   maxBytes: number;
-  /** Frames were dropped, oldest first, because the backlog was full. */
-  onDrop?(count: number): void;
+  /**
+   * Frames were dropped, oldest first, because the backlog was full;
+   * `first` is `true` for the first drop since the backlog last drained
+   * (report once per overflow).
+   */
+  onDrop?(count: number, first: boolean): void;
   /** The backlog emptied. */
   onDrain?(): void;
 }
@@ -119,6 +123,7 @@ export class SendPacer<F> {
   #head = 0;
   #heldBytes = 0;
   #paused = true;
+  #overflowing = false;
   #closed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -183,7 +188,10 @@ export class SendPacer<F> {
       this.#queue[this.#head++] = undefined as F;
       dropped++;
     }
-    if (dropped > 0) this.#options.onDrop?.(dropped);
+    if (dropped > 0) {
+      this.#options.onDrop?.(dropped, !this.#overflowing);
+      this.#overflowing = true;
+    }
     if (!this.#paused) this.#schedule(0);
   }
 
@@ -228,6 +236,7 @@ export class SendPacer<F> {
     this.#queue = [];
     this.#head = 0;
     this.#heldBytes = 0;
+    this.#overflowing = false;
     if (held > 0) this.#options.onDrain?.();
   }
 

@@ -179,7 +179,6 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   #outboxSize: number;
   /** Events waiting for a connection, or for the hub's announced inbound limits. */
   #pacer: SendPacer<Frame>;
-  #overflowReported = false;
   #drainWaiters: (() => void)[] = [];
   #counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
   #interest = new RemoteInterest();
@@ -222,14 +221,11 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       ready: () => this.#open && this.#link !== undefined,
       maxFrames: this.#outboxSize,
       maxBytes: this.#options.maxOutboxBytes,
-      onDrop: (count) => {
+      onDrop: (count, first) => {
         this.#counters.dropped += count;
-        if (this.#overflowReported) return;
-        this.#overflowReported = true;
-        this.#reportError(new IrohOutboxOverflowError(this.#outboxSize));
+        if (first) this.#reportError(new IrohOutboxOverflowError(this.#outboxSize));
       },
       onDrain: () => {
-        this.#overflowReported = false;
         const waiters = this.#drainWaiters;
         this.#drainWaiters = [];
         for (const waiter of waiters) waiter();

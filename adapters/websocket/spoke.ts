@@ -205,7 +205,6 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   #maxAttempts: number;
   #pacer: SendPacer<Frame>;
   #outboxSize: number;
-  #overflowing = false;
   #link: Link | undefined;
   #state: WebSocketSpokeState = "connecting";
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -243,16 +242,11 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       ready: (size) => this.#link?.fits(size) ?? false,
       maxFrames: this.#outboxSize,
       maxBytes: outboxBytes,
-      onDrop: (count) => {
+      onDrop: (count, first) => {
         this.#counters.dropped += count;
-        if (this.#overflowing) return;
-        this.#overflowing = true;
-        this.#reportError(new WebSocketOutboxOverflowError(this.#outboxSize));
+        if (first) this.#reportError(new WebSocketOutboxOverflowError(this.#outboxSize));
       },
-      onDrain: () => {
-        this.#overflowing = false;
-        this.emit("drain");
-      },
+      onDrain: () => this.emit("drain"),
     });
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#connect();

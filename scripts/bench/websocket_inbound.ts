@@ -51,6 +51,7 @@ async function libraryPair(echo: boolean, hubOptions: WebSocketHubOptions<Reques
     return response;
   });
   const atHub = createPubSub<{ pong: unknown }>({ eventTarget: hub });
+  let closing = false;
   const pair: Pair = {
     got: 0,
     times: [],
@@ -61,7 +62,7 @@ async function libraryPair(echo: boolean, hubOptions: WebSocketHubOptions<Reques
   };
   hub.addEventListener("ping:1", (event: EnvelopeEvent) => {
     const value = event.detail.payload as { t?: number };
-    if (echo) atHub.publish("pong", "1", value);
+    if (echo && !closing) atHub.publish("pong", "1", value);
     else {
       pair.got++;
       if (value.t !== undefined) pair.times.push(performance.now() - value.t);
@@ -84,10 +85,11 @@ async function libraryPair(echo: boolean, hubOptions: WebSocketHubOptions<Reques
   const pubsub = createPubSub<{ ping: unknown }>({ eventTarget: spoke });
   pair.send = (t) => pubsub.publish("ping", "1", t === undefined ? payload : { ...payload, t });
   pair.close = async () => {
+    closing = true;
     pubsub.close();
-    atHub.close();
     spoke.close();
     await spoke.closed;
+    atHub.close();
     await hub.close();
     await server.shutdown();
   };
