@@ -174,8 +174,11 @@ async function makeRaw(echo: boolean): Promise<Pair> {
 
 console.log("WebSocket inbound path (spoke → hub) vs raw Deno.serve + WebSocket, interleaved; ratios to raw");
 
+// One section only: `deno run --allow-net=127.0.0.1 scripts/bench/websocket_inbound.ts echo` (throughput, echo, authorize).
+const only = Deno.args[0];
+
 // 1. Throughput, one way.
-{
+if (only === undefined || only === "throughput") {
   const rows: Record<string, { ms: number[]; got: number[]; closes: number }> = {};
   const subjects: [string, () => Promise<Pair>][] = [
     ["raw", () => makeRaw(false)],
@@ -207,7 +210,7 @@ console.log("WebSocket inbound path (spoke → hub) vs raw Deno.serve + WebSocke
 }
 
 // 2. Echo round trip at 5k/s, raw and library interleaved, three runs each.
-{
+if (only === undefined || only === "echo") {
   const subjects: [string, () => Promise<Pair>][] = [
     ["raw", () => makeRaw(true)],
     ["library, default options", () => libraryPair(true)],
@@ -241,7 +244,7 @@ console.log("WebSocket inbound path (spoke → hub) vs raw Deno.serve + WebSocke
 }
 
 // 3. authorize answering after 10 ms.
-{
+if (only === undefined || only === "authorize") {
   const raw = await makeRaw(false);
   const rawSent = await paced(raw, AUTH_RATE, AUTH_MS);
   const rawP99 = pct(raw.times, 0.99);
