@@ -58,10 +58,8 @@ export const DEFAULT_FAIR_SLICE = 256;
  *   bounded backlog, and the scheduler yields with {@linkcode nextTurn}
  *   (`setImmediate`, about 5 µs, not `setTimeout(0)`, which Deno and Node
  *   clamp to 1–2 ms): the runtime delivers the other connections' I/O, then
- *   the waiting items run. If several lanes wait (contention), up to `slice`
- *   items of each run, round-robin, and this repeats while items wait; a
- *   lane that waits alone runs its whole backlog, so a lone busy connection
- *   loses one yield per burst, not its throughput.
+ *   up to `slice` waiting items of each waiting lane run, round-robin,
+ *   and this repeats (a yield of about 5 µs per slice) while items wait.
  *
  * To know when the runtime's turn moves on, a lane arms one `nextTurn` when
  * it starts a slice (one per `slice` items, not one per item); nothing is
@@ -158,10 +156,9 @@ export class FairScheduler {
     if (this.#waiting.length === 0) return;
     const lanes = this.#waiting;
     this.#waiting = [];
-    // No contention: a lane that waits alone runs its whole backlog (bounded by its maxBacklog); the yield has let
-    // the runtime deliver the other connections' I/O. Several waiting lanes take slices round-robin.
-    const limit = lanes.length === 1 ? Infinity : this.slice;
-    for (const lane of lanes) if (lane.runWaiting(limit)) this.#waiting.push(lane);
+    // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
+    // subscription's bounded buffer, say) then gets turns to drain too.
+    for (const lane of lanes) if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
     // The lanes just ran part of a slice in this turn: one more probe marks its end, waiting or not.
     this.arm();
   };
