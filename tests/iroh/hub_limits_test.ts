@@ -9,15 +9,21 @@ import { ALPN, bindEndpoint, closeEndpoints, iroh, loopbackAddrs } from "./load_
 const ignore = iroh === undefined;
 const MS = 10_000;
 
-Deno.test({
-  name: "iroh hub limits: a peer over inboundLimits is closed with code 8; other spokes are unaffected",
-  ignore,
-}, async () => {
+/** A hub taking 50 frames/s (bursts of 100) per connection, its errors collected. */
+async function limitedHub() {
   const errors: PubSubError[] = [];
   const server = await startHubServer({
     inboundLimits: { framesPerSecond: 50, frameBurst: 100 },
     onError: (error) => errors.push(error),
   });
+  return { errors, server };
+}
+
+Deno.test({
+  name: "iroh hub limits: a peer over inboundLimits is closed with code 8; other spokes are unaffected",
+  ignore,
+}, async () => {
+  const { errors, server } = await limitedHub();
   const calm = await startSpoke(() => server.endpoint);
   // A bare hello announces no limits to this peer, and nothing paces it: it floods.
   const raw = await bindEndpoint();
@@ -63,11 +69,7 @@ Deno.test({
   name: "iroh hub limits: the welcome announces the limits and a library spoke paces itself under them",
   ignore,
 }, async () => {
-  const errors: PubSubError[] = [];
-  const server = await startHubServer({
-    inboundLimits: { framesPerSecond: 50, frameBurst: 100 },
-    onError: (error) => errors.push(error),
-  });
+  const { errors, server } = await limitedHub();
   const spoke = await startSpoke(() => server.endpoint);
   try {
     const atHub = createPubSub<{ n: number }>({ eventTarget: server.hub });

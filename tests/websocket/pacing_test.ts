@@ -1,9 +1,26 @@
 /** A library spoke paces itself under a library hub's announced inbound limits: fast publishers lose nothing. */
 
 import assert from "node:assert/strict";
-import { connectWebSocketEventTarget, WebSocketOutboxOverflowError } from "../../adapters/websocket/mod.ts";
+import {
+  connectWebSocketEventTarget,
+  type WebSocketHub,
+  WebSocketOutboxOverflowError,
+} from "../../adapters/websocket/mod.ts";
 import { createPubSub, type PubSubError } from "../../mod.ts";
 import { nextEvent, startHub, until } from "./helpers.ts";
+
+/** Collects the events of topic n:1 at the hub, through a pub/sub subscription, until `last` says so. */
+function collect(
+  hub: WebSocketHub<Request>,
+  last: (n: number, count: number) => boolean,
+): { received: number[]; reading: Promise<void> } {
+  const received: number[] = [];
+  const sub = createPubSub<{ n: number }>({ eventTarget: hub }).subscribe("n", "1");
+  const reading = (async () => {
+    for await (const n of sub) if (last(n, received.push(n))) break;
+  })();
+  return { received, reading };
+}
 
 Deno.test("websocket pacing: the welcome announces the hub's inbound limits", async () => {
   const server = startHub();
@@ -32,15 +49,7 @@ Deno.test("websocket pacing: 100,000 events in one loop to a default hub: no 400
   const server = startHub();
   const errors: PubSubError[] = [];
   const spoke = connectWebSocketEventTarget(server.url, { onError: (error) => errors.push(error) });
-  const hubSide = createPubSub<{ n: number }>({ eventTarget: server.hub });
-  const received: number[] = [];
-  const sub = hubSide.subscribe("n", "1");
-  const reading = (async () => {
-    for await (const n of sub) {
-      received.push(n);
-      if (received.length === 100_000) break;
-    }
-  })();
+  const { received, reading } = collect(server.hub, (_n, count) => count === 100_000);
   const disconnects: unknown[] = [];
   spoke.addEventListener("disconnect", (event) => disconnects.push((event as CustomEvent).detail));
   try {
@@ -73,15 +82,7 @@ Deno.test("websocket pacing: past outboxSize the oldest events are dropped, coun
   const server = startHub({ inboundLimits: { framesPerSecond: 1_000, frameBurst: 1_000 } });
   const errors: PubSubError[] = [];
   const spoke = connectWebSocketEventTarget(server.url, { outboxSize: 500, onError: (error) => errors.push(error) });
-  const hubSide = createPubSub<{ n: number }>({ eventTarget: server.hub });
-  const received: number[] = [];
-  const sub = hubSide.subscribe("n", "1");
-  const reading = (async () => {
-    for await (const n of sub) {
-      received.push(n);
-      if (n === 1_999) break;
-    }
-  })();
+  const { received, reading } = collect(server.hub, (n) => n === 1_999);
   try {
     await nextEvent(spoke, "open");
     const pubsub = createPubSub<{ n: number }>({ eventTarget: spoke });
@@ -105,12 +106,7 @@ Deno.test("websocket pacing: past outboxSize the oldest events are dropped, coun
 Deno.test("websocket pacing: under tight hub limits the library spoke is never closed with 4008; events arrive paced", async () => {
   const server = startHub({ inboundLimits: { framesPerSecond: 10, frameBurst: 20 }, heartbeat: false });
   const spoke = connectWebSocketEventTarget(server.url, { onError: () => {} });
-  const hubSide = createPubSub<{ n: number }>({ eventTarget: server.hub });
-  const received: number[] = [];
-  const sub = hubSide.subscribe("n", "1");
-  const reading = (async () => {
-    for await (const n of sub) if (received.push(n) === 30) break;
-  })();
+  const { received, reading } = collect(server.hub, (_n, count) => count === 30);
   try {
     await nextEvent(spoke, "open");
     const pubsub = createPubSub<{ n: number }>({ eventTarget: spoke });
