@@ -1,10 +1,13 @@
 /**
- * Fairness between connections: each connection's inbound frames run in
- * bounded slices, so one connection's burst cannot hold the event loop while
- * the others' frames wait.
+ * Fairness between connections: a connection whose inbound frames hold the
+ * event loop for a whole slice within one turn yields it, so one
+ * connection's burst cannot hold the loop while the others' frames wait. A
+ * connection that does not hold the loop never waits.
  *
  * @module
  */
+
+import { nextTurn } from "./next_turn.ts";
 
 /**
  * Options of a {@linkcode FairScheduler}.
@@ -18,8 +21,9 @@
  */
 export interface FairSchedulerOptions {
   /**
-   * Items one lane runs in a turn before the rest of its items wait for later
-   * turns, taken round-robin with the other lanes' waiting items.
+   * Items one lane runs within one runtime turn (macrotask) before the rest
+   * of its items wait for later turns, taken round-robin with the other
+   * lanes' waiting items. Items spread over several turns never wait.
    *
    * @default {256}
    */
@@ -41,20 +45,30 @@ export interface FairSchedulerOptions {
 export const DEFAULT_FAIR_SLICE = 256;
 
 /**
- * Shares the event loop between lanes (one per connection). A lane runs an
- * item at once while it has slice left in the current turn; after that, and
- * while it has items waiting, new items wait in the lane's bounded backlog.
- * When a lane first has to wait, the scheduler ends the turn at the next
- * macrotask (`setTimeout(0)`), after the runtime has delivered other
- * connections' I/O: every lane's slice starts afresh, up to `slice` waiting
- * items of each waiting lane run, round-robin, and this repeats while items
- * wait. Order is kept within a lane. The scheduler holds a timer only while
- * items wait, so an idle or lightly loaded connection costs no timer.
+ * Shares the event loop between lanes (one per connection) without timers.
  *
- * Transports that push frames (a WebSocket's `message` events, which Deno
- * delivers by the tens of thousands from one connection in one turn) use it
- * to bound each connection's share; transports that pull frames can instead
- * `await` a turn when {@linkcode FairLane.push} returns with items waiting.
+ * - A lane runs each item at once while it has not run a whole `slice`
+ *   within the runtime's current turn (macrotask). Items that arrive spread
+ *   over time never wait, however many there are: the budget starts afresh
+ *   as soon as the runtime's turn has moved on.
+ * - A lane that runs a whole slice within one turn is holding the event loop
+ *   (Deno delivers tens of thousands of one connection's `message` events in
+ *   one turn, while the other connections' frames wait in the runtime where
+ *   no scheduler can see them). Its further items wait, in order, in its
+ *   bounded backlog, and the scheduler yields with {@linkcode nextTurn}
+ *   (`setImmediate`, about 5 µs, not `setTimeout(0)`, which Deno and Node
+ *   clamp to 1–2 ms): the runtime delivers the other connections' I/O, then
+ *   up to `slice` waiting items of each waiting lane run, round-robin,
+ *   and this repeats (a yield of about 5 µs per slice) while items wait.
+ *
+ * To know when the runtime's turn moves on, a lane arms one `nextTurn` when
+ * it starts a slice (one per `slice` items, not one per item); nothing is
+ * armed while no lane runs or waits, so an idle scheduler holds no timer and
+ * no immediate. Order is kept within a lane.
+ *
+ * Transports that push frames (a WebSocket's `message` events) use it to
+ * bound each connection's share; transports that pull frames can instead
+ * `await` a turn when {@linkcode FairLane.push} leaves items waiting.
  *
  * @example
  * ```ts
@@ -66,7 +80,7 @@ export const DEFAULT_FAIR_SLICE = 256;
  * const b = scheduler.lane<string>((item) => order.push(item), 100);
  * for (const item of ["a1", "a2", "a3", "a4"]) a.push(item);
  * b.push("b1");
- * console.log(order); // ["a1", "a2", "b1"]: a3 and a4 wait for the next turn
+ * console.log(order); // ["a1", "a2", "b1"]: a ran a whole slice in this turn; a3 and a4 wait for the next
  * await new Promise((resolve) => setTimeout(resolve, 10));
  * console.log(order); // ["a1", "a2", "b1", "a3", "a4"]
  * ```
@@ -74,10 +88,10 @@ export const DEFAULT_FAIR_SLICE = 256;
 export class FairScheduler {
   /** Items per lane per turn. */
   readonly slice: number;
-  /** @internal The current turn. */
+  /** @internal The runtime turns seen since the scheduler started (bumped by the armed `nextTurn`). */
   turn = 0;
   #waiting: FairLane<never>[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armed = false;
   #onError: (error: unknown) => void;
 
   /**
@@ -112,20 +126,23 @@ export class FairScheduler {
     return this.#waiting.length;
   }
 
+  /** @internal Makes sure the turn counter moves on at the next macrotask. */
+  arm(): void {
+    if (this.#armed) return;
+    this.#armed = true;
+    nextTurn(this.#nextTurn);
+  }
+
   /** @internal A lane started waiting. */
   enqueue(lane: FairLane<never>): void {
     this.#waiting.push(lane);
-    this.#timer ??= setTimeout(this.#nextTurn, 0);
+    this.arm();
   }
 
-  /** @internal A lane stopped waiting (closed). */
+  /** @internal A lane stopped waiting (closed). The armed turn still fires once, so turns stay exact. */
   dequeue(lane: FairLane<never>): void {
     const i = this.#waiting.indexOf(lane);
     if (i !== -1) this.#waiting.splice(i, 1);
-    if (this.#waiting.length === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
   }
 
   /** @internal Reports an error thrown by a deferred item. */
@@ -134,12 +151,16 @@ export class FairScheduler {
   }
 
   #nextTurn = (): void => {
-    this.#timer = undefined;
+    this.#armed = false;
     this.turn++;
+    if (this.#waiting.length === 0) return;
     const lanes = this.#waiting;
     this.#waiting = [];
-    for (const lane of lanes) if (lane.runWaiting()) this.#waiting.push(lane);
-    if (this.#waiting.length > 0) this.#timer = setTimeout(this.#nextTurn, 0);
+    // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
+    // subscription's bounded buffer, say) then gets turns to drain too.
+    for (const lane of lanes) if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
+    // The lanes just ran part of a slice in this turn: one more probe marks its end, waiting or not.
+    this.arm();
   };
 }
 
@@ -161,8 +182,10 @@ export class FairLane<T> {
   #scheduler: FairScheduler;
   #run: (item: T) => void;
   #maxBacklog: number;
-  #turn = -1;
-  #used = 0;
+  /** The scheduler's turn when the current slice started. */
+  #mark = -1;
+  /** Items run in the current slice; starts full, so the first item starts a slice (and arms its probe). */
+  #used: number;
   #backlog: T[] | undefined;
   #head = 0;
   #closed = false;
@@ -172,6 +195,7 @@ export class FairLane<T> {
     this.#scheduler = scheduler;
     this.#run = run;
     this.#maxBacklog = maxBacklog;
+    this.#used = scheduler.slice;
   }
 
   /** Items waiting. */
@@ -180,7 +204,8 @@ export class FairLane<T> {
   }
 
   /**
-   * Runs `item` now if the lane has slice left in this turn and nothing waiting; queues it otherwise.
+   * Runs `item` now unless the lane has items waiting or has run a whole
+   * slice within the runtime's current turn; queues it otherwise.
    *
    * @param item The item.
    * @returns `false` if the backlog is full (the item is dropped; the caller should drop the peer).
@@ -189,15 +214,20 @@ export class FairLane<T> {
     if (this.#closed) return true;
     const scheduler = this.#scheduler;
     if (this.#backlog === undefined) {
-      if (this.#turn !== scheduler.turn) {
-        this.#turn = scheduler.turn;
-        this.#used = 0;
-      }
       if (this.#used < scheduler.slice) {
         this.#used++;
         this.#run(item);
         return true;
       }
+      if (this.#mark !== scheduler.turn) {
+        // The runtime's turn moved on since this slice started: a fresh slice, and a probe for its turn's end.
+        this.#mark = scheduler.turn;
+        this.#used = 1;
+        scheduler.arm();
+        this.#run(item);
+        return true;
+      }
+      // A whole slice within one turn: the lane holds the event loop; the rest waits for the next turn.
       this.#backlog = [];
       this.#head = 0;
       scheduler.enqueue(this as unknown as FairLane<never>);
@@ -214,14 +244,14 @@ export class FairLane<T> {
     this.#backlog = undefined;
   }
 
-  /** @internal Runs up to a slice of waiting items; returns whether items still wait. */
-  runWaiting(): boolean {
+  /** @internal Runs up to `limit` waiting items; returns whether items still wait. */
+  runWaiting(limit: number): boolean {
     const backlog = this.#backlog;
     if (backlog === undefined || this.#closed) return false;
     const scheduler = this.#scheduler;
-    this.#turn = scheduler.turn;
+    this.#mark = scheduler.turn;
     this.#used = 0;
-    while (this.#used < scheduler.slice && this.#head < backlog.length && !this.#closed) {
+    while (this.#used < limit && this.#head < backlog.length && !this.#closed) {
       const item = backlog[this.#head];
       backlog[this.#head++] = undefined as T;
       this.#used++;

@@ -175,6 +175,22 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
   }
 
   /**
+   * Forgets remembered publish decisions (see `publishAuthorization`), so
+   * the next publish on each matching topic asks `authorize` again. Call it
+   * when permissions change.
+   *
+   * @param match Which (context, topic) decisions to forget. @default {all of them}
+   *
+   * @example A user lost the right to publish on job topics
+   * ```ts ignore
+   * hub.clearPublishDecisions((context, topic) => context?.user === "ada" && topic.startsWith("job."));
+   * ```
+   */
+  clearPublishDecisions(match?: (context: TContext | undefined, topic: string) => boolean): void {
+    this.router.clearPublishDecisions(match);
+  }
+
+  /**
    * Removes a closed connection from the router and the connection set.
    *
    * @param connection The connection.

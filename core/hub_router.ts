@@ -18,6 +18,7 @@
  * @module
  */
 
+import { DecisionCache, type PublishAuthorizationOptions } from "./decision_cache.ts";
 import { PublishRefusedError, PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
 import {
   type EncodeAt,
@@ -27,6 +28,7 @@ import {
   type SubscribedInfo,
 } from "./hub_history.ts";
 import { InProcessEventTarget } from "./in_process_event_target.ts";
+import { OrderedResults } from "./ordered_results.ts";
 import { type HubSchemaOptions, PayloadGate, PayloadValidationError } from "./payload_validation.ts";
 import type { StreamPosition } from "./topic_history.ts";
 import { parseTopic, topicFor } from "./topic.ts";
@@ -132,6 +134,61 @@ export interface HubPeer<F> {
 }
 
 /**
+ * How a hub runs `authorize`: calls run concurrently per connection up to
+ * `maxAuthorizeInFlight`, each bounded by `authorizeTimeout`; a connection's
+ * publishes are still relayed in arrival order (a publish waits only for
+ * the answers of the publishes ahead of it, at most `maxPendingPublishes`);
+ * publish decisions are remembered per (connection, topic) unless
+ * `publishAuthorization.cache` is `false`.
+ *
+ * @example A database-backed authorize: two seconds at most, decisions kept for a minute
+ * ```ts
+ * import type { AuthorizeLimits } from "@alkdev/pubsub";
+ *
+ * const limits: AuthorizeLimits = { authorizeTimeout: 2_000, publishAuthorization: { ttl: 60_000 } };
+ * ```
+ */
+export interface AuthorizeLimits {
+  /**
+   * The most publishes of one connection waiting for an asynchronous
+   * `authorize` (their own answer or an answer for an earlier publish, since
+   * each connection's publishes are relayed in arrival order); more are
+   * refused with `"forbidden"` until it catches up.
+   *
+   * @default {1024}
+   */
+  maxPendingPublishes?: number;
+  /**
+   * The most asynchronous `authorize` calls (subscribes and publishes) one
+   * connection may have running at once. Calls run concurrently up to it; a
+   * call counts until it settles or times out, whatever the connection does
+   * meanwhile (an `unsub`, a re-`sub`, closing). A subscribe or publish that
+   * needs a call past it is refused with `"unavailable"`.
+   *
+   * @default {1024}
+   */
+  maxAuthorizeInFlight?: number;
+  /**
+   * Milliseconds an asynchronous `authorize` call may take. Past it the
+   * subscribe or publish is refused with `"unavailable"`, a
+   * {@linkcode SubscriptionRefusedError} or {@linkcode PublishRefusedError}
+   * (its cause says the call timed out) is reported to `onError`, the call
+   * stops counting against `maxAuthorizeInFlight`, and its late answer is
+   * ignored.
+   *
+   * @default {10000}
+   */
+  authorizeTimeout?: number;
+  /**
+   * Whether, and how long, `authorize`'s answers for publishes are
+   * remembered per (connection, topic).
+   *
+   * @default {{ cache: true, ttl: Infinity, maxTopics: 4096 }}
+   */
+  publishAuthorization?: PublishAuthorizationOptions;
+}
+
+/**
  * Options for {@linkcode HubRouter}.
  *
  * @typeParam F The encoded frame type.
@@ -148,7 +205,7 @@ export interface HubPeer<F> {
  * };
  * ```
  */
-export interface HubRouterOptions<F, TContext = unknown> extends HubSchemaOptions {
+export interface HubRouterOptions<F, TContext = unknown> extends AuthorizeLimits, HubSchemaOptions {
   /** Encodes an envelope as a data frame (for events that arrive from the upstream). */
   encode(envelope: EventEnvelope): F;
   /** Delivers an event to the hub's own local listeners. */
@@ -180,13 +237,6 @@ export interface HubRouterOptions<F, TContext = unknown> extends HubSchemaOption
    * @default {1024}
    */
   maxTopicLength?: number;
-  /**
-   * The most publishes of one connection waiting for an asynchronous
-   * `authorize`; more are refused with `"forbidden"` until it catches up.
-   *
-   * @default {1024}
-   */
-  maxPendingPublishes?: number;
   /**
    * Keep a bounded history per topic, number publications, and let
    * connections that ask (`recover`) resume from a position. Off by default:
@@ -220,7 +270,7 @@ export interface HubRouterOptions<F, TContext = unknown> extends HubSchemaOption
  * import type { HubRouterStats } from "@alkdev/pubsub";
  *
  * const stats: HubRouterStats = {
- *   topics: 0, subscriptions: 0, refusedSubscribes: 0, refusedPublishes: 0, deliveries: 0,
+ *   topics: 0, subscriptions: 0, refusedSubscribes: 0, refusedPublishes: 0, deliveries: 0, authorizing: 0,
  * };
  * ```
  */
@@ -235,11 +285,16 @@ export interface HubRouterStats {
   refusedPublishes: number;
   /** Data frames handed to connections since the hub started. */
   deliveries: number;
+  /** Asynchronous `authorize` calls running now, over every connection. */
+  authorizing: number;
 }
 
 const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 4096;
 const DEFAULT_MAX_TOPIC_LENGTH = 1024;
 const DEFAULT_MAX_PENDING_PUBLISHES = 1024;
+const DEFAULT_MAX_AUTHORIZE_IN_FLIGHT = 1024;
+const DEFAULT_AUTHORIZE_TIMEOUT = 10_000;
+const DEFAULT_MAX_PUBLISH_DECISIONS = 4096;
 /** How long a relayed event's echo is awaited from an asynchronous upstream, in ms. */
 const ECHO_TIMEOUT = 30_000;
 /** The most echoes awaited per topic. */
@@ -272,9 +327,12 @@ interface PeerState<TContext> {
   context: TContext | undefined;
   topics: Map<string, Entry>;
   generation: number;
-  /** Publishes waiting for an asynchronous `authorize`, in order. */
-  pending: number;
-  chain: Promise<void> | undefined;
+  /** Asynchronous `authorize` calls running (until they settle or time out, even after an unsub or a detach). */
+  inFlight: number;
+  /** Publishes waiting for an answer, theirs or one ahead of them, in arrival order. */
+  publishes: OrderedResults;
+  /** Remembered publish decisions per topic; `undefined` with `publishAuthorization.cache: false`. */
+  decisions: DecisionCache<string> | undefined;
 }
 
 interface Relay<F> {
@@ -331,6 +389,11 @@ export class HubRouter<F, TContext = unknown> {
   #maxPending: number;
   #payloads: PayloadGate<PeerState<TContext>> | undefined;
   #admitted: EventEnvelope | undefined;
+  #maxInFlight: number;
+  #authorizeTimeout: number;
+  #decisions: { ttl: number; max: number } | undefined;
+  /** Cancels each asynchronous `authorize` call running (its timer), for `clear()`. */
+  #calls = new Set<() => void>();
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
   #relay: Relay<F> | undefined;
@@ -385,6 +448,21 @@ export class HubRouter<F, TContext = unknown> {
         },
       );
     }
+    this.#maxInFlight = positiveInteger(
+      "maxAuthorizeInFlight",
+      options.maxAuthorizeInFlight ?? DEFAULT_MAX_AUTHORIZE_IN_FLIGHT,
+    );
+    this.#authorizeTimeout = positiveNumber("authorizeTimeout", options.authorizeTimeout ?? DEFAULT_AUTHORIZE_TIMEOUT);
+    const publishAuthorization = options.publishAuthorization ?? {};
+    if (publishAuthorization.cache !== false) {
+      this.#decisions = {
+        ttl: positiveNumber("publishAuthorization.ttl", publishAuthorization.ttl ?? Infinity),
+        max: positiveInteger(
+          "publishAuthorization.maxTopics",
+          publishAuthorization.maxTopics ?? DEFAULT_MAX_PUBLISH_DECISIONS,
+        ),
+      };
+    }
   }
 
   /** Whether the hub keeps a history (and grants `recover`). */
@@ -400,7 +478,9 @@ export class HubRouter<F, TContext = unknown> {
    */
   attach(peer: HubPeer<F>, context?: TContext): void {
     if (this.#peers.has(peer)) return;
-    this.#peers.set(peer, { context, topics: new Map(), generation: 0, pending: 0, chain: undefined });
+    const decisions = this.#decisions && new DecisionCache<string>(this.#decisions.ttl, this.#decisions.max);
+    const publishes = new OrderedResults((error) => this.#options.onError(error as PubSubError));
+    this.#peers.set(peer, { context, topics: new Map(), generation: 0, inFlight: 0, publishes, decisions });
   }
 
   /**
@@ -416,6 +496,7 @@ export class HubRouter<F, TContext = unknown> {
     for (const [topic, entry] of state.topics) if (entry.active) this.#removePeer(topic, peer);
     state.topics.clear();
     this.#history?.leave(peer);
+    state.publishes.clear();
   }
 
   /**
@@ -463,11 +544,12 @@ export class HubRouter<F, TContext = unknown> {
       parsed.id,
       topic,
       state,
-      (allowed, cause) => {
+      (allowed, cause, message) => {
         if (!current()) return;
         if (!allowed) {
           state.topics.delete(topic);
-          this.#refuseSubscribe(peer, topic, "forbidden", undefined, cause);
+          const reason = message === undefined ? "forbidden" : "unavailable";
+          this.#refuseSubscribe(peer, topic, reason, message, cause);
           return;
         }
         this.#activate(peer, state, topic, entry, current);
@@ -532,15 +614,41 @@ export class HubRouter<F, TContext = unknown> {
       this.#relayFrom(peer, topic, envelope, frame);
       return;
     }
-    if (state.pending >= this.#maxPending) {
+    const publishes = state.publishes;
+    const known = state.decisions?.get(topic);
+    if (known !== undefined && publishes.length === 0) {
+      if (known) this.#relayFrom(peer, topic, envelope, frame);
+      else this.#refusePublish(peer, topic, "forbidden");
+      return;
+    }
+    if (publishes.length >= this.#maxPending) {
       this.#refusePublish(peer, topic, "forbidden", `More than ${this.#maxPending} publishes wait for authorize`);
       return;
     }
-    this.#decide("publish", envelope.type, envelope.id, topic, state, (allowed, cause) => {
-      if (this.#peers.get(peer) !== state) return;
-      if (allowed) this.#relayFrom(peer, topic, envelope, frame);
-      else this.#refusePublish(peer, topic, "forbidden", undefined, cause);
-    });
+    // Each publish waits only for the answers of the publishes ahead of it; their calls run concurrently.
+    const slot = publishes.reserve();
+    const then = (allowed: boolean, cause?: unknown, message?: string) =>
+      slot.settle(() => {
+        if (this.#peers.get(peer) !== state) return;
+        if (allowed) this.#relayFrom(peer, topic, envelope, frame);
+        else this.#refusePublish(peer, topic, message === undefined ? "forbidden" : "unavailable", message, cause);
+      });
+    if (known !== undefined) then(known);
+    else this.#decide("publish", envelope.type, envelope.id, topic, state, then);
+  }
+
+  /**
+   * Forgets remembered publish decisions (see `publishAuthorization`), so
+   * the next publish on each topic asks `authorize` again: call it when
+   * permissions change.
+   *
+   * @param match Which (context, topic) decisions to forget. @default {all of them}
+   */
+  clearPublishDecisions(match?: (context: TContext | undefined, topic: string) => boolean): void {
+    for (const state of this.#peers.values()) {
+      const context = state.context;
+      state.decisions?.clear(match && ((topic) => match(context, topic)));
+    }
   }
 
   /**
@@ -605,11 +713,13 @@ export class HubRouter<F, TContext = unknown> {
       refusedSubscribes: this.#refusedSubscribes,
       refusedPublishes: this.#refusedPublishes,
       deliveries: this.#deliveries,
+      authorizing: this.#calls.size,
     };
   }
 
-  /** Drops every connection and local count, and every upstream listener. */
+  /** Drops every connection and local count, every upstream listener and every `authorize` call's timer. */
   clear(): void {
+    for (const cancel of [...this.#calls]) cancel();
     for (const peer of [...this.#peers.keys()]) this.detach(peer);
     this.#history?.close();
     for (const [topic, route] of this.#routes) {
@@ -624,7 +734,7 @@ export class HubRouter<F, TContext = unknown> {
     id: string,
     topic: string,
     state: PeerState<TContext>,
-    then: (allowed: boolean, cause?: unknown) => void,
+    then: (allowed: boolean, cause?: unknown, message?: string) => void,
   ): void {
     const authorize = this.#authorize;
     if (authorize === undefined) {
@@ -632,15 +742,32 @@ export class HubRouter<F, TContext = unknown> {
       return;
     }
     const request: AuthorizeRequest<TContext> = { action, type, id, topic, context: state.context };
-    // Publishes keep their order: once one waits for an asynchronous answer, the next ones queue behind it.
-    if (action === "publish" && state.chain !== undefined) {
-      state.pending++;
-      state.chain = state.chain.then(() => authorize(request)).then(
-        (allowed) => then(allowed === true),
-        (cause) => then(false, cause),
-      ).finally(() => {
-        if (--state.pending === 0) state.chain = undefined;
-      });
+    const decisions = action === "publish" ? state.decisions : undefined;
+    if (decisions === undefined) {
+      this.#call(authorize, request, state, then);
+      return;
+    }
+    // One question per (connection, topic): later publishes on the topic share its answer.
+    if (!decisions.wait(topic, then)) return;
+    this.#call(authorize, request, state, (allowed, cause, message) => {
+      decisions.resolve(topic, allowed, cause === undefined && message === undefined, cause, message);
+    });
+  }
+
+  /**
+   * Calls `authorize` once. An asynchronous call counts against the
+   * connection's `maxAuthorizeInFlight` until it settles or times out;
+   * `message` is set when the hub refuses without an answer (over the cap,
+   * timed out), which refuses with `"unavailable"`.
+   */
+  #call(
+    authorize: Authorize<TContext>,
+    request: AuthorizeRequest<TContext>,
+    state: PeerState<TContext>,
+    then: (allowed: boolean, cause?: unknown, message?: string) => void,
+  ): void {
+    if (state.inFlight >= this.#maxInFlight) {
+      then(false, undefined, `More than ${this.#maxInFlight} authorize calls of the connection are running`);
       return;
     }
     let answer: boolean | Promise<boolean>;
@@ -654,16 +781,29 @@ export class HubRouter<F, TContext = unknown> {
       then(answer === true);
       return;
     }
-    const settled = Promise.resolve(answer).then(
-      (allowed) => then(allowed === true),
-      (cause) => then(false, cause),
+    state.inFlight++;
+    let done = false;
+    const cancel = () => {
+      done = true;
+      clearTimeout(timer);
+      state.inFlight--;
+      this.#calls.delete(cancel);
+    };
+    this.#calls.add(cancel);
+    const settle = (allowed: boolean, cause?: unknown, message?: string) => {
+      if (done) return;
+      cancel();
+      then(allowed, cause, message);
+    };
+    const timeout = this.#authorizeTimeout;
+    const timer = setTimeout(() => {
+      const message = `authorize did not answer within ${timeout} ms`;
+      settle(false, new Error(`${message} (${request.action} ${JSON.stringify(request.topic)})`), message);
+    }, timeout);
+    Promise.resolve(answer).then(
+      (allowed) => settle(allowed === true),
+      (cause) => settle(false, cause ?? new Error("authorize rejected")),
     );
-    if (action === "publish") {
-      state.pending++;
-      state.chain = settled.finally(() => {
-        if (--state.pending === 0) state.chain = undefined;
-      });
-    }
   }
 
   #activate(
@@ -872,6 +1012,13 @@ function sameFrame(a: unknown, b: unknown): boolean {
   if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function positiveNumber(name: string, value: number): number {
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new RangeError(`Expected ${name} to be a positive number, got ${String(value)}`);
+  }
+  return value;
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -40,4 +40,7 @@ export * from "./inbound_rate_limit.ts";
 export * from "./send_budget.ts";
 export * from "./strike_window.ts";
 export * from "./fair_scheduler.ts";
+export * from "./ordered_results.ts";
+export * from "./decision_cache.ts";
+export * from "./send_pacer.ts";
 export * from "./backoff.ts";

@@ -66,6 +66,49 @@ export class TokenBucket {
     return true;
   }
 
+  /**
+   * Takes `n` tokens whatever the bucket holds: the balance may go negative,
+   * a debt that the refill repays before {@linkcode TokenBucket.take}
+   * succeeds again. For what must be sent anyway but should count (a control
+   * frame beside paced data).
+   *
+   * @param n The tokens to spend. @default {1}
+   *
+   * @example
+   * ```ts
+   * import { TokenBucket } from "@alkdev/pubsub";
+   *
+   * const bucket = new TokenBucket(10, 2);
+   * bucket.spend(3);
+   * console.log(bucket.take()); // false: one token in debt
+   * ```
+   */
+  spend(n = 1): void {
+    this.#refill();
+    this.#tokens -= n;
+  }
+
+  /**
+   * Milliseconds until the bucket holds `n` tokens (0 if it does now).
+   *
+   * @param n The tokens wanted. @default {1}
+   * @returns The wait, in milliseconds; `Infinity` if `n` exceeds the burst.
+   *
+   * @example
+   * ```ts
+   * import { TokenBucket } from "@alkdev/pubsub";
+   *
+   * const bucket = new TokenBucket(1000, 1);
+   * bucket.take();
+   * console.log(bucket.waitFor(1) <= 1); // true: one token a millisecond
+   * ```
+   */
+  waitFor(n = 1): number {
+    if (n > this.burst) return Infinity;
+    this.#refill();
+    return this.#tokens >= n ? 0 : (n - this.#tokens) * 1000 / this.rate;
+  }
+
   #refill(): void {
     const now = this.#now();
     const elapsed = now - this.#last;

@@ -34,6 +34,7 @@ export const REMOTE_SLICE = 256;
  */
 export const REMOTE_BACKLOG = 65_536;
 
+import { nextTurn } from "./next_turn.ts";
 import { InProcessEventTarget, type InProcessEventTargetOptions } from "./in_process_event_target.ts";
 import {
   type AddListenerOptions,
@@ -398,29 +399,3 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
 }
 
 function noop(): void {}
-
-type Immediate = (callback: () => void) => unknown;
-
-/**
- * Runs `callback` in a later macrotask, after every pending microtask (so
- * after consumers resumed by the events just delivered), and returns its
- * cancel function. Node and Deno have `setImmediate`, which is not clamped
- * like nested `setTimeout(0)` (4 ms); browsers get a `MessageChannel` message,
- * which is a real task there (in Deno a message posted from a message
- * handler can arrive before pending microtasks have run, so Deno needs
- * `setImmediate`).
- */
-function nextTurn(callback: () => void): () => void {
-  const g = globalThis as { setImmediate?: Immediate; clearImmediate?: (handle: unknown) => void };
-  if (typeof g.setImmediate === "function" && typeof g.clearImmediate === "function") {
-    const handle = g.setImmediate(callback);
-    return () => g.clearImmediate!(handle);
-  }
-  const channel = new MessageChannel();
-  channel.port1.onmessage = () => {
-    channel.port1.close();
-    callback();
-  };
-  channel.port2.postMessage(null);
-  return () => channel.port1.close();
-}

@@ -47,6 +47,11 @@ const benches: Bench[] = [
     permissions: ["--allow-net=127.0.0.1", "--allow-env", "--allow-read"],
   },
   {
+    name: "websocket-inbound",
+    file: "scripts/bench/websocket_inbound.ts",
+    permissions: ["--allow-net=127.0.0.1"],
+  },
+  {
     name: "iroh",
     file: "scripts/bench/iroh.ts",
     permissions: [

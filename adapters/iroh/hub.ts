@@ -10,12 +10,13 @@ import { checkFrameSize } from "../../core/frame_size.ts";
 import { encodeWelcome, grantFeatures, parseHello } from "../../core/handshake.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { HubHistoryOptions, SubscribedInfo } from "../../core/hub_history.ts";
-import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import { encodePositioned } from "../../core/stream_position.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
+import { announcedLimits } from "../../core/send_pacer.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
 import { parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
@@ -72,7 +73,8 @@ export type IrohHubContext<TAuth = Record<string, unknown>> = Partial<TAuth> & {
  * };
  * ```
  */
-export interface IrohHubOptions<TAuth = Record<string, unknown>> extends IrohEventTargetOptions, HubSchemaOptions {
+export interface IrohHubOptions<TAuth = Record<string, unknown>>
+  extends IrohEventTargetOptions, AuthorizeLimits, HubSchemaOptions {
   /**
    * Decides, before the stream is accepted, whether the spoke's EndpointId
    * (verified by the QUIC handshake) may connect. `true`, or an object whose
@@ -264,6 +266,8 @@ interface Shared<TAuth> {
   readonly limits: PeerLimits;
   /** The optional features the hub grants (`"recover"` only with `history`). */
   readonly features: readonly string[];
+  /** Announced in each welcome: the inbound limits, so a library spoke paces itself under them. */
+  readonly welcomeExtra: Record<string, unknown> | undefined;
   reportError(error: PubSubError): void;
   /** The hub's remote backlog: a connection reads on once the events of its last chunk are delivered. */
   backlog(): Promise<void> | undefined;
@@ -355,7 +359,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       this.opened = true;
       this.#hub.router.attach(this, context);
       const granted = features && grantFeatures(features, this.#hub.features);
-      link.write(encodeWelcome(granted));
+      link.write(encodeWelcome(granted, this.#hub.welcomeExtra));
       if (granted !== undefined && granted.length > 0) this.features = new Set(granted);
     });
   }
@@ -621,16 +625,24 @@ export class IrohHub<TAuth = Record<string, unknown>> extends HubEventTarget<Iro
       maxPendingValidations: options.maxPendingValidations,
       history: options.history,
       encodeAt: (envelope, position, frame) => encodePositioned(codec, envelope, position, frame),
+      maxPendingPublishes: options.maxPendingPublishes,
+      maxAuthorizeInFlight: options.maxAuthorizeInFlight,
+      authorizeTimeout: options.authorizeTimeout,
+      publishAuthorization: options.publishAuthorization,
     });
     this.#options = resolved;
     this.#allow = options.allow;
     this.#authenticate = options.authenticate;
+    const limits = resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes);
+    // The limiter counts 4-byte prefixes and raises the byte burst to the largest frame plus its prefix.
+    const announced = announcedLimits(limits.inbound, this.#options.maxFrameBytes + 4);
     this.#shared = {
       router: this.router,
       counters: this.counters,
       options: this.#options,
-      limits: resolveLimits(options as IrohHubOptions<never>, this.#options.maxFrameBytes),
+      limits,
       features: options.history === undefined ? IROH_FEATURES.filter((f) => f !== "recover") : IROH_FEATURES,
+      welcomeExtra: announced === undefined ? undefined : { limits: announced },
       reportError: (error) => this.reportError(error),
       backlog: () => this.remoteBacklog(),
       connectionClosed: (connection, info) => this.#connectionClosed(connection, info),

@@ -10,6 +10,7 @@ import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../c
 import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshake.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
+import { parseAnnouncedLimits, SendPacer } from "../../core/send_pacer.ts";
 import { encodeSub, parseHubAnswer } from "../../core/sub_request.ts";
 import { SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../core/subscription_gap.ts";
 import { topicFor } from "../../core/topic.ts";
@@ -88,11 +89,13 @@ export interface IrohSpokeOptions extends IrohEventTargetOptions {
    */
   maxAttempts?: number;
   /**
-   * The most events held while no connection is open. When full, the oldest
-   * is dropped and `onError` gets one {@linkcode IrohOutboxOverflowError} per
-   * disconnected period.
+   * The most events held while no connection is open, or while the spoke
+   * paces itself under the hub's announced inbound limits (held bytes are
+   * bounded by `maxOutboxBytes` too). When full, the oldest is dropped,
+   * counted in `stats().dropped`, and `onError` gets one
+   * {@linkcode IrohOutboxOverflowError} until the backlog drains.
    *
-   * @default {1024}
+   * @default {131072}
    */
   outboxSize?: number;
 }
@@ -176,8 +179,9 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   #credentials: (() => unknown) | undefined;
   #reconnect: ReconnectPolicy;
   #outboxSize: number;
-  #outbox: Frame[] = [];
-  #overflowReported = false;
+  /** Events waiting for a connection, or for the hub's announced inbound limits. */
+  #pacer: SendPacer<Frame>;
+  #drainWaiters: (() => void)[] = [];
   #counters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
   #interest = new RemoteInterest();
   #link: IrohLink | undefined;
@@ -207,7 +211,24 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#credentials = typeof credentials === "function" ? credentials as () => unknown : () => credentials;
     }
     this.#reconnect = new ReconnectPolicy(options.backoff, "full", options.maxAttempts);
-    this.#outboxSize = positiveInt("outboxSize", options.outboxSize, 1024);
+    this.#outboxSize = positiveInt("outboxSize", options.outboxSize, 131_072);
+    this.#pacer = new SendPacer<Frame>({
+      size: (frame) => frameLength(frame) + 4,
+      transmit: (frame) => this.#write(this.#link!, frame),
+      ready: () => this.#open && this.#link !== undefined,
+      maxFrames: this.#outboxSize,
+      maxBytes: this.#options.maxOutboxBytes,
+      onDrop: (count, first) => {
+        this.#counters.dropped += count;
+        if (first) this.#reportError(new IrohOutboxOverflowError(this.#outboxSize));
+      },
+      onDrain: () => {
+        const waiters = this.#drainWaiters;
+        this.#drainWaiters = [];
+        for (const waiter of waiters) waiter();
+        this.emit("drain");
+      },
+    });
     this.#connect();
   }
 
@@ -255,12 +276,25 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       if (buffered >= this.#options.maxOutboxBytes) {
         throw new IrohOutboxFullError(buffered, this.#options.maxOutboxBytes);
       }
-      this.#write(link, frame); // throws FrameTooLargeError before anything is delivered
-    } else {
-      checkFrameSize(frame, this.#options.maxFrameBytes);
-      if (this.#final === undefined) this.#queue(frame);
     }
+    checkFrameSize(frame, this.#options.maxFrameBytes); // before anything is delivered
+    // Sent at once if nothing waits and the hub's announced limits allow; held otherwise.
+    if (this.#final === undefined) this.#pacer.push(frame);
     return this.dispatchLocal(event);
+  }
+
+  /**
+   * Bytes (4-byte prefixes included) of events the spoke holds and has not
+   * yet handed to the connection: waiting for a connection or for the hub's
+   * announced inbound limits. A `"drain"` event follows when it empties.
+   *
+   * @example
+   * ```ts ignore
+   * if (spoke.bufferedAmount > 1024 * 1024) await new Promise((r) => spoke.addEventListener("drain", r, { once: true }));
+   * ```
+   */
+  get bufferedAmount(): number {
+    return this.#pacer.bytes;
   }
 
   /**
@@ -285,7 +319,9 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     if (this.#final === undefined && !this.#stopping) {
       this.#stopping = true;
       const link = this.#link;
-      if (link !== undefined) void link.close();
+      // Graceful: the events the spoke still holds (paced) go first.
+      if (link !== undefined && this.#open && this.#pacer.length > 0) this.#drainWaiters.push(() => void link.close());
+      else if (link !== undefined) void link.close();
       else if (this.#state !== "connecting") {
         this.#stop({ code: IROH_CLOSE_CODES.normal, reason: "closed", error: undefined });
       }
@@ -301,18 +337,10 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
 
   #write(link: IrohLink, frame: Frame): void {
     link.write(frame);
+    const size = frameLength(frame) + 4;
     this.#counters.framesOut++;
-    this.#counters.bytesOut += frameLength(frame) + 4;
-  }
-
-  #queue(frame: Frame): void {
-    this.#outbox.push(frame);
-    if (this.#outbox.length <= this.#outboxSize) return;
-    this.#outbox.shift();
-    this.#counters.dropped++;
-    if (this.#overflowReported) return;
-    this.#overflowReported = true;
-    this.#reportError(new IrohOutboxOverflowError(this.#outboxSize));
+    this.#counters.bytesOut += size;
+    this.#pacer.charge(size);
   }
 
   #connect(): void {
@@ -382,10 +410,8 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
           this.#write(link, encodeSub(topic, this.#welcome === undefined ? undefined : rid, since)),
         unsubscribe: (topic) => this.#write(link, JSON.stringify(["unsub", topic])),
       });
-      const queued = this.#outbox;
-      this.#outbox = [];
-      this.#overflowReported = false;
-      for (const frame of queued) this.#write(link, frame);
+      this.#pacer.limits(parseAnnouncedLimits(this.#welcome?.limits));
+      this.#pacer.resume();
     }).then(() => {
       if (link.state !== "open") return;
       this.#state = "open";
@@ -486,6 +512,8 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     if (this.#link !== link) return;
     this.#link = undefined;
     this.#open = false;
+    this.#pacer.pause();
+    this.#drainWaiters = [];
     this.#interest.disconnected();
     this.#ended(info);
   }
@@ -517,7 +545,11 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#reconnect.clear();
-    this.#outbox = [];
+    const held = this.#pacer.close();
+    if (held > 0) {
+      this.#counters.dropped += held;
+      this.#reportError(new PubSubClosedError(`The iroh spoke stopped for good holding ${held} unsent events`));
+    }
     this.#interest.close(
       new PubSubClosedError(`The iroh spoke stopped with code ${info.code} (${JSON.stringify(info.reason)})`, {
         cause: info.error,

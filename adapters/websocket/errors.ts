@@ -210,7 +210,7 @@ export class WebSocketOutboxOverflowError extends PubSubError {
   constructor(outboxSize: number) {
     super(
       "ERR_WEBSOCKET_OUTBOX_OVERFLOW",
-      `The outbox of ${outboxSize} events is full while disconnected: dropping the oldest events`,
+      `The outbox of ${outboxSize} events is full: dropping the oldest events`,
     );
     this.name = "WebSocketOutboxOverflowError";
     this.outboxSize = outboxSize;

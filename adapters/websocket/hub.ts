@@ -7,9 +7,10 @@
 import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
+import { announcedLimits } from "../../core/send_pacer.ts";
 import { HubEventTarget, type HubFrame } from "../../core/hub_event_target.ts";
 import type { HubHistoryOptions, SubscribedInfo } from "../../core/hub_history.ts";
-import type { Authorize, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import type { Authorize, AuthorizeLimits, HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
 import { encodePositioned } from "../../core/stream_position.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
@@ -59,7 +60,7 @@ import type { WebSocketLike } from "./socket.ts";
  * ```
  */
 export interface WebSocketHubOptions<TRequest = unknown, TContext = unknown>
-  extends WebSocketCommonOptions, WebSocketPeerLimits, HubSchemaOptions {
+  extends WebSocketCommonOptions, WebSocketPeerLimits, AuthorizeLimits, HubSchemaOptions {
   /**
    * Decides on the credentials of a spoke's hello, `["hello", 2, credentials]`
    * (`undefined` when the hello has none). Return `true`, or a context object
@@ -300,6 +301,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
   #limits: ResolvedPeerLimits & { scheduler: FairScheduler };
   #closed = false;
   #features: readonly string[];
+  #welcomeExtra: Record<string, unknown> | undefined;
 
   /**
    * Constructs a hub; prefer {@linkcode createWebSocketHub}.
@@ -319,6 +321,10 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       maxPendingValidations: options.maxPendingValidations,
       history: options.history,
       encodeAt: (envelope, position, frame) => encodePositioned(resolved.codec, envelope, position, frame),
+      maxPendingPublishes: options.maxPendingPublishes,
+      maxAuthorizeInFlight: options.maxAuthorizeInFlight,
+      authorizeTimeout: options.authorizeTimeout,
+      publishAuthorization: options.publishAuthorization,
     });
     this.#features = options.history === undefined ? FEATURES.filter((f) => f !== RECOVER) : FEATURES;
     this.#options = resolved;
@@ -327,6 +333,9 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     // One scheduler per hub: its connections take turns with their inbound frames.
     const limits = resolvePeerLimits(options);
     this.#limits = { ...limits, scheduler: new FairScheduler({ slice: limits.inboundSlice }) };
+    // Announced in the welcome, so a library spoke paces itself under them instead of being closed with 4008.
+    const announced = announcedLimits(limits.inbound, resolved.maxMessageBytes);
+    if (announced !== undefined) this.#welcomeExtra = { limits: announced };
   }
 
   /**
@@ -342,6 +351,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       ...this.#options,
       role: "accept",
       features: this.#features,
+      welcomeExtra: this.#welcomeExtra,
       handshakeTimeout: this.#handshakeTimeout,
       outbox: new Outbox(this.#options.outboxSize),
       counters: this.counters,

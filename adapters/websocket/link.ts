@@ -155,14 +155,16 @@ export interface LinkConfig extends ResolvedCommonOptions {
    * hello that asks for them.
    */
   features?: readonly string[];
+  /** Called with the size of every frame written (data and control), e.g. to charge a pacer. */
+  onTransmit?: (size: number) => void;
   /** Accepting side: fields announced in the welcome beside `features` (only to an options hello). */
   welcomeExtra?: Readonly<Record<string, unknown>>;
   /** Where frame and byte counts go. */
   counters?: LinkCounters;
   /** Bounds the whole handshake on either side. */
   handshakeTimeout: number;
-  /** Where frames wait while the socket is not open; the spoke shares one across reconnects. */
-  outbox: Outbox;
+  /** Where frames wait while the socket is not open (a hub's connections); the spoke holds its events in its pacer and passes none. */
+  outbox?: Outbox;
   /** Accepting side: limits on what the peer may send, and the scheduler shared with the other connections. */
   limits?: ResolvedPeerLimits & { scheduler?: FairScheduler };
 }
@@ -277,6 +279,18 @@ export class Link {
     return this.#socketClosed;
   }
 
+  /**
+   * Whether a frame of `size` fits the send budget now (open, and the
+   * socket's queue leaves room): a sender that can wait (the spoke's pacer)
+   * asks before {@linkcode Link.send}, so it never trips the budget.
+   */
+  fits(size: number): boolean {
+    if (this.#state !== "open") return false;
+    const budget = this.#budget;
+    budget.observe(this.socket.bufferedAmount);
+    return budget.fits(size);
+  }
+
   /** Sends a data frame now if open, queues it if not open yet, drops it once closed. */
   send(frame: Frame): void {
     if (this.#state === "open") this.#transmit(frame);
@@ -328,6 +342,7 @@ export class Link {
 
   #queue(frame: Frame): void {
     const outbox = this.#config.outbox;
+    if (outbox === undefined) return; // the owner holds its own frames (the spoke's pacer)
     if (outbox.length >= outbox.size && this.#config.counters !== undefined) this.#config.counters.dropped++;
     const overflow = outbox.push(frame);
     if (overflow !== undefined) this.#callbacks.onError(overflow);
@@ -356,6 +371,7 @@ export class Link {
       counters.framesOut++;
       counters.bytesOut += size;
     }
+    this.#config.onTransmit?.(size);
     return budget.charge(size);
   }
 
@@ -422,7 +438,7 @@ export class Link {
     this.#startHeartbeat();
     this.#callbacks.onHandshake?.(this, context);
     if (this.#state !== "open") return;
-    const queued = this.#config.outbox.drain();
+    const queued = this.#config.outbox?.drain() ?? [];
     for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#transmit(queued[i]);
     if (this.#state === "open") this.#callbacks.onOpen(this);
   }

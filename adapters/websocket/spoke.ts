@@ -17,7 +17,18 @@ import { TransportEventTarget } from "../../core/transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, SUBSCRIPTION_ERROR_EVENT, type SubscriptionReadiness } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
 import { WebSocketHandshakeError } from "./errors.ts";
-import { encodeEvent, FEATURES, Link, type LinkConfig, type LinkCounters, Outbox, RECOVER, toEvent } from "./link.ts";
+import { parseAnnouncedLimits, SendPacer } from "../../core/send_pacer.ts";
+import { WebSocketOutboxOverflowError } from "./errors.ts";
+import {
+  encodeEvent,
+  FEATURES,
+  type Frame,
+  Link,
+  type LinkConfig,
+  type LinkCounters,
+  RECOVER,
+  toEvent,
+} from "./link.ts";
 import {
   credentialsFunction,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -71,6 +82,24 @@ export interface WebSocketSpokeOptions extends WebSocketCommonOptions {
   handshakeTimeout?: number;
   /** Reconnect timing. */
   backoff?: BackoffOptions;
+  /**
+   * The most events the spoke holds while they cannot go yet: while it is
+   * not connected, and while it paces itself under the hub's announced
+   * inbound limits or waits for its socket's send budget. Past it (or past
+   * `outboxBytes`) the oldest held events are dropped, counted in
+   * `stats().dropped` and reported once per overflow as a
+   * `WebSocketOutboxOverflowError`.
+   *
+   * @default {131072}
+   */
+  outboxSize?: number;
+  /**
+   * The most bytes of encoded events (UTF-16 code units for text frames) the
+   * spoke holds; see `outboxSize`.
+   *
+   * @default {16777216 (16 MiB)}
+   */
+  outboxBytes?: number;
   /**
    * Consecutive reconnects to try before giving up; the count resets once a
    * connection stays open for `backoff.resetAfter`.
@@ -185,7 +214,8 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
   #credentials: (() => unknown) | undefined;
   #handshakeTimeout: number;
   #reconnect: ReconnectPolicy;
-  #outbox: Outbox;
+  #pacer: SendPacer<Frame>;
+  #outboxSize: number;
   #link: Link | undefined;
   #state: WebSocketSpokeState = "connecting";
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -214,7 +244,20 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     this.#credentials = options.credentials === undefined ? undefined : credentialsFunction(options.credentials);
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
     this.#reconnect = new ReconnectPolicy(options.backoff, "equal", options.maxAttempts);
-    this.#outbox = new Outbox(this.#options.outboxSize);
+    this.#outboxSize = positive("outboxSize", options.outboxSize ?? DEFAULT_SPOKE_OUTBOX_SIZE);
+    const outboxBytes = positive("outboxBytes", options.outboxBytes ?? DEFAULT_SPOKE_OUTBOX_BYTES);
+    this.#pacer = new SendPacer<Frame>({
+      size: frameSize,
+      transmit: (frame) => this.#link?.send(frame),
+      ready: (size) => this.#link?.fits(size) ?? false,
+      maxFrames: this.#outboxSize,
+      maxBytes: outboxBytes,
+      onDrop: (count, first) => {
+        this.#counters.dropped += count;
+        if (first) this.#reportError(new WebSocketOutboxOverflowError(this.#outboxSize));
+      },
+      onDrain: () => this.emit("drain"),
+    });
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#connect();
   }
@@ -250,12 +293,29 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     if (!isTopic(event.type)) return this.dispatchLocal(event);
     const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
     const result = this.dispatchLocal(event);
-    if (this.#link !== undefined) this.#link.send(frame);
-    else if (this.#final === undefined) {
-      const overflow = this.#outbox.push(frame);
-      if (overflow !== undefined) this.#reportError(overflow);
-    }
+    if (this.#final === undefined) this.#pacer.push(frame);
     return result;
+  }
+
+  /**
+   * What the spoke holds and has not yet handed to the socket: bytes of the
+   * encoded events (UTF-16 code units for text frames) waiting for a
+   * connection, for the hub's announced rate limits or for the socket's send
+   * budget. A producer that can slow down waits for `"drain"` once it grows:
+   * past `outboxSize` events or `outboxBytes` the oldest are dropped.
+   *
+   * @example Publish a large batch without ever dropping
+   * ```ts ignore
+   * for (const event of batch) {
+   *   pubsub.publish("job.progress", event.id, event);
+   *   if (spoke.bufferedAmount > 4 * 1024 * 1024) {
+   *     await new Promise((resolve) => spoke.addEventListener("drain", resolve, { once: true }));
+   *   }
+   * }
+   * ```
+   */
+  get bufferedAmount(): number {
+    return this.#pacer.bytes;
   }
 
   /**
@@ -335,8 +395,8 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       role: "dial",
       features: FEATURES,
       handshakeTimeout: this.#handshakeTimeout,
-      outbox: this.#outbox,
       counters: this.#counters,
+      onTransmit: (size) => this.#pacer.charge(size),
     };
     if (this.#credentials !== undefined) config.credentials = this.#credentials;
     const interest = this.#interest;
@@ -360,6 +420,9 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       onOpen: () => {
         this.#state = "open";
         this.#reconnect.connected();
+        // The events held meanwhile go out now (after the subscriptions), paced under the hub's announced limits.
+        this.#pacer.limits(parseAnnouncedLimits(link.welcome?.limits));
+        this.#pacer.resume();
         this.emit("open");
       },
       onEnvelope: (envelope, _frame, _link, position) => {
@@ -369,6 +432,7 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
       },
       onClose: (info) => {
         if (this.#link === link) this.#link = undefined;
+        this.#pacer.pause();
         interest.disconnected();
         this.#onClose(info, link);
       },
@@ -414,7 +478,11 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#reconnect.clear();
-    this.#outbox.drain();
+    const held = this.#pacer.close();
+    if (held > 0) {
+      this.#counters.dropped += held;
+      this.#reportError(new PubSubClosedError(`The WebSocket spoke stopped for good holding ${held} unsent events`));
+    }
     this.#interest.close(closedError(info));
     // The one terminal "close": a pub/sub over the spoke ends its subscriptions here.
     this.emitClose(info);
@@ -462,6 +530,15 @@ export function connectWebSocketEventTarget(
   options: WebSocketSpokeOptions = {},
 ): WebSocketSpoke {
   return new WebSocketSpoke(url, options);
+}
+
+/** The most events a spoke holds by default. */
+const DEFAULT_SPOKE_OUTBOX_SIZE = 131_072;
+/** The most bytes of events a spoke holds by default. */
+const DEFAULT_SPOKE_OUTBOX_BYTES = 16 * 1024 * 1024;
+
+function frameSize(frame: Frame): number {
+  return typeof frame === "string" ? frame.length : frame.byteLength;
 }
 
 function closedError(info: WebSocketCloseInfo): PubSubClosedError {

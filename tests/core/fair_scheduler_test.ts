@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { FairScheduler } from "../../mod.ts";
 
-const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+// One runtime turn, never a timer: the scheduler's own yield is a setImmediate armed before ours.
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 Deno.test("FairScheduler: a lane runs a slice at once, the rest in later turns, round-robin, in order", async () => {
   const scheduler = new FairScheduler({ slice: 2 });
@@ -27,7 +28,7 @@ Deno.test("FairScheduler: a lane runs a slice at once, the rest in later turns, 
   b.close();
 });
 
-Deno.test("FairScheduler: a full backlog refuses; close drops the backlog and clears the timer", async () => {
+Deno.test("FairScheduler: a full backlog refuses; close drops the backlog", async () => {
   const scheduler = new FairScheduler({ slice: 1 });
   const ran: number[] = [];
   const lane = scheduler.lane<number>((n) => ran.push(n), 2);
@@ -60,4 +61,41 @@ Deno.test("FairScheduler: an item that throws in a later turn is reported and th
   assert.deepEqual(ran, [1, 3]);
   assert.equal((errors[0] as Error).message, "boom");
   lane.close();
+});
+
+Deno.test("FairScheduler: a lone lane's items spread over turns never wait, however many", async () => {
+  const scheduler = new FairScheduler({ slice: 4 });
+  const ran: number[] = [];
+  const lane = scheduler.lane<number>((n) => ran.push(n), 100);
+  for (let i = 0; i < 200; i++) {
+    lane.push(i);
+    assert.equal(ran.length, i + 1, `item ${i} ran at once`);
+    if (i % 3 === 2) await turn(); // three items per turn: under the slice
+  }
+  assert.equal(lane.backlog, 0);
+  assert.equal(scheduler.waiting, 0);
+  lane.close();
+  await turn();
+});
+
+Deno.test("FairScheduler: a burst waits for turns, not for a timer, and a quiet lane is not held behind it", async () => {
+  const scheduler = new FairScheduler({ slice: 256 });
+  const ran: string[] = [];
+  const flood = scheduler.lane<number>((n) => ran.push(`f${n}`), 10_000);
+  const quiet = scheduler.lane<number>((n) => ran.push(`q${n}`), 10_000);
+  for (let i = 0; i < 1000; i++) flood.push(i);
+  assert.equal(ran.length, 256, "one slice ran in this turn");
+  assert.equal(flood.backlog, 744);
+  quiet.push(0);
+  assert.equal(ran.at(-1), "q0", "the quiet lane's item ran at once");
+  let timerFired = false;
+  const timer = setTimeout(() => (timerFired = true), 0);
+  for (let i = 0; i < 3; i++) await turn();
+  assert.equal(flood.backlog, 0, "the rest ran in three turns, a slice each");
+  assert.deepEqual(ran.filter((item) => item.startsWith("f")), Array.from({ length: 1000 }, (_, i) => `f${i}`));
+  clearTimeout(timer);
+  assert.equal(timerFired, false, "no timer was needed");
+  flood.close();
+  quiet.close();
+  await turn();
 });
