@@ -6,11 +6,15 @@
  * that the `up` events from each legitimate spoke (`{ from, seq }`) arrive with no gap.
  *
  * stdout, one JSON object a line: `{ "connections" }` on `count`; `{ "mark": rss }` on `mark`, which also restarts
- * the peak; on `report` the up-event tally per spoke and the peak RSS since the mark (`Deno.memoryUsage().rss`, sampled
- * every 10 ms). `stop` on stdin shuts the hub down and exits.
+ * the peak; on `report` the up-event tally per spoke and the peak RSS since the mark (`process.memoryUsage().rss`,
+ * sampled every 10 ms). `stop` on stdin shuts the hub down and exits.
+ *
+ * Written against `node:process` and `node:readline` so the fixtures run under Deno and under Bun.
  */
 
-import { createPubSub, type EnvelopeEvent, type TypedEventTarget } from "../mod.ts";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { createPubSub, type EnvelopeEvent, type PubSub, type TypedEventTarget } from "../mod.ts";
 import type { LegitEvents } from "./legit_spoke.ts";
 
 /** Prints one JSON line. */
@@ -24,8 +28,8 @@ export interface AbuseHub {
   target: TypedEventTarget<EnvelopeEvent>;
   /** Publish no `down` events. */
   quiet: boolean;
-  /** Runs every 50 ms besides the `down` events (say, bulk traffic). */
-  tick?: () => void;
+  /** Runs every 50 ms after the `down` events, on the hub's pub/sub (say, to publish bulk traffic). */
+  tick?: (pubsub: PubSub<LegitEvents>) => void;
   /** The connections, for `count`. */
   connections(): number;
   /** Closes the hub and its server, for `stop`. */
@@ -47,33 +51,25 @@ export async function runAbuseHub({ target, quiet, tick, connections, shutdown }
   })();
 
   let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, Deno.memoryUsage().rss)), 10);
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
   let seq = 0;
   const timer = quiet ? undefined : setInterval(() => {
     for (let i = 0; i < 5; i++) pubsub.publish("down", "1", { seq: seq++ });
-    tick?.();
+    tick?.(pubsub);
   }, 50);
 
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of Deno.stdin.readable) {
-    pending += decoder.decode(chunk, { stream: true });
-    let newline;
-    while ((newline = pending.indexOf("\n")) !== -1) {
-      const command = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      if (command === "report") {
-        const rss = Deno.memoryUsage().rss;
-        write({ tally: Object.fromEntries(tally), sent: seq, peak: Math.max(peak, rss), rss });
-      } else if (command === "count") write({ connections: connections() });
-      else if (command === "mark") write({ mark: peak = Deno.memoryUsage().rss });
-      else if (command === "stop") {
-        clearInterval(timer);
-        clearInterval(sampler);
-        pubsub.close();
-        await shutdown();
-        Deno.exit(0);
-      }
+  for await (const command of createInterface({ input: process.stdin })) {
+    if (command === "report") {
+      const rss = process.memoryUsage().rss;
+      write({ tally: Object.fromEntries(tally), sent: seq, peak: Math.max(peak, rss), rss });
+    } else if (command === "count") write({ connections: connections() });
+    else if (command === "mark") write({ mark: peak = process.memoryUsage().rss });
+    else if (command === "stop") {
+      clearInterval(timer);
+      clearInterval(sampler);
+      pubsub.close();
+      await shutdown();
+      process.exit(0);
     }
   }
 }

@@ -1,4 +1,4 @@
-/** A test fixture in its own Deno process, talking JSON lines over stdin and stdout. */
+/** A test fixture in its own process (Deno, Bun, …), talking JSON lines over stdin and stdout. */
 
 /** A child process that prints one JSON object a line. */
 export class Child {
@@ -10,13 +10,14 @@ export class Child {
   readonly done: Promise<void>;
   stderr = "";
 
-  constructor(script: URL, args: string[], permissions: string[]) {
-    this.process = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, script.pathname, ...args],
+  /** Runs `command` with `args`, with `env` added to this process's environment (and `NO_COLOR`). */
+  constructor(command: string, args: string[], env: Record<string, string> = {}) {
+    this.process = new Deno.Command(command, {
+      args,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...env },
     }).spawn();
     this.#stdin = this.process.stdin.getWriter();
     this.done = Promise.all([this.#read(), this.#drainStderr()]).then(() => {});
@@ -63,6 +64,13 @@ export class Child {
     await this.#stdin.write(new TextEncoder().encode(command + "\n"));
   }
 
+  /** Sends `stop` (the fixtures' command to shut down and exit) and waits for the process and its output to end. */
+  async stop(): Promise<void> {
+    await this.send("stop").catch(() => {});
+    await this.process.status;
+    await this.done;
+  }
+
   async kill(): Promise<void> {
     try {
       this.process.kill("SIGKILL");
@@ -73,4 +81,9 @@ export class Child {
     await this.process.status;
     await this.done;
   }
+}
+
+/** A Deno process running `script` with `permissions` and `args`. */
+export function denoChild(script: URL, args: string[], permissions: string[]): Child {
+  return new Child(Deno.execPath(), ["run", ...permissions, script.pathname, ...args]);
 }

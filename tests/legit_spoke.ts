@@ -8,8 +8,11 @@ import assert from "node:assert/strict";
 import { createPubSub, type PubSub } from "../mod.ts";
 import type { Child } from "./child.ts";
 
-/** The events the abuse hubs and their legitimate spokes exchange. */
-export type LegitEvents = { down: { seq: number }; up: { from: string; seq: number } };
+/**
+ * The events the abuse hubs and their legitimate spokes exchange; `bulk` is 100-byte filler a hub may publish besides
+ * (the WebSocket slow-reader attack), which no legitimate spoke subscribes to.
+ */
+export type LegitEvents = { down: { seq: number }; up: { from: string; seq: number }; bulk: string };
 
 /** What a legitimate spoke runs over: a WebSocket or an iroh spoke. */
 export interface LegitTarget extends EventTarget {

@@ -1,5 +1,5 @@
 /**
- * Delivery benchmarks shared by the network adapters' benches (Redis, NATS):
+ * Delivery benchmarks shared by the network adapters' benches (Redis, NATS, PostgreSQL):
  * a delivery counter, windowed scenario runs measured interleaved, the
  * target and createPubSub scenarios over any pair of targets, paced latency
  * sampling, and printing as ratios to the first (raw) row.
@@ -79,6 +79,21 @@ export function printRatios(title: string, delivered: number, rows: [string, num
     const rate = Math.round(delivered / (ms / 1000)).toLocaleString("en-US");
     console.log(`  ${name.padEnd(56)} ${`${rate}/s`.padStart(14)}  ${(base / ms).toFixed(2)}× raw`);
   }
+}
+
+/**
+ * One throughput table: measures the scenarios interleaved (`runs` rounds of `count` published events), prints the
+ * delivered events/s as ratios to the first (raw) row, and closes the scenarios. The delivered count is `count` times
+ * the first scenario's subscribers: every scenario of a table has as many.
+ */
+export async function throughputTable(
+  title: string,
+  scenarios: [string, Scenario][],
+  count: number,
+  runs: number,
+): Promise<void> {
+  printRatios(title, count * scenarios[0][1].subscribers, await measure(scenarios, count, runs), runs);
+  for (const [, s] of scenarios) await s.close();
 }
 
 /** A promise with its resolve function. */
@@ -259,4 +274,28 @@ export async function latencySamples(
   await done.promise;
   await run.close();
   return samples;
+}
+
+/**
+ * The latency table of one adapter (`@alkdev/pubsub/${adapter}`): its raw client (named `rawName`), the target with a
+ * listener, and `createPubSub`, each sending `count` events paced at `perSecond`, median of 5 rounds.
+ */
+export async function adapterLatency(
+  adapter: string,
+  rawName: string,
+  setup: { raw: (record: (sentAt: number) => void) => Promise<RawLatency>; pair: () => Promise<TargetPair> },
+  count: number,
+  perSecond: number,
+): Promise<void> {
+  await printLatency(
+    `Latency at a paced ${perSecond.toLocaleString("en-US")} events/s (${count.toLocaleString("en-US")} events)`,
+    ["raw", "target", "pubsub"] as const,
+    {
+      raw: rawName,
+      target: `@alkdev/pubsub/${adapter} target (listener)`,
+      pubsub: `@alkdev/pubsub/${adapter} + createPubSub (async iteration)`,
+    },
+    (kind) => latencySamples(kind, setup, count, perSecond),
+    5,
+  );
 }

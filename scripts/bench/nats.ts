@@ -14,17 +14,15 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createNatsEventTarget } from "../../adapters/nats/mod.ts";
 import {
+  adapterLatency,
   Counter,
-  latencySamples,
-  measure,
   payload,
-  printLatency,
-  printRatios,
   pubsubScenario,
   type RawLatency,
   type Scenario,
   type TargetPair,
   targetScenario,
+  throughputTable,
 } from "./_delivery.ts";
 
 const NATS_URL = Deno.env.get("NATS_URL") ?? "127.0.0.1:4222";
@@ -94,8 +92,7 @@ async function raw(subscribers = 1, separate = false): Promise<Scenario> {
     ["@alkdev/pubsub/nats target (dispatchEvent → listener)", await targetScenario(await pair())],
     ["@alkdev/pubsub/nats + createPubSub (async iteration)", await pubsubScenario(await pair())],
   ];
-  printRatios("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS, RUNS), RUNS);
-  for (const [, s] of scenarios) await s.close();
+  await throughputTable("1 publisher → 1 subscriber", scenarios, EVENTS, RUNS);
 }
 
 // Fan-out: 50 subscriptions of one topic.
@@ -106,13 +103,7 @@ async function raw(subscribers = 1, separate = false): Promise<Scenario> {
     [`@alkdev/pubsub/nats target, ${FANOUT} listeners`, await targetScenario(await pair(), FANOUT)],
     [`@alkdev/pubsub/nats + createPubSub, ${FANOUT} subscriptions`, await pubsubScenario(await pair(), FANOUT)],
   ];
-  printRatios(
-    `Fan-out to ${FANOUT} subscriptions`,
-    FANOUT_EVENTS * FANOUT,
-    await measure(scenarios, FANOUT_EVENTS, RUNS),
-    RUNS,
-  );
-  for (const [, s] of scenarios) await s.close();
+  await throughputTable(`Fan-out to ${FANOUT} subscriptions`, scenarios, FANOUT_EVENTS, RUNS);
 }
 
 // Latency at a paced 5k events/s.
@@ -134,14 +125,4 @@ async function rawLatency(record: (sentAt: number) => void): Promise<RawLatency>
   };
 }
 
-await printLatency(
-  `Latency at a paced ${RATE.toLocaleString("en-US")} events/s (${LATENCY_EVENTS.toLocaleString("en-US")} events)`,
-  ["raw", "target", "pubsub"] as const,
-  {
-    raw: "raw @nats-io/transport-node",
-    target: "@alkdev/pubsub/nats target (listener)",
-    pubsub: "@alkdev/pubsub/nats + createPubSub (async iteration)",
-  },
-  (kind) => latencySamples(kind, { raw: rawLatency, pair }, LATENCY_EVENTS, RATE),
-  5,
-);
+await adapterLatency("nats", "raw @nats-io/transport-node", { raw: rawLatency, pair }, LATENCY_EVENTS, RATE);

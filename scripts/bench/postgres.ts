@@ -14,17 +14,15 @@ import pg from "pg";
 import postgres from "postgres";
 import { createPostgresEventTarget } from "../../adapters/postgres/mod.ts";
 import {
+  adapterLatency,
   Counter,
-  latencySamples,
-  measure,
   payload,
-  printLatency,
-  printRatios,
   pubsubScenario,
   type RawLatency,
   type Scenario,
   type TargetPair,
   targetScenario,
+  throughputTable,
 } from "./_delivery.ts";
 
 const PG_URL = Deno.env.get("PG_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -141,8 +139,7 @@ console.log(
     ["@alkdev/pubsub/postgres + createPubSub (async iteration)", await pubsubScenario(await pair())],
     ["@alkdev/pubsub/postgres target, every payload distinct (batched)", await distinctScenario()],
   ];
-  printRatios("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS, RUNS), RUNS);
-  for (const [, s] of scenarios) await s.close();
+  await throughputTable("1 publisher → 1 subscriber", scenarios, EVENTS, RUNS);
 }
 
 // Fan-out: 50 subscribers of one topic.
@@ -152,13 +149,7 @@ console.log(
     [`@alkdev/pubsub/postgres target, ${FANOUT} listeners`, await targetScenario(await pair(), FANOUT)],
     [`@alkdev/pubsub/postgres + createPubSub, ${FANOUT} subscriptions`, await pubsubScenario(await pair(), FANOUT)],
   ];
-  printRatios(
-    `Fan-out to ${FANOUT} subscriptions`,
-    FANOUT_EVENTS * FANOUT,
-    await measure(scenarios, FANOUT_EVENTS, RUNS),
-    RUNS,
-  );
-  for (const [, s] of scenarios) await s.close();
+  await throughputTable(`Fan-out to ${FANOUT} subscriptions`, scenarios, FANOUT_EVENTS, RUNS);
 }
 
 // Latency at a paced 1k events/s.
@@ -184,14 +175,4 @@ async function rawLatency(record: (sentAt: number) => void): Promise<RawLatency>
   };
 }
 
-await printLatency(
-  `Latency at a paced ${RATE.toLocaleString("en-US")} events/s (${LATENCY_EVENTS.toLocaleString("en-US")} events)`,
-  ["raw", "target", "pubsub"] as const,
-  {
-    raw: "raw pg LISTEN/NOTIFY",
-    target: "@alkdev/pubsub/postgres target (listener)",
-    pubsub: "@alkdev/pubsub/postgres + createPubSub (async iteration)",
-  },
-  (kind) => latencySamples(kind, { raw: rawLatency, pair }, LATENCY_EVENTS, RATE),
-  5,
-);
+await adapterLatency("postgres", "raw pg LISTEN/NOTIFY", { raw: rawLatency, pair }, LATENCY_EVENTS, RATE);

@@ -19,17 +19,15 @@ import { createRedisEventTarget as createYogaRedisEventTarget } from "@graphql-y
 import { RedisPubSub } from "graphql-redis-subscriptions";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
 import {
+  adapterLatency,
   Counter,
-  latencySamples,
-  measure,
   payload,
-  printLatency,
-  printRatios,
   pubsubScenario,
   type RawLatency,
   type Scenario,
   type TargetPair,
   targetScenario,
+  throughputTable,
 } from "./_delivery.ts";
 
 const REDIS_URL = Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
@@ -146,8 +144,7 @@ function sleep(ms: number): Promise<void> {
     ["@graphql-yoga/redis-event-target + createPubSub", await yoga()],
     ["graphql-redis-subscriptions RedisPubSub", await graphqlRedisSubscriptions()],
   ];
-  printRatios("1 publisher → 1 subscriber", EVENTS, await measure(scenarios, EVENTS, RUNS), RUNS);
-  for (const [, s] of scenarios) await s.close();
+  await throughputTable("1 publisher → 1 subscriber", scenarios, EVENTS, RUNS);
 }
 
 // Fan-out: 50 subscribers of one topic on one subscribe connection.
@@ -157,13 +154,7 @@ function sleep(ms: number): Promise<void> {
     [`raw ioredis, ${FANOUT} callbacks on one connection`, await raw(FANOUT)],
     [`@alkdev/pubsub/redis, ${FANOUT} subscriptions on one connection`, await pubsubScenario(await pair(), FANOUT)],
   ];
-  printRatios(
-    `Fan-out to ${FANOUT} subscribers`,
-    FANOUT_EVENTS * FANOUT,
-    await measure(scenarios, FANOUT_EVENTS, RUNS),
-    RUNS,
-  );
-  for (const [, s] of scenarios) await s.close();
+  await throughputTable(`Fan-out to ${FANOUT} subscribers`, scenarios, FANOUT_EVENTS, RUNS);
 }
 
 // Latency at a paced 5k events/s.
@@ -180,18 +171,4 @@ async function rawLatency(record: (sentAt: number) => void): Promise<RawLatency>
   };
 }
 
-{
-  const count = 10_000;
-  const rate = 5_000;
-  await printLatency(
-    `Latency at a paced ${rate.toLocaleString("en-US")} events/s (${count.toLocaleString("en-US")} events)`,
-    ["raw", "target", "pubsub"] as const,
-    {
-      raw: "raw ioredis",
-      target: "@alkdev/pubsub/redis target (listener)",
-      pubsub: "@alkdev/pubsub/redis + createPubSub (async iteration)",
-    },
-    (kind) => latencySamples(kind, { raw: rawLatency, pair }, count, rate),
-    5,
-  );
-}
+await adapterLatency("redis", "raw ioredis", { raw: rawLatency, pair }, 10_000, 5_000);

@@ -1,6 +1,6 @@
 /** The iroh hub of fixtures/abuse_hub.ts in its own process, and dialing it from this one. */
 
-import { Child } from "../child.ts";
+import { type Child, denoChild } from "../child.ts";
 import { ALPN, type Connection, type Endpoint, iroh } from "./load_iroh.ts";
 
 /** Where the child's hub listens, as it prints it. */
@@ -11,7 +11,7 @@ export interface HubAddress {
 
 /** Starts fixtures/abuse_hub.ts with `args`, with the iroh group's own permissions, and waits for its address. */
 export async function startChildHub(args: string[] = []): Promise<{ child: Child; address: HubAddress }> {
-  const child = new Child(new URL("./fixtures/abuse_hub.ts", import.meta.url), args, [
+  const child = denoChild(new URL("./fixtures/abuse_hub.ts", import.meta.url), args, [
     "--allow-ffi",
     "--allow-read=.,/usr/bin/ldd",
     "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI",
@@ -23,11 +23,4 @@ export async function startChildHub(args: string[] = []): Promise<{ child: Child
 /** Dials the child's hub from `endpoint`. */
 export function dial(endpoint: Endpoint, hub: HubAddress): Promise<Connection> {
   return endpoint.connect(new iroh!.EndpointAddr(iroh!.EndpointId.fromString(hub.id), null, hub.addrs), ALPN);
-}
-
-/** Asks the child to stop and waits for it. */
-export async function stopChild(child: Child): Promise<void> {
-  await child.send("stop").catch(() => {});
-  await child.process.status;
-  await child.done;
 }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { encodeFrame } from "../../mod.ts";
 import { connectIrohEventTarget, IROH_CLOSE_CODES } from "../../adapters/iroh/mod.ts";
 import { assertLegitIntact, endAttack, Legit, legitLost } from "../legit_spoke.ts";
-import { dial, type HubAddress, startChildHub, stopChild } from "./child_hub.ts";
+import { dial, type HubAddress, startChildHub } from "./child_hub.ts";
 import { bindEndpoint, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
 
 const MiB = 1024 * 1024;
@@ -85,7 +85,7 @@ async function attack(frame: (i: number) => string, after = 2_000) {
   } finally {
     await attacker?.stop();
     await Promise.all(legit.map((l) => l.close()));
-    await stopChild(hub);
+    await hub.stop();
     for (const endpoint of endpoints) await endpoint.close();
   }
 }

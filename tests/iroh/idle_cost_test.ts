@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { encodeFrame } from "../../mod.ts";
 import { connectIrohEventTarget, type IrohSpoke } from "../../adapters/iroh/mod.ts";
-import { dial, type HubAddress, startChildHub, stopChild } from "./child_hub.ts";
+import { dial, type HubAddress, startChildHub } from "./child_hub.ts";
 import { bindEndpoint, type Connection, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
 
 const CONNECTIONS = 300;
@@ -37,7 +37,7 @@ async function perConnection(args: string[], open: (endpoint: Endpoint, hub: Hub
     for (const o of opened) {
       if (o !== null && typeof o === "object" && "close" in o) await (o as { close(): unknown }).close();
     }
-    await stopChild(child);
+    await child.stop();
     await endpoint.close();
   }
 }

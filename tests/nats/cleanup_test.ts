@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
+import { subscribeCycles } from "../subscribe_cycles.ts";
 import { hasNatsServer, privateServer, targetWithConnection, uniquePrefix } from "./_helpers.ts";
 
 type Events = { seq: number };
@@ -35,28 +36,7 @@ Deno.test({
       await held.return(undefined);
       assert.equal(await serverSubs(), 0);
 
-      const controller = new AbortController();
-      for (let i = 0; i < CYCLES; i++) {
-        const id = String(i % 97);
-        const style = i % 3;
-        if (style === 0) {
-          const sub = pubsub.subscribe("seq", id);
-          if (i % 500 === 0) await pubsub.ready("seq", id);
-          await sub.return(undefined);
-        } else if (style === 1) {
-          const sub = pubsub.subscribe("seq", id);
-          pubsub.publish("seq", id, i);
-          for await (const value of sub) {
-            assert.equal(value, i);
-            break;
-          }
-        } else {
-          const local = new AbortController();
-          const sub = pubsub.subscribe("seq", id, { signal: AbortSignal.any([controller.signal, local.signal]) });
-          local.abort();
-          assert.deepEqual(await sub.next(), { value: undefined, done: true });
-        }
-      }
+      await subscribeCycles(pubsub, CYCLES, { readyBeforePublish: false });
       assert.equal(t.target.subscriptionCount, 0);
       assert.equal(t.target.listenerCount(), 0);
       assert.equal(await serverSubs(), 0);

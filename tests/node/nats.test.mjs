@@ -8,7 +8,8 @@ import { randomUUID } from "node:crypto";
 import { connect } from "@nats-io/transport-node";
 import { createPubSub, EnvelopeError, topicFor } from "@alkdev/pubsub";
 import { createNatsEventTarget, NatsLimitError } from "@alkdev/pubsub/nats";
-import { conformance, nextWithin } from "@alkdev/pubsub/testing";
+import { nextWithin } from "@alkdev/pubsub/testing";
+import { adapterConformance } from "./_adapter_conformance.mjs";
 
 const NATS_URL = process.env.NATS_URL ?? "127.0.0.1:4222";
 const uniquePrefix = (name) => `alk.node-test.${name}.${randomUUID().slice(0, 8)}`;
@@ -24,19 +25,10 @@ async function targetWithConnection(prefix, errors = []) {
   return { target, connection, errors };
 }
 
-conformance("nats (node)", async () => {
-  const prefix = uniquePrefix("conformance");
-  const [a, b] = await Promise.all([targetWithConnection(prefix), targetWithConnection(prefix)]);
-  return {
-    a: a.target,
-    b: b.target,
-    listenerCount: (t, topic) => t.listenerCount(topic),
-    async close() {
-      await Promise.all([a.target.close(), b.target.close()]);
-      await Promise.all([a.connection.close(), b.connection.close()]);
-    },
-  };
-}, { test });
+adapterConformance("nats (node)", () => uniquePrefix("conformance"), async (prefix) => {
+  const { target, connection } = await targetWithConnection(prefix);
+  return { target, release: () => connection.close() };
+});
 
 test("nats (node): garbage goes to onError; too-large events fail at publish", async () => {
   const t = await targetWithConnection(uniquePrefix("garbage"));

@@ -7,7 +7,8 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { createPubSub, EnvelopeError, topicFor } from "@alkdev/pubsub";
 import { createPostgresEventTarget, PostgresLimitError } from "@alkdev/pubsub/postgres";
-import { conformance, nextWithin } from "@alkdev/pubsub/testing";
+import { nextWithin } from "@alkdev/pubsub/testing";
+import { adapterConformance } from "./_adapter_conformance.mjs";
 
 const PG_URL = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const uniquePrefix = (name) => `n.${name}.${randomUUID().slice(0, 8)}:`;
@@ -30,19 +31,10 @@ async function pgTarget(prefix, errors = []) {
   return { target, client, errors };
 }
 
-conformance("postgres (node)", async () => {
-  const prefix = uniquePrefix("conformance");
-  const [a, b] = await Promise.all([pgTarget(prefix), pgTarget(prefix)]);
-  return {
-    a: a.target,
-    b: b.target,
-    listenerCount: (t, topic) => t.listenerCount(topic),
-    async close() {
-      await Promise.all([a.target.close(), b.target.close()]);
-      await Promise.all([a.client.end(), b.client.end()]);
-    },
-  };
-}, { test });
+adapterConformance("postgres (node)", () => uniquePrefix("conformance"), async (prefix) => {
+  const { target, client } = await pgTarget(prefix);
+  return { target, release: () => client.end() };
+});
 
 test("postgres (node): garbage goes to onError; too-large events fail at publish; COMMIT delivers, ROLLBACK not", async () => {
   const t = await pgTarget(uniquePrefix("garbage"));

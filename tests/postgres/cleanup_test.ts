@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createPubSub } from "../../mod.ts";
+import { subscribeCycles } from "../subscribe_cycles.ts";
 import { listeningChannels, pgTarget, uniquePrefix, waitFor } from "./_helpers.ts";
 
 type Events = { seq: number };
@@ -26,29 +27,7 @@ Deno.test(`postgres: ${CYCLES} subscribe/unsubscribe cycles leave 0 channels LIS
     await waitFor(() => t.target.listeningCount === 0, 5000, "UNLISTEN");
     assert.deepEqual(await listeningChannels(conn), []);
 
-    const controller = new AbortController();
-    for (let i = 0; i < CYCLES; i++) {
-      const id = String(i % 97);
-      const style = i % 3;
-      if (style === 0) {
-        const sub = pubsub.subscribe("seq", id);
-        if (i % 500 === 0) await pubsub.ready("seq", id);
-        await sub.return(undefined);
-      } else if (style === 1) {
-        const sub = pubsub.subscribe("seq", id);
-        await pubsub.ready("seq", id);
-        pubsub.publish("seq", id, i);
-        for await (const value of sub) {
-          assert.equal(value, i);
-          break;
-        }
-      } else {
-        const local = new AbortController();
-        const sub = pubsub.subscribe("seq", id, { signal: AbortSignal.any([controller.signal, local.signal]) });
-        local.abort();
-        assert.deepEqual(await sub.next(), { value: undefined, done: true });
-      }
-    }
+    await subscribeCycles(pubsub, CYCLES, { readyBeforePublish: true });
     assert.equal(t.target.listenerCount(), 0);
     await waitFor(() => t.target.listeningCount === 0, 10_000, "the last UNLISTEN");
     assert.deepEqual(await listeningChannels(conn), []);
