@@ -20,6 +20,7 @@ const SUBPATHS = [
   "./iroh",
   "./worker",
   "./nats",
+  "./postgres",
   "./testing",
 ];
 const OPERATORS = [
