@@ -99,3 +99,24 @@ Deno.test("FairScheduler: a burst waits for turns, not for a timer, and a quiet 
   quiet.close();
   await turn();
 });
+
+Deno.test("FairScheduler: items handed over in separate synchronous runs never wait, even within one macrotask", async () => {
+  // Deno dispatches each WebSocket message event in its own run (a microtask checkpoint between them), however many
+  // it dispatches before the next macrotask: the slice counts per run, so a fast connection alone is never held.
+  const scheduler = new FairScheduler({ slice: 4 });
+  const ran: number[] = [];
+  const lane = scheduler.lane<number>((n) => ran.push(n), 10);
+  let immediate = false;
+  setImmediate(() => (immediate = true));
+  for (let i = 0; i < 1000; i++) {
+    lane.push(i);
+    lane.push(-i);
+    await Promise.resolve(); // the run ends; no macrotask passes
+  }
+  assert.equal(immediate, false, "all in one macrotask");
+  assert.equal(ran.length, 2000, "every item ran at once");
+  assert.equal(lane.backlog, 0);
+  assert.equal(scheduler.waiting, 0);
+  lane.close();
+  await turn();
+});
