@@ -246,10 +246,15 @@ export interface ResolvedPeerLimits {
   maxBacklog: number;
 }
 
+/**
+ * The most frames of one connection that wait their turn (see `inboundSlice`): the frame burst, at most 20,000.
+ * @internal
+ */
+export const MAX_INBOUND_BACKLOG = 20_000;
 /** @internal */
 export const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
-  framesPerSecond: 10_000,
-  frameBurst: 20_000,
+  framesPerSecond: 25_000,
+  frameBurst: 100_000,
   bytesPerSecond: 8 * 1024 * 1024,
   byteBurst: 16 * 1024 * 1024,
 };
@@ -281,7 +286,7 @@ export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLim
     maxInvalidFrames,
     invalidFrameWindow: positive("invalidFrameWindow", options.invalidFrameWindow ?? 10_000),
     inboundSlice,
-    maxBacklog: Number.isFinite(burst) ? burst : DEFAULT_INBOUND_LIMITS.frameBurst,
+    maxBacklog: Math.min(burst, MAX_INBOUND_BACKLOG),
   };
 }
 
