@@ -190,7 +190,12 @@ export interface WebSocketPeerLimits {
    * `maxMessageBytes`. A rate given without its burst gets a burst of twice
    * the rate; `Infinity` leaves that dimension unlimited.
    *
-   * @default {{ framesPerSecond: 10000, frameBurst: 20000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
+   * The defaults let a paced library spoke send 50,000 events at once and
+   * 22,500 a second after that, while a peer flooding faster than the hub
+   * reads is closed within about a second (docs/architecture/websocket.md,
+   * "Limits against abuse").
+   *
+   * @default {{ framesPerSecond: 25000, frameBurst: 100000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
    */
   inboundLimits?: InboundRateLimits | false;
   /**
@@ -224,11 +229,13 @@ export interface WebSocketPeerLimits {
    */
   invalidFrameWindow?: number;
   /**
-   * Frames of one connection handled in a turn of the event loop before the
+   * Frames of one connection handled within one synchronous run (a chunk of
+   * frames the runtime hands over at once, as Node's `ws` does) before the
    * rest wait for later turns, round-robin with the other connections of the
-   * same hub, so one connection's burst cannot starve the others. At most a
-   * frame burst (`inboundLimits.frameBurst`) waits per connection; more closes
-   * it with 4008.
+   * same hub, so one connection's burst cannot starve the others. Frames
+   * handed over one at a time (Deno) never wait. At most the frame burst
+   * (`inboundLimits.frameBurst`), and at most 20,000, wait per connection;
+   * more closes it with 4008.
    *
    * @default {256}
    */
