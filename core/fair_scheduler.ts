@@ -68,9 +68,10 @@ export const DEFAULT_FAIR_SLICE = 256;
  *   up to `slice` waiting items of each waiting lane run, round-robin,
  *   and this repeats while items wait.
  *
- * A lane that starts a slice queues one microtask to mark the run's end (one
- * per slice, not per item); `nextTurn` is armed only while items wait, so an
- * idle scheduler holds no timer and no immediate. Order is kept within a
+ * The scheduler queues one microtask per synchronous run in which a lane
+ * starts a slice, to mark the run's end (on Deno that is one per frame, the
+ * cost of a `queueMicrotask`); `nextTurn` is armed only while items wait, so
+ * an idle scheduler holds no timer and no immediate. Order is kept within a
  * lane.
  *
  * Transports that push frames (a WebSocket's `message` events) use it to
