@@ -234,8 +234,10 @@ export interface WebSocketPeerLimits {
    * rest wait for later turns, round-robin with the other connections of the
    * same hub, so one connection's burst cannot starve the others. Frames
    * handed over one at a time (Deno) never wait. At most the frame burst
-   * (`inboundLimits.frameBurst`), and at most 20,000, wait per connection;
-   * more closes it with 4008.
+   * (`inboundLimits.frameBurst`; 20,000 with `inboundLimits: false`) waits
+   * per connection, so a peer within the announced limits fills it only if
+   * the hub handles frames slower than the announced rate (the byte burst
+   * bounds its memory); more closes it with 4008.
    *
    * @default {256}
    */
@@ -254,7 +256,7 @@ export interface ResolvedPeerLimits {
 }
 
 /**
- * The most frames of one connection that wait their turn (see `inboundSlice`): the frame burst, at most 20,000.
+ * The most frames of one connection that wait their turn (see `inboundSlice`) without a frame rate limit.
  * @internal
  */
 export const MAX_INBOUND_BACKLOG = 20_000;
@@ -293,7 +295,7 @@ export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLim
     maxInvalidFrames,
     invalidFrameWindow: positive("invalidFrameWindow", options.invalidFrameWindow ?? 10_000),
     inboundSlice,
-    maxBacklog: Math.min(burst, MAX_INBOUND_BACKLOG),
+    maxBacklog: Number.isFinite(burst) ? burst : MAX_INBOUND_BACKLOG,
   };
 }
 
