@@ -67,11 +67,17 @@ export const DEFAULT_FAIR_SLICE = 256;
  *   clamp to 1–2 ms): the runtime delivers the other connections' I/O, then
  *   up to `slice` waiting items of each waiting lane run, round-robin,
  *   and this repeats while items wait.
+ * - A lane that runs more than its `maxBacklog` items within one runtime
+ *   turn (macrotask) without ever waiting is holding the event loop too
+ *   (while one connection's frames keep coming, Deno runs no timer):
+ *   {@linkcode FairLane.push} refuses, as for a full backlog, and the caller
+ *   drops the peer.
  *
  * The scheduler queues one microtask per synchronous run in which a lane
  * starts a slice, to mark the run's end (on Deno that is one per frame, the
- * cost of a `queueMicrotask`); `nextTurn` is armed only while items wait, so
- * an idle scheduler holds no timer and no immediate. Order is kept within a
+ * cost of a `queueMicrotask`), and one `nextTurn` per runtime turn in which
+ * a lane runs or items wait; an idle scheduler holds no timer and no
+ * immediate. Order is kept within a
  * lane.
  *
  * Transports that push frames (a WebSocket's `message` events) use it to
@@ -98,6 +104,8 @@ export class FairScheduler {
   readonly slice: number;
   /** @internal The synchronous runs seen since the scheduler started (bumped by the armed microtask). */
   run = 0;
+  /** @internal The runtime turns (macrotasks) seen since the scheduler started (bumped by the armed `nextTurn`). */
+  turn = 0;
   #waiting: FairLane<never>[] = [];
   #armed = false;
   #runArmed = false;
@@ -173,6 +181,7 @@ export class FairScheduler {
 
   #nextTurn = (): void => {
     this.#armed = false;
+    this.turn++;
     if (this.#waiting.length === 0) return;
     const lanes = this.#waiting;
     this.#waiting = [];
@@ -203,6 +212,10 @@ export class FairLane<T> {
   #maxBacklog: number;
   /** The scheduler's synchronous run when the current slice started. */
   #mark = -1;
+  /** The scheduler's turn (macrotask) when {@linkcode FairLane.#inTurn} started counting. */
+  #turnMark = -1;
+  /** Items this lane ran at once within the scheduler's current turn. */
+  #inTurn = 0;
   /** Items run in the current slice; starts full, so the first item starts a slice (and arms its probe). */
   #used: number;
   #backlog: T[] | undefined;
@@ -227,12 +240,24 @@ export class FairLane<T> {
    * slice within the current synchronous run; queues it otherwise.
    *
    * @param item The item.
-   * @returns `false` if the backlog is full (the item is dropped; the caller should drop the peer).
+   * @returns `false` if the backlog is full, or the lane has run more than
+   *   `maxBacklog` items within one runtime turn (macrotask), holding the
+   *   event loop: the item is dropped; the caller should drop the peer.
    */
   push(item: T): boolean {
     if (this.#closed) return true;
     const scheduler = this.#scheduler;
     if (this.#backlog === undefined) {
+      if (this.#turnMark !== scheduler.turn) {
+        // Count what this lane runs until the runtime's turn moves on (one probe per turn, shared by the lanes).
+        this.#turnMark = scheduler.turn;
+        this.#inTurn = 0;
+        scheduler.arm();
+      } else if (++this.#inTurn > this.#maxBacklog) {
+        // More than a whole backlog's worth within one turn, never waiting: the lane holds the event loop (on Deno
+        // no timer runs meanwhile). The caller drops the peer, as for a full backlog.
+        return false;
+      }
       if (this.#used < scheduler.slice) {
         this.#used++;
         this.#run(item);

@@ -237,7 +237,9 @@ export interface WebSocketPeerLimits {
    * (`inboundLimits.frameBurst`; 20,000 with `inboundLimits: false`) waits
    * per connection, so a peer within the announced limits fills it only if
    * the hub handles frames slower than the announced rate (the byte burst
-   * bounds its memory); more closes it with 4008.
+   * bounds its memory); more closes it with 4008. The same bound applies to
+   * the frames one connection has handled at once within one macrotask turn
+   * (it holds the event loop: Deno runs no timer meanwhile).
    *
    * @default {256}
    */
