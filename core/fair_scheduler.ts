@@ -1,8 +1,10 @@
 /**
  * Fairness between connections: a connection whose inbound frames hold the
- * event loop for a whole slice within one turn yields it, so one
- * connection's burst cannot hold the loop while the others' frames wait. A
- * connection that does not hold the loop never waits.
+ * event loop for a whole slice within one synchronous run (a chunk of frames
+ * handed over at once) yields it, so one connection's burst cannot hold the
+ * loop while the others' frames wait. A connection whose frames are handed
+ * over one at a time never waits: the runtime interleaves them with the
+ * other connections' I/O itself.
  *
  * @module
  */
@@ -21,9 +23,10 @@ import { nextTurn } from "./next_turn.ts";
  */
 export interface FairSchedulerOptions {
   /**
-   * Items one lane runs within one runtime turn (macrotask) before the rest
-   * of its items wait for later turns, taken round-robin with the other
-   * lanes' waiting items. Items spread over several turns never wait.
+   * Items one lane runs within one synchronous run (until the next microtask
+   * checkpoint) before the rest of its items wait for later turns, taken
+   * round-robin with the other lanes' waiting items. Items handed over in
+   * separate runs never wait.
    *
    * @default {256}
    */
@@ -33,7 +36,7 @@ export interface FairSchedulerOptions {
 }
 
 /**
- * The default slice of a {@linkcode FairScheduler}: 256 items per lane per turn.
+ * The default slice of a {@linkcode FairScheduler}: 256 items per lane per synchronous run.
  *
  * @example
  * ```ts
@@ -48,23 +51,34 @@ export const DEFAULT_FAIR_SLICE = 256;
  * Shares the event loop between lanes (one per connection) without timers.
  *
  * - A lane runs each item at once while it has not run a whole `slice`
- *   within the runtime's current turn (macrotask). Items that arrive spread
- *   over time never wait, however many there are: the budget starts afresh
- *   as soon as the runtime's turn has moved on.
- * - A lane that runs a whole slice within one turn is holding the event loop
- *   (Deno delivers tens of thousands of one connection's `message` events in
- *   one turn, while the other connections' frames wait in the runtime where
- *   no scheduler can see them). Its further items wait, in order, in its
+ *   within the current synchronous run (up to the next microtask
+ *   checkpoint). Items handed over in separate runs never wait, however
+ *   many and however fast: Deno dispatches each WebSocket `message` event in
+ *   its own run and interleaves the connections' events itself, and it reads
+ *   a connection's next frame only as its events are dispatched, so handling
+ *   each frame at once is what pushes back on a fast peer (its frames wait
+ *   in the kernel, then in the peer's `bufferedAmount`) instead of piling up
+ *   in the hub's memory.
+ * - A lane that runs a whole slice within one run is holding the event loop
+ *   (a runtime that parses a whole socket chunk into `message` events at
+ *   once, as Node's `ws` does). Its further items wait, in order, in its
  *   bounded backlog, and the scheduler yields with {@linkcode nextTurn}
  *   (`setImmediate`, about 5 µs, not `setTimeout(0)`, which Deno and Node
  *   clamp to 1–2 ms): the runtime delivers the other connections' I/O, then
  *   up to `slice` waiting items of each waiting lane run, round-robin,
- *   and this repeats (a yield of about 5 µs per slice) while items wait.
+ *   and this repeats while items wait.
+ * - A lane that runs more than its `maxBacklog` items within one runtime
+ *   turn (macrotask) without ever waiting is holding the event loop too
+ *   (while one connection's frames keep coming, Deno runs no timer):
+ *   {@linkcode FairLane.push} refuses, as for a full backlog, and the caller
+ *   drops the peer.
  *
- * To know when the runtime's turn moves on, a lane arms one `nextTurn` when
- * it starts a slice (one per `slice` items, not one per item); nothing is
- * armed while no lane runs or waits, so an idle scheduler holds no timer and
- * no immediate. Order is kept within a lane.
+ * The scheduler queues one microtask per synchronous run in which a lane
+ * starts a slice, to mark the run's end (on Deno that is one per frame, the
+ * cost of a `queueMicrotask`), and one `nextTurn` per runtime turn in which
+ * a lane runs or items wait; an idle scheduler holds no timer and no
+ * immediate. Order is kept within a
+ * lane.
  *
  * Transports that push frames (a WebSocket's `message` events) use it to
  * bound each connection's share; transports that pull frames can instead
@@ -80,18 +94,21 @@ export const DEFAULT_FAIR_SLICE = 256;
  * const b = scheduler.lane<string>((item) => order.push(item), 100);
  * for (const item of ["a1", "a2", "a3", "a4"]) a.push(item);
  * b.push("b1");
- * console.log(order); // ["a1", "a2", "b1"]: a ran a whole slice in this turn; a3 and a4 wait for the next
+ * console.log(order); // ["a1", "a2", "b1"]: a ran a whole slice in this run; a3 and a4 wait for the next turn
  * await new Promise((resolve) => setTimeout(resolve, 10));
  * console.log(order); // ["a1", "a2", "b1", "a3", "a4"]
  * ```
  */
 export class FairScheduler {
-  /** Items per lane per turn. */
+  /** Items per lane per synchronous run. */
   readonly slice: number;
-  /** @internal The runtime turns seen since the scheduler started (bumped by the armed `nextTurn`). */
+  /** @internal The synchronous runs seen since the scheduler started (bumped by the armed microtask). */
+  run = 0;
+  /** @internal The runtime turns (macrotasks) seen since the scheduler started (bumped by the armed `nextTurn`). */
   turn = 0;
   #waiting: FairLane<never>[] = [];
   #armed = false;
+  #runArmed = false;
   #onError: (error: unknown) => void;
 
   /**
@@ -126,12 +143,24 @@ export class FairScheduler {
     return this.#waiting.length;
   }
 
-  /** @internal Makes sure the turn counter moves on at the next macrotask. */
+  /** @internal Makes sure waiting lanes run at the next macrotask. */
   arm(): void {
     if (this.#armed) return;
     this.#armed = true;
     nextTurn(this.#nextTurn);
   }
+
+  /** @internal Makes sure the synchronous-run counter moves on at the next microtask checkpoint. */
+  armRun(): void {
+    if (this.#runArmed) return;
+    this.#runArmed = true;
+    queueMicrotask(this.#nextRun);
+  }
+
+  #nextRun = (): void => {
+    this.#runArmed = false;
+    this.run++;
+  };
 
   /** @internal A lane started waiting. */
   enqueue(lane: FairLane<never>): void {
@@ -139,7 +168,7 @@ export class FairScheduler {
     this.arm();
   }
 
-  /** @internal A lane stopped waiting (closed). The armed turn still fires once, so turns stay exact. */
+  /** @internal A lane stopped waiting (closed). */
   dequeue(lane: FairLane<never>): void {
     const i = this.#waiting.indexOf(lane);
     if (i !== -1) this.#waiting.splice(i, 1);
@@ -159,8 +188,7 @@ export class FairScheduler {
     // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
     // subscription's bounded buffer, say) then gets turns to drain too.
     for (const lane of lanes) if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
-    // The lanes just ran part of a slice in this turn: one more probe marks its end, waiting or not.
-    this.arm();
+    if (this.#waiting.length > 0) this.arm();
   };
 }
 
@@ -182,8 +210,12 @@ export class FairLane<T> {
   #scheduler: FairScheduler;
   #run: (item: T) => void;
   #maxBacklog: number;
-  /** The scheduler's turn when the current slice started. */
+  /** The scheduler's synchronous run when the current slice started. */
   #mark = -1;
+  /** The scheduler's turn (macrotask) when {@linkcode FairLane.#inTurn} started counting. */
+  #turnMark = -1;
+  /** Items this lane ran at once within the scheduler's current turn. */
+  #inTurn = 0;
   /** Items run in the current slice; starts full, so the first item starts a slice (and arms its probe). */
   #used: number;
   #backlog: T[] | undefined;
@@ -205,29 +237,43 @@ export class FairLane<T> {
 
   /**
    * Runs `item` now unless the lane has items waiting or has run a whole
-   * slice within the runtime's current turn; queues it otherwise.
+   * slice within the current synchronous run; queues it otherwise.
    *
    * @param item The item.
-   * @returns `false` if the backlog is full (the item is dropped; the caller should drop the peer).
+   * @returns `false` if the backlog is full, or the lane has run more than
+   *   `maxBacklog` items within one runtime turn (macrotask), holding the
+   *   event loop: the item is dropped; the caller should drop the peer.
    */
   push(item: T): boolean {
     if (this.#closed) return true;
     const scheduler = this.#scheduler;
     if (this.#backlog === undefined) {
+      if (this.#turnMark !== scheduler.turn) {
+        // Count what this lane runs until the runtime's turn moves on (one probe per turn, shared by the lanes).
+        this.#turnMark = scheduler.turn;
+        this.#inTurn = 0;
+        scheduler.arm();
+      } else if (++this.#inTurn > this.#maxBacklog) {
+        // More than a whole backlog's worth within one turn, never waiting: the lane holds the event loop (on Deno
+        // no timer runs meanwhile). The caller drops the peer, as for a full backlog.
+        return false;
+      }
       if (this.#used < scheduler.slice) {
         this.#used++;
         this.#run(item);
         return true;
       }
-      if (this.#mark !== scheduler.turn) {
-        // The runtime's turn moved on since this slice started: a fresh slice, and a probe for its turn's end.
-        this.#mark = scheduler.turn;
+      if (this.#mark !== scheduler.run) {
+        // The synchronous run moved on since this slice started (the runtime dispatched other work, such as other
+        // connections' frames, in between): a fresh slice, and a probe for this run's end.
+        this.#mark = scheduler.run;
         this.#used = 1;
-        scheduler.arm();
+        scheduler.armRun();
         this.#run(item);
         return true;
       }
-      // A whole slice within one turn: the lane holds the event loop; the rest waits for the next turn.
+      // A whole slice within one synchronous run (a chunk of frames handed over at once): the lane holds the event
+      // loop; the rest waits for the next turn.
       this.#backlog = [];
       this.#head = 0;
       scheduler.enqueue(this as unknown as FairLane<never>);
@@ -249,7 +295,8 @@ export class FairLane<T> {
     const backlog = this.#backlog;
     if (backlog === undefined || this.#closed) return false;
     const scheduler = this.#scheduler;
-    this.#mark = scheduler.turn;
+    this.#mark = scheduler.run;
+    scheduler.armRun();
     this.#used = 0;
     while (this.#used < limit && this.#head < backlog.length && !this.#closed) {
       const item = backlog[this.#head];

@@ -190,7 +190,12 @@ export interface WebSocketPeerLimits {
    * `maxMessageBytes`. A rate given without its burst gets a burst of twice
    * the rate; `Infinity` leaves that dimension unlimited.
    *
-   * @default {{ framesPerSecond: 10000, frameBurst: 20000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
+   * The defaults let a paced library spoke send 50,000 events at once and
+   * 22,500 a second after that, while a peer flooding faster than the hub
+   * reads is closed within about a second (docs/architecture/websocket.md,
+   * "Limits against abuse").
+   *
+   * @default {{ framesPerSecond: 25000, frameBurst: 100000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
    */
   inboundLimits?: InboundRateLimits | false;
   /**
@@ -224,11 +229,17 @@ export interface WebSocketPeerLimits {
    */
   invalidFrameWindow?: number;
   /**
-   * Frames of one connection handled in a turn of the event loop before the
+   * Frames of one connection handled within one synchronous run (a chunk of
+   * frames the runtime hands over at once, as Node's `ws` does) before the
    * rest wait for later turns, round-robin with the other connections of the
-   * same hub, so one connection's burst cannot starve the others. At most a
-   * frame burst (`inboundLimits.frameBurst`) waits per connection; more closes
-   * it with 4008.
+   * same hub, so one connection's burst cannot starve the others. Frames
+   * handed over one at a time (Deno) never wait. At most the frame burst
+   * (`inboundLimits.frameBurst`; 20,000 with `inboundLimits: false`) waits
+   * per connection, so a peer within the announced limits fills it only if
+   * the hub handles frames slower than the announced rate (the byte burst
+   * bounds its memory); more closes it with 4008. The same bound applies to
+   * the frames one connection has handled at once within one macrotask turn
+   * (it holds the event loop: Deno runs no timer meanwhile).
    *
    * @default {256}
    */
@@ -246,10 +257,15 @@ export interface ResolvedPeerLimits {
   maxBacklog: number;
 }
 
+/**
+ * The most frames of one connection that wait their turn (see `inboundSlice`) without a frame rate limit.
+ * @internal
+ */
+export const MAX_INBOUND_BACKLOG = 20_000;
 /** @internal */
 export const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
-  framesPerSecond: 10_000,
-  frameBurst: 20_000,
+  framesPerSecond: 25_000,
+  frameBurst: 100_000,
   bytesPerSecond: 8 * 1024 * 1024,
   byteBurst: 16 * 1024 * 1024,
 };
@@ -281,7 +297,7 @@ export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLim
     maxInvalidFrames,
     invalidFrameWindow: positive("invalidFrameWindow", options.invalidFrameWindow ?? 10_000),
     inboundSlice,
-    maxBacklog: Number.isFinite(burst) ? burst : DEFAULT_INBOUND_LIMITS.frameBurst,
+    maxBacklog: Number.isFinite(burst) ? burst : MAX_INBOUND_BACKLOG,
   };
 }
 

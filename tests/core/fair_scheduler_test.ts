@@ -96,3 +96,42 @@ Deno.test("FairScheduler: a burst waits for turns, not for a timer, and a quiet 
   quiet.close();
   await turn();
 });
+
+Deno.test("FairScheduler: items handed over in separate synchronous runs never wait, even within one macrotask", async () => {
+  // Deno dispatches each WebSocket message event in its own run (a microtask checkpoint between them), however many
+  // it dispatches before the next macrotask: the slice counts per run, so a fast connection alone is never held.
+  const scheduler = new FairScheduler({ slice: 4 });
+  const ran: number[] = [];
+  const lane = scheduler.lane<number>((n) => ran.push(n), 10_000);
+  let immediate = false;
+  setImmediate(() => (immediate = true));
+  for (let i = 0; i < 1000; i++) {
+    lane.push(i);
+    lane.push(-i);
+    await Promise.resolve(); // the run ends; no macrotask passes
+  }
+  assert.equal(immediate, false, "all in one macrotask");
+  assert.equal(ran.length, 2000, "every item ran at once");
+  assert.equal(lane.backlog, 0);
+  assert.equal(scheduler.waiting, 0);
+  lane.close();
+  await turn();
+});
+
+Deno.test("FairScheduler: a lane that runs more than maxBacklog items within one macrotask is refused", async () => {
+  // Never waiting, but holding the event loop: on Deno a flood's message events keep coming and no timer runs.
+  const scheduler = new FairScheduler({ slice: 4 });
+  const ran: number[] = [];
+  const lane = scheduler.lane<number>((n) => ran.push(n), 100);
+  const results: boolean[] = [];
+  for (let i = 0; i < 150; i++) {
+    results.push(lane.push(i));
+    await Promise.resolve();
+  }
+  assert.equal(results.indexOf(false), 101, "refused past 100 items in one macrotask (the first starts the count)");
+  assert.equal(lane.backlog, 0);
+  await turn();
+  assert.equal(lane.push(1000), true, "a new turn starts a new count");
+  lane.close();
+  await turn();
+});

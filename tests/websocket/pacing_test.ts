@@ -35,7 +35,7 @@ Deno.test("websocket pacing: the welcome announces the hub's inbound limits", as
       "welcome",
       2,
       {
-        limits: { framesPerSecond: 10_000, frameBurst: 20_000, bytesPerSecond: 8_388_608, byteBurst: 16_777_216 },
+        limits: { framesPerSecond: 25_000, frameBurst: 100_000, bytesPerSecond: 8_388_608, byteBurst: 16_777_216 },
         features: [],
       },
     ]);
