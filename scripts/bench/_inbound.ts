@@ -47,6 +47,7 @@ export async function oneWay(pair: Pair, events: number, capMs = 30_000): Promis
 /** Sends `rate` events/s for `ms`, each stamped; returns once the last should have arrived. */
 export async function paced(pair: Pair, rate: number, ms: number): Promise<number> {
   const start = performance.now();
+  const before = pair.got;
   let sent = 0;
   while (performance.now() - start < ms) {
     const due = Math.floor((performance.now() - start) * rate / 1000);
@@ -57,7 +58,7 @@ export async function paced(pair: Pair, rate: number, ms: number): Promise<numbe
     await sleep(1);
   }
   const deadline = performance.now() + 5_000;
-  while (pair.got < sent && performance.now() < deadline) await sleep(5);
+  while (pair.got - before < sent && performance.now() < deadline) await sleep(5);
   return sent;
 }
 
