@@ -60,6 +60,16 @@ const benches: Bench[] = [
       "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,BENCH_ROUNDS,BENCH_PINGS,BENCH_IROH,BENCH_PER_SPOKE,BENCH_RECONNECTS",
     ],
   },
+  {
+    // Imports iroh_hub.ts's endpoint helpers, which read iroh's BENCH_* variables.
+    name: "iroh-inbound",
+    file: "scripts/bench/iroh_inbound.ts",
+    permissions: [
+      "--allow-ffi",
+      "--allow-read=.,/usr/bin/ldd",
+      "--allow-env=CI,NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,BENCH_ROUNDS,BENCH_PINGS,BENCH_IROH,BENCH_PER_SPOKE,BENCH_RECONNECTS",
+    ],
+  },
   { name: "worker", file: "scripts/bench/worker.ts", permissions: ["--allow-read", "--allow-env"] },
   { name: "schemas", file: "scripts/bench/schemas.ts", permissions: ["--allow-net=127.0.0.1", "--allow-read"] },
   {

@@ -19,6 +19,7 @@ import { createPubSub } from "../../mod.ts";
 import { createHubIrohEventTarget, createSpokeIrohEventTarget } from "../../adapters/iroh/mod.ts";
 import { type ConnectedPair, connectPair, iroh, skipReason } from "../../tests/iroh/load_iroh.ts";
 import { printRates, type Row } from "./_util.ts";
+import { concatFrames, frameBytes, frameOf, rawReader, rawStreams } from "./_iroh_raw.ts";
 
 if (iroh === undefined) {
   console.log(`iroh bench skipped: ${skipReason}`);
@@ -32,68 +33,6 @@ type Events = { tick: { seq: number; name: string }; ping: number; pong: number 
 
 const payloads = Array.from({ length: N }, (_, i) => ({ seq: i, name: "tick" }));
 
-/** The raw receiver: chunked reads, inline length-prefix parsing, JSON.parse per frame. */
-function rawReader(recv: { read(n: number): Promise<number[]> }, onMessage: (value: unknown) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = new Uint8Array(0);
-  return (async () => {
-    for (;;) {
-      const chunk = await recv.read(65536);
-      if (chunk.length === 0) return;
-      const data = new Uint8Array(pending.length + chunk.length);
-      data.set(pending);
-      // An indexed copy: several times faster than set()/new Uint8Array() on the binding's arrays.
-      for (let i = 0; i < chunk.length; i++) data[pending.length + i] = chunk[i];
-      let at = 0;
-      while (data.length - at >= 4) {
-        const len = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
-        if (data.length - at - 4 < len) break;
-        onMessage(JSON.parse(decoder.decode(data.subarray(at + 4, at + 4 + len))));
-        at += 4 + len;
-      }
-      pending = data.slice(at);
-    }
-  })();
-}
-
-const utf8 = new TextEncoder();
-
-function frameBytes(value: unknown): Uint8Array {
-  const body = utf8.encode(JSON.stringify(value));
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, 4);
-  return out;
-}
-
-function toArray(bytes: Uint8Array): number[] {
-  const out = new Array<number>(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i];
-  return out;
-}
-
-function frameOf(value: unknown): number[] {
-  return toArray(frameBytes(value));
-}
-
-interface RawStreams {
-  pair: ConnectedPair;
-  send: { writeAll(b: number[]): Promise<void>; finish(): Promise<void> };
-  recv: { read(n: number): Promise<number[]> };
-  backSend: { writeAll(b: number[]): Promise<void>; finish(): Promise<void> };
-  backRecv: { read(n: number): Promise<number[]> };
-}
-
-async function rawStreams(): Promise<RawStreams> {
-  const pair = await connectPair();
-  const bi = await pair.clientConn.openBi();
-  await bi.send.writeAll([0, 0, 0, 0]);
-  const back = await pair.serverConn.acceptBi();
-  const first = await back.recv.readExact(4); // the hello above
-  if (first.length !== 4) throw new Error("raw stream setup failed");
-  return { pair, send: bi.send, recv: back.recv, backSend: back.send, backRecv: bi.recv };
-}
-
 /** One raw round: `N` frames, batched (one writeAll) or naive (one awaited writeAll each). */
 async function rawRound(batched: boolean): Promise<number> {
   const s = await rawStreams();
@@ -106,14 +45,7 @@ async function rawRound(batched: boolean): Promise<number> {
   const start = performance.now();
   if (batched) {
     // What a batching publisher does: encode the tick's frames into one buffer, write once.
-    const frames = payloads.map((payload) => frameBytes({ type: "tick", id: "1", payload }));
-    const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-    let at = 0;
-    for (const f of frames) {
-      all.set(f, at);
-      at += f.length;
-    }
-    await s.send.writeAll(toArray(all));
+    await s.send.writeAll(concatFrames(payloads.map((payload) => frameBytes({ type: "tick", id: "1", payload }))));
   } else {
     for (let i = 0; i < N; i++) await s.send.writeAll(frameOf({ type: "tick", id: "1", payload: payloads[i] }));
   }

@@ -40,7 +40,7 @@ const RECONNECTS = Number(Deno.env.get("BENCH_RECONNECTS") ?? 40);
 
 type Events = { tick: number };
 
-interface Endpoints {
+export interface Endpoints {
   server: Endpoint;
   client: Endpoint;
   /** Connections the server accepted, in order. */
@@ -49,7 +49,7 @@ interface Endpoints {
   loop: Promise<void>;
 }
 
-async function endpoints(onAccept?: (conn: IrohConnectionLike) => void): Promise<Endpoints> {
+export async function endpoints(onAccept?: (conn: IrohConnectionLike) => void): Promise<Endpoints> {
   const server = await bindEndpoint([ALPN]);
   const client = await bindEndpoint();
   const e: Endpoints = { server, client, accepted: [], waiters: [], loop: Promise.resolve() };
@@ -64,11 +64,11 @@ async function endpoints(onAccept?: (conn: IrohConnectionLike) => void): Promise
   return e;
 }
 
-function dial(e: Endpoints): Promise<IrohConnectionLike> {
+export function dial(e: Endpoints): Promise<IrohConnectionLike> {
   return e.client.connect(new iroh!.EndpointAddr(e.server.id(), null, loopbackAddrs(e.server)), ALPN);
 }
 
-async function closeEndpoints(e: Endpoints): Promise<void> {
+export async function closeEndpoints(e: Endpoints): Promise<void> {
   await e.client.close();
   await e.server.close();
   await e.loop.catch(() => {});
