@@ -43,6 +43,27 @@ export interface InboundRateLimits {
 export type InboundRateExceeded = "frames" | "bytes";
 
 /**
+ * The default inbound limits of every hub (WebSocket, Bun and iroh), per
+ * connection after its handshake: 25,000 frames/s with bursts of 100,000,
+ * and 8 MiB/s with bursts of 16 MiB. A paced library spoke sends up to half
+ * the burst at once; a flood is closed within about a second (see
+ * docs/architecture/websocket.md, "Limits against abuse").
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_HUB_INBOUND_LIMITS } from "@alkdev/pubsub";
+ *
+ * console.log(DEFAULT_HUB_INBOUND_LIMITS.framesPerSecond); // 25000
+ * ```
+ */
+export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = Object.freeze({
+  framesPerSecond: 25_000,
+  frameBurst: 100_000,
+  bytesPerSecond: 8 * 1024 * 1024,
+  byteBurst: 16 * 1024 * 1024,
+});
+
+/**
  * Two token buckets, frames and bytes, checked for each received frame.
  *
  * @example

@@ -15,7 +15,11 @@ import { encodePositioned } from "../../core/stream_position.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import type { FrameCounters, HubStats } from "../../core/hub_stats.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
-import { InboundRateLimiter, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
+import {
+  DEFAULT_HUB_INBOUND_LIMITS,
+  InboundRateLimiter,
+  type InboundRateLimits,
+} from "../../core/inbound_rate_limit.ts";
 import { announcedLimits } from "../../core/send_pacer.ts";
 import { StrikeWindow } from "../../core/strike_window.ts";
 import { parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
@@ -143,7 +147,7 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>>
    * 8 (`rateLimited`); the spoke reconnects after its backoff. `false` turns
    * them off. A rate given without its burst gets a burst of twice the rate.
    *
-   * @default {{ framesPerSecond: 10000, frameBurst: 20000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
+   * @default {{ framesPerSecond: 25000, frameBurst: 100000, bytesPerSecond: 8388608, byteBurst: 16777216 }}
    */
   inboundLimits?: InboundRateLimits | false;
   /**
@@ -162,14 +166,6 @@ export interface IrohHubOptions<TAuth = Record<string, unknown>>
   invalidFrameWindow?: number;
 }
 
-/** The WebSocket hub's defaults (see `WebSocketPeerLimits.inboundLimits`). */
-const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
-  framesPerSecond: 10_000,
-  frameBurst: 20_000,
-  bytesPerSecond: 8 * 1024 * 1024,
-  byteBurst: 16 * 1024 * 1024,
-};
-
 interface PeerLimits {
   inbound: InboundRateLimits | undefined;
   maxInvalidFrames: number;
@@ -180,15 +176,15 @@ function resolveLimits(options: IrohHubOptions<never>, maxFrameBytes: number): P
   let inbound: InboundRateLimits | undefined;
   const given = options.inboundLimits;
   if (given !== false) {
-    const framesPerSecond = given?.framesPerSecond ?? DEFAULT_INBOUND_LIMITS.framesPerSecond;
-    const bytesPerSecond = given?.bytesPerSecond ?? DEFAULT_INBOUND_LIMITS.bytesPerSecond;
+    const framesPerSecond = given?.framesPerSecond ?? DEFAULT_HUB_INBOUND_LIMITS.framesPerSecond;
+    const bytesPerSecond = given?.bytesPerSecond ?? DEFAULT_HUB_INBOUND_LIMITS.bytesPerSecond;
     inbound = {
       framesPerSecond,
       frameBurst: given?.frameBurst ??
-        (given?.framesPerSecond === undefined ? DEFAULT_INBOUND_LIMITS.frameBurst : 2 * framesPerSecond),
+        (given?.framesPerSecond === undefined ? DEFAULT_HUB_INBOUND_LIMITS.frameBurst : 2 * framesPerSecond),
       bytesPerSecond,
       byteBurst: given?.byteBurst ??
-        (given?.bytesPerSecond === undefined ? DEFAULT_INBOUND_LIMITS.byteBurst : 2 * bytesPerSecond),
+        (given?.bytesPerSecond === undefined ? DEFAULT_HUB_INBOUND_LIMITS.byteBurst : 2 * bytesPerSecond),
     };
     // Validates the rates and bursts now, not on the first connection.
     new InboundRateLimiter(inbound, maxFrameBytes + 4);

@@ -8,7 +8,7 @@
 import type { Codec } from "../../core/envelope.ts";
 import type { PubSubError } from "../../core/errors.ts";
 import { DEFAULT_FAIR_SLICE } from "../../core/fair_scheduler.ts";
-import type { InboundRateLimits } from "../../core/inbound_rate_limit.ts";
+import { DEFAULT_HUB_INBOUND_LIMITS, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
 import { DEFAULT_FRAME_OVERHEAD } from "../../core/send_budget.ts";
 import { TokenBucket } from "../../core/token_bucket.ts";
 import type { TypedEvent } from "../../core/types.ts";
@@ -263,12 +263,7 @@ export interface ResolvedPeerLimits {
  */
 export const MAX_INBOUND_BACKLOG = 20_000;
 /** @internal */
-export const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
-  framesPerSecond: 25_000,
-  frameBurst: 100_000,
-  bytesPerSecond: 8 * 1024 * 1024,
-  byteBurst: 16 * 1024 * 1024,
-};
+export const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = DEFAULT_HUB_INBOUND_LIMITS;
 /** @internal */
 export const DEFAULT_HANDSHAKE_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
   framesPerSecond: 5,
