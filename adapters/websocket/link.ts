@@ -143,9 +143,11 @@ export interface LinkConfig extends ResolvedCommonOptions {
   /**
    * Accepting side: decides on the hello's credentials (`undefined` when the
    * hello carries none). `true` or an object accepts (an object becomes the
-   * connection's context); anything else refuses with 4401.
+   * connection's context); anything else refuses with 4401. `owner` is the
+   * link's callbacks object (a hub shares one config between its
+   * connections and tells them apart by it).
    */
-  authenticate?: (credentials: unknown) => unknown;
+  authenticate?: (credentials: unknown, owner: LinkCallbacks) => unknown;
   /** Dialing side: produces the credentials sent in the hello; without it the hello carries none. */
   credentials?: () => unknown;
   /**
@@ -163,8 +165,11 @@ export interface LinkConfig extends ResolvedCommonOptions {
   counters?: LinkCounters;
   /** Bounds the whole handshake on either side. */
   handshakeTimeout: number;
-  /** Where frames wait while the socket is not open (a hub's connections); the spoke holds its events in its pacer and passes none. */
-  outbox?: Outbox;
+  /**
+   * Whether frames sent before the socket is open wait in an {@linkcode Outbox} of `outboxSize` (a hub's
+   * connections; created on first use); the spoke holds its events in its pacer and passes none.
+   */
+  outbox?: boolean;
   /** Accepting side: limits on what the peer may send, and the scheduler shared with the other connections. */
   limits?: ResolvedPeerLimits & { scheduler?: FairScheduler };
 }
@@ -223,14 +228,15 @@ export class Link {
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
   #lane: FairLane<Frame> | undefined;
-  #socketClosed: Promise<void>;
-  #resolveSocketClosed!: () => void;
+  #outbox: Outbox | undefined;
+  /** Created on first use (most connections never ask); `true` once the socket has closed before anyone asked. */
+  #socketClosed: Promise<void> | boolean = false;
+  #resolveSocketClosed: (() => void) | undefined;
 
   constructor(socket: WebSocketLike, config: LinkConfig, callbacks: LinkCallbacks) {
     this.socket = socket;
     this.#config = config;
     this.#callbacks = callbacks;
-    this.#socketClosed = new Promise((resolve) => (this.#resolveSocketClosed = resolve));
     this.#budget = new SendBudget({ limit: config.highWaterMark, frameOverhead: config.frameOverhead });
     const limits = config.limits;
     if (limits !== undefined) {
@@ -251,7 +257,7 @@ export class Link {
     if (socket.readyState === OPEN) this.#onSocketOpen();
     else if (socket.readyState === CLOSING || socket.readyState === CLOSED) {
       queueMicrotask(() => this.#finish({ code: 1006, reason: "The socket was already closed" }));
-      this.#resolveSocketClosed();
+      this.#socketDone();
     }
   }
 
@@ -276,7 +282,16 @@ export class Link {
 
   /** Settles once the socket itself has closed (after `close()`, the peer's close frame or a drop). */
   get socketClosed(): Promise<void> {
-    return this.#socketClosed;
+    const closed = this.#socketClosed;
+    if (closed === true) return (this.#socketClosed = Promise.resolve());
+    if (closed !== false) return closed;
+    return (this.#socketClosed = new Promise((resolve) => (this.#resolveSocketClosed = resolve)));
+  }
+
+  /** The socket itself has closed. */
+  #socketDone(): void {
+    if (this.#resolveSocketClosed !== undefined) this.#resolveSocketClosed();
+    else if (this.#socketClosed === false) this.#socketClosed = true;
   }
 
   /**
@@ -341,8 +356,8 @@ export class Link {
   }
 
   #queue(frame: Frame): void {
-    const outbox = this.#config.outbox;
-    if (outbox === undefined) return; // the owner holds its own frames (the spoke's pacer)
+    if (this.#config.outbox !== true) return; // the owner holds its own frames (the spoke's pacer)
+    const outbox = this.#outbox ??= new Outbox(this.#config.outboxSize);
     if (outbox.length >= outbox.size && this.#config.counters !== undefined) this.#config.counters.dropped++;
     const overflow = outbox.push(frame);
     if (overflow !== undefined) this.#callbacks.onError(overflow);
@@ -438,7 +453,8 @@ export class Link {
     this.#startHeartbeat();
     this.#callbacks.onHandshake?.(this, context);
     if (this.#state !== "open") return;
-    const queued = this.#config.outbox?.drain() ?? [];
+    const queued = this.#outbox?.drain() ?? [];
+    this.#outbox = undefined;
     for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#transmit(queued[i]);
     if (this.#state === "open") this.#callbacks.onOpen(this);
   }
@@ -718,7 +734,7 @@ export class Link {
       return;
     }
     Promise.resolve()
-      .then(() => authenticate(hello.credentials))
+      .then(() => authenticate(hello.credentials, this.#callbacks))
       .then(
         (accepted) => {
           if (this.#state !== "handshake") return;
@@ -742,7 +758,7 @@ export class Link {
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     this.#detach();
-    this.#resolveSocketClosed();
+    this.#socketDone();
     // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
     const code = typeof event.code === "number" && event.code > 0 ? event.code : 1006;
     this.#finish({ code, reason: event.reason ?? "" });
