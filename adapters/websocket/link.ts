@@ -229,6 +229,7 @@ export class Link {
   #invalid: StrikeWindow | undefined;
   #lane: FairLane<Frame> | undefined;
   #outbox: Outbox | undefined;
+  #openListener: (() => void) | undefined;
   /** Created on first use (most connections never ask); `true` once the socket has closed before anyone asked. */
   #socketClosed: Promise<void> | boolean = false;
   #resolveSocketClosed: (() => void) | undefined;
@@ -250,10 +251,11 @@ export class Link {
     } catch {
       // Some sockets fix their binary type; Blob frames are then reported as protocol errors.
     }
-    socket.addEventListener("open", this.#onSocketOpen);
+    // Only a socket still connecting needs an open listener (a hub's sockets are mostly open already).
+    if (socket.readyState !== OPEN) socket.addEventListener("open", this.#openListener = () => this.#onSocketOpen());
     socket.addEventListener("message", this.#onMessage);
     socket.addEventListener("close", this.#onSocketClose);
-    socket.addEventListener("error", this.#onSocketError);
+    socket.addEventListener("error", ignoreSocketError);
     if (socket.readyState === OPEN) this.#onSocketOpen();
     else if (socket.readyState === CLOSING || socket.readyState === CLOSED) {
       queueMicrotask(() => this.#finish({ code: 1006, reason: "The socket was already closed" }));
@@ -406,7 +408,7 @@ export class Link {
     }
   }
 
-  #onSocketOpen = (): void => {
+  #onSocketOpen(): void {
     if (this.#state !== "connecting") return;
     const config = this.#config;
     // Every v2 connection has a handshake; the heartbeat starts only once it is done, so the handshake timeout
@@ -419,7 +421,7 @@ export class Link {
       this.close(CloseCode.HandshakeTimeout, "Handshake timeout", error);
     }, config.handshakeTimeout);
     if (config.role === "dial") this.#sendHello(config.credentials);
-  };
+  }
 
   #sendHello(credentials: (() => unknown) | undefined): void {
     const features = this.#config.features;
@@ -462,16 +464,21 @@ export class Link {
   #startHeartbeat(): void {
     const heartbeat = this.#config.heartbeat;
     if (heartbeat === undefined) return;
-    this.#pingTimer = setInterval(() => {
-      if (this.#pongTimer !== undefined) return; // still waiting for the last one
-      this.#transmit(PING);
-      this.#pongTimer = setTimeout(() => {
-        this.#pongTimer = undefined;
-        const error = new WebSocketHeartbeatError(heartbeat.timeout);
-        this.#callbacks.onError(error);
-        this.close(CloseCode.HeartbeatTimeout, "Heartbeat timeout", error);
-      }, heartbeat.timeout);
-    }, heartbeat.interval);
+    // Static callbacks with the link as argument: no closure per connection or per ping.
+    this.#pingTimer = setInterval(Link.#ping, heartbeat.interval, this);
+  }
+
+  static #ping(link: Link): void {
+    if (link.#pongTimer !== undefined) return; // still waiting for the last one
+    link.#transmit(PING);
+    link.#pongTimer = setTimeout(Link.#pongMissed, link.#config.heartbeat!.timeout, link);
+  }
+
+  static #pongMissed(link: Link): void {
+    link.#pongTimer = undefined;
+    const error = new WebSocketHeartbeatError(link.#config.heartbeat!.timeout);
+    link.#callbacks.onError(error);
+    link.close(CloseCode.HeartbeatTimeout, "Heartbeat timeout", error);
   }
 
   /** Inbound entry: size limit, rate limits, then the frame's turn (at once unless the connection used its slice). */
@@ -764,16 +771,12 @@ export class Link {
     this.#finish({ code, reason: event.reason ?? "" });
   };
 
-  #onSocketError = (): void => {
-    // A close event always follows; it carries the code.
-  };
-
   #detach(): void {
     const socket = this.socket;
-    socket.removeEventListener("open", this.#onSocketOpen);
+    if (this.#openListener !== undefined) socket.removeEventListener("open", this.#openListener);
     socket.removeEventListener("message", this.#onMessage);
     socket.removeEventListener("close", this.#onSocketClose);
-    socket.removeEventListener("error", this.#onSocketError);
+    socket.removeEventListener("error", ignoreSocketError);
   }
 
   #finish(info: WebSocketCloseInfo): void {
@@ -806,6 +809,9 @@ export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Fr
 export function toEvent(envelope: EventEnvelope): EnvelopeEvent {
   return new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent;
 }
+
+/** The error listener of every link: a close event always follows; it carries the code. */
+function ignoreSocketError(): void {}
 
 /** Closes a socket with `code` and `reason` (without the reason if the socket refuses it, say over 123 bytes). */
 function closeSocket(socket: WebSocketLike, code: number, reason: string): void {
