@@ -45,7 +45,7 @@ export class DecisionCache<K> {
    * @param max The most decisions kept.
    * @param now The clock in milliseconds. @default {performance.now}
    */
-  constructor(ttl: number, max: number, now: () => number = () => performance.now()) {
+  constructor(ttl: number, max: number, now: () => number = performanceNow) {
     this.ttl = ttl;
     this.max = max;
     this.#now = now;
@@ -163,4 +163,9 @@ export interface PublishAuthorizationOptions {
    * @default {4096}
    */
   maxTopics?: number;
+}
+
+/** The default clock, one function for every cache. */
+function performanceNow(): number {
+  return performance.now();
 }

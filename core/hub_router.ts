@@ -331,7 +331,7 @@ interface PeerState<TContext> {
   inFlight: number;
   /** Publishes waiting for an answer, theirs or one ahead of them, in arrival order. */
   publishes: OrderedResults;
-  /** Remembered publish decisions per topic; `undefined` with `publishAuthorization.cache: false`. */
+  /** Remembered publish decisions per topic; `undefined` with `publishAuthorization.cache: false` or before the first. */
   decisions: DecisionCache<string> | undefined;
 }
 
@@ -394,6 +394,8 @@ export class HubRouter<F, TContext = unknown> {
   #decisions: { ttl: number; max: number } | undefined;
   /** Cancels each asynchronous `authorize` call running (its timer), for `clear()`. */
   #calls = new Set<() => void>();
+  /** Where a throwing relay of any connection's ordered publishes goes: one function for every connection. */
+  #onPublishError = (error: unknown): void => this.#options.onError(error as PubSubError);
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
   #relay: Relay<F> | undefined;
@@ -478,9 +480,9 @@ export class HubRouter<F, TContext = unknown> {
    */
   attach(peer: HubPeer<F>, context?: TContext): void {
     if (this.#peers.has(peer)) return;
-    const decisions = this.#decisions && new DecisionCache<string>(this.#decisions.ttl, this.#decisions.max);
-    const publishes = new OrderedResults((error) => this.#options.onError(error as PubSubError));
-    this.#peers.set(peer, { context, topics: new Map(), generation: 0, inFlight: 0, publishes, decisions });
+    // The decision cache is created on the connection's first publish that asks authorize (most never do).
+    const publishes = new OrderedResults(this.#onPublishError);
+    this.#peers.set(peer, { context, topics: new Map(), generation: 0, inFlight: 0, publishes, decisions: undefined });
   }
 
   /**
@@ -742,7 +744,9 @@ export class HubRouter<F, TContext = unknown> {
       return;
     }
     const request: AuthorizeRequest<TContext> = { action, type, id, topic, context: state.context };
-    const decisions = action === "publish" ? state.decisions : undefined;
+    const decisions = action === "publish" && this.#decisions !== undefined
+      ? state.decisions ??= new DecisionCache<string>(this.#decisions.ttl, this.#decisions.max)
+      : undefined;
     if (decisions === undefined) {
       this.#call(authorize, request, state, then);
       return;

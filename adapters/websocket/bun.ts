@@ -149,6 +149,26 @@ export interface BunWebSocketHandlers {
 /** How often, at most, the hub checks every socket's buffer after fan-outs, in ms. */
 const SWEEP_INTERVAL = 50;
 
+type Listener = (event: WebSocketEventLike) => void;
+
+/** `listeners` with `listener` added. */
+function added(listeners: Listener | Listener[] | undefined, listener: Listener): Listener | Listener[] {
+  if (listeners === undefined) return listener;
+  return typeof listeners === "function" ? [listeners, listener] : [...listeners, listener];
+}
+
+/** `listeners` without `listener`. */
+function removed(listeners: Listener | Listener[] | undefined, listener: Listener): Listener | Listener[] | undefined {
+  if (listeners === listener) return undefined;
+  return Array.isArray(listeners) ? listeners.filter((l) => l !== listener) : listeners;
+}
+
+/** Calls each listener with `event` (those present when it starts). */
+function dispatch(listeners: Listener | Listener[] | undefined, event: WebSocketEventLike): void {
+  if (typeof listeners === "function") listeners(event);
+  else if (listeners !== undefined) { for (const listener of listeners) listener(event); }
+}
+
 /**
  * A Bun `ServerWebSocket` as the standard socket the protocol's {@linkcode Link} drives. It is open when created (in
  * the `open` handler) and Bun reports no errors apart from the close, so only `"message"` and `"close"` listeners are
@@ -157,8 +177,9 @@ const SWEEP_INTERVAL = 50;
 class BunSocket implements NativeTopicSocket {
   readonly ws: BunServerWebSocketLike<BunHubSocketData<unknown>>;
   binaryType = "arraybuffer";
-  #message: ((event: WebSocketEventLike) => void)[] = [];
-  #close: ((event: WebSocketEventLike) => void)[] = [];
+  // The link adds one listener of each; arrays only if something adds more.
+  #message: Listener | Listener[] | undefined;
+  #close: Listener | Listener[] | undefined;
   #closed = false;
 
   constructor(ws: BunServerWebSocketLike<BunHubSocketData<unknown>>) {
@@ -189,27 +210,25 @@ class BunSocket implements NativeTopicSocket {
     if (!this.#closed) this.ws.unsubscribe(topic);
   }
 
-  addEventListener(type: string, listener: (event: WebSocketEventLike) => void): void {
-    if (type === "message") this.#message.push(listener);
-    else if (type === "close") this.#close.push(listener);
+  addEventListener(type: string, listener: Listener): void {
+    if (type === "message") this.#message = added(this.#message, listener);
+    else if (type === "close") this.#close = added(this.#close, listener);
   }
 
-  removeEventListener(type: string, listener: (event: WebSocketEventLike) => void): void {
-    if (type === "message") this.#message = this.#message.filter((l) => l !== listener);
-    else if (type === "close") this.#close = this.#close.filter((l) => l !== listener);
+  removeEventListener(type: string, listener: Listener): void {
+    if (type === "message") this.#message = removed(this.#message, listener);
+    else if (type === "close") this.#close = removed(this.#close, listener);
   }
 
   /** A frame arrived. */
   message(data: string | Uint8Array): void {
-    const listeners = this.#message;
-    if (listeners.length === 1) listeners[0]({ data });
-    else for (const listener of [...listeners]) listener({ data });
+    dispatch(this.#message, { data });
   }
 
   /** The socket closed. */
   closed(code: number, reason: string): void {
     this.#closed = true;
-    for (const listener of [...this.#close]) listener({ code, reason });
+    dispatch(this.#close, { code, reason });
   }
 }
 

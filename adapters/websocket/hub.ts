@@ -15,15 +15,15 @@ import { encodePositioned } from "../../core/stream_position.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import type { HubStats } from "../../core/hub_stats.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
-import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
+import type { EnvelopeEvent, EventEnvelope, TypedEventTarget } from "../../core/types.ts";
 import { CloseCode } from "./close_codes.ts";
 import {
   encodeEvent,
   FEATURES,
   type Frame,
   Link,
+  type LinkCallbacks,
   type LinkConfig,
-  Outbox,
   RECOVER,
   type WebSocketConnectionState,
 } from "./link.ts";
@@ -193,30 +193,91 @@ export interface NativeTopicSocket extends WebSocketLike {
   unsubscribe(topic: string): void;
 }
 
-/** One accepted connection: the router's peer over a {@linkcode Link}. */
-export class HubConnection<TRequest, TContext> implements WebSocketHubConnection<TRequest, TContext>, HubPeer<Frame> {
+/**
+ * What a hub's connections share: one per hub, so a connection holds no
+ * closures of its own (an idle connection's memory is most of a hub's).
+ */
+interface ConnectionOwner<TContext> {
+  readonly router: HubRouter<Frame, TContext>;
+  /** The link config, the same object for every connection. */
+  readonly config: LinkConfig;
+  opened(connection: WebSocketHubConnection): void;
+  closed(connection: HubConnection<unknown, TContext>, info: WebSocketCloseInfo): void;
+  error(error: PubSubError): void;
+}
+
+/** One accepted connection: the router's peer over a {@linkcode Link}, and the link's callbacks. */
+export class HubConnection<TRequest, TContext>
+  implements WebSocketHubConnection<TRequest, TContext>, HubPeer<Frame>, LinkCallbacks {
   readonly request: TRequest | undefined;
   context: TContext | undefined;
   readonly link: Link;
-  readonly closed: Promise<WebSocketCloseInfo>;
-  resolveClosed!: (info: WebSocketCloseInfo) => void;
-  readonly #router: HubRouter<Frame, TContext>;
+  readonly #owner: ConnectionOwner<TContext>;
   readonly #native: NativeTopicSocket | undefined;
+  /** Created on first use; the close info once closed. */
+  #closed: Promise<WebSocketCloseInfo> | undefined;
+  #resolveClosed: ((info: WebSocketCloseInfo) => void) | undefined;
+  #closeInfo: WebSocketCloseInfo | undefined;
 
-  constructor(
-    request: TRequest | undefined,
-    router: HubRouter<Frame, TContext>,
-    socket: WebSocketLike,
-    makeLink: (connection: HubConnection<TRequest, TContext>) => Link,
-  ) {
+  constructor(request: TRequest | undefined, owner: ConnectionOwner<TContext>, socket: WebSocketLike) {
     this.request = request;
-    this.#router = router;
+    this.#owner = owner;
     const native = socket as Partial<NativeTopicSocket>;
     this.#native = typeof native.subscribe === "function" && typeof native.unsubscribe === "function"
       ? socket as NativeTopicSocket
       : undefined;
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.link = makeLink(this);
+    this.link = new Link(socket, owner.config, this);
+  }
+
+  get closed(): Promise<WebSocketCloseInfo> {
+    if (this.#closed !== undefined) return this.#closed;
+    const info = this.#closeInfo;
+    return (this.#closed = info !== undefined
+      ? Promise.resolve(info)
+      : new Promise((resolve) => (this.#resolveClosed = resolve)));
+  }
+
+  /** Settles `closed`. */
+  #settle(info: WebSocketCloseInfo): void {
+    this.#closeInfo = info;
+    this.#resolveClosed?.(info);
+  }
+
+  /** @internal Link callback: the handshake is done. */
+  onHandshake(_link: Link, context: unknown): void {
+    this.context = context as TContext | undefined;
+    this.#owner.router.attach(this, this.context);
+  }
+
+  /** @internal Link callback. */
+  onOpen(): void {
+    this.#owner.opened(this);
+  }
+
+  /** @internal Link callback. */
+  onSubscribe(topic: string, _link: Link, since?: StreamPosition): void {
+    this.#owner.router.subscribe(this, topic, since);
+  }
+
+  /** @internal Link callback. */
+  onUnsubscribe(topic: string): void {
+    this.#owner.router.unsubscribe(this, topic);
+  }
+
+  /** @internal Link callback. */
+  onEnvelope(envelope: EventEnvelope, frame: Frame): void {
+    this.#owner.router.publishFrom(this, envelope, frame);
+  }
+
+  /** @internal Link callback. */
+  onClose(info: WebSocketCloseInfo, link: Link): void {
+    this.#owner.closed(this as HubConnection<unknown, TContext>, info);
+    link.socketClosed.then(() => this.#settle(info));
+  }
+
+  /** @internal Link callback. */
+  onError(error: PubSubError): void {
+    this.#owner.error(error);
   }
 
   get state(): WebSocketConnectionState {
@@ -224,7 +285,7 @@ export class HubConnection<TRequest, TContext> implements WebSocketHubConnection
   }
 
   get topics(): number {
-    return this.#router.topicsOf(this);
+    return this.#owner.router.topicsOf(this);
   }
 
   close(code: number = CloseCode.Normal, reason = ""): void {
@@ -300,8 +361,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
   #handshakeTimeout: number;
   #limits: ResolvedPeerLimits & { scheduler: FairScheduler };
   #closed = false;
-  #features: readonly string[];
-  #welcomeExtra: Record<string, unknown> | undefined;
+  #owner: ConnectionOwner<TContext>;
 
   /**
    * Constructs a hub; prefer {@linkcode createWebSocketHub}.
@@ -326,7 +386,6 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
       authorizeTimeout: options.authorizeTimeout,
       publishAuthorization: options.publishAuthorization,
     });
-    this.#features = options.history === undefined ? FEATURES.filter((f) => f !== RECOVER) : FEATURES;
     this.#options = resolved;
     this.#authenticate = options.authenticate;
     this.#handshakeTimeout = positive("handshakeTimeout", options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
@@ -335,7 +394,32 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     this.#limits = { ...limits, scheduler: new FairScheduler({ slice: limits.inboundSlice }) };
     // Announced in the welcome, so a library spoke paces itself under them instead of being closed with 4008.
     const announced = announcedLimits(limits.inbound, resolved.maxMessageBytes);
-    if (announced !== undefined) this.#welcomeExtra = { limits: announced };
+    const authenticate = this.#authenticate;
+    // One config for every connection: per connection, only what differs (the request, the outbox when needed).
+    const config: LinkConfig = {
+      ...resolved,
+      role: "accept",
+      features: options.history === undefined ? FEATURES.filter((f) => f !== RECOVER) : FEATURES,
+      welcomeExtra: announced === undefined ? undefined : { limits: announced },
+      handshakeTimeout: this.#handshakeTimeout,
+      outbox: true,
+      counters: this.counters,
+      limits: this.#limits,
+    };
+    if (authenticate !== undefined) {
+      config.authenticate = (credentials, owner) =>
+        authenticate(credentials, (owner as HubConnection<TRequest, TContext>).request as TRequest);
+    }
+    this.#owner = {
+      router: this.router,
+      config: Object.freeze(config),
+      opened: (connection) => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
+      closed: (connection, info) => {
+        this.connectionClosed(connection);
+        this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
+      },
+      error: (error) => this.reportError(error),
+    };
   }
 
   /**
@@ -346,43 +430,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
    * @returns The connection.
    */
   accept(socket: WebSocketLike, request?: TRequest): WebSocketHubConnection<TRequest, TContext> {
-    const authenticate = this.#authenticate;
-    const config: LinkConfig = {
-      ...this.#options,
-      role: "accept",
-      features: this.#features,
-      welcomeExtra: this.#welcomeExtra,
-      handshakeTimeout: this.#handshakeTimeout,
-      outbox: new Outbox(this.#options.outboxSize),
-      counters: this.counters,
-      limits: this.#limits,
-    };
-    if (authenticate !== undefined) {
-      config.authenticate = (credentials) => authenticate(credentials, request as TRequest);
-    }
-    const router = this.router;
-    const connection = new HubConnection<TRequest, TContext>(
-      request,
-      router,
-      socket,
-      (connection) =>
-        new Link(socket, config, {
-          onHandshake: (_link, context) => {
-            connection.context = context as TContext | undefined;
-            router.attach(connection, connection.context);
-          },
-          onOpen: () => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
-          onSubscribe: (topic, _link, since) => router.subscribe(connection, topic, since),
-          onUnsubscribe: (topic) => router.unsubscribe(connection, topic),
-          onEnvelope: (envelope, frame) => router.publishFrom(connection, envelope, frame),
-          onClose: (info, link) => {
-            this.connectionClosed(connection);
-            this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
-            link.socketClosed.then(() => connection.resolveClosed(info));
-          },
-          onError: (error) => this.reportError(error),
-        }),
-    );
+    const connection = new HubConnection<TRequest, TContext>(request, this.#owner, socket);
     // Counted even if its socket was already closed: that close is reported in a microtask, as a "disconnect".
     this.connectionOpened(connection);
     if (this.#closed) connection.close(CloseCode.Normal, "Hub closed");

@@ -143,9 +143,11 @@ export interface LinkConfig extends ResolvedCommonOptions {
   /**
    * Accepting side: decides on the hello's credentials (`undefined` when the
    * hello carries none). `true` or an object accepts (an object becomes the
-   * connection's context); anything else refuses with 4401.
+   * connection's context); anything else refuses with 4401. `owner` is the
+   * link's callbacks object (a hub shares one config between its
+   * connections and tells them apart by it).
    */
-  authenticate?: (credentials: unknown) => unknown;
+  authenticate?: (credentials: unknown, owner: LinkCallbacks) => unknown;
   /** Dialing side: produces the credentials sent in the hello; without it the hello carries none. */
   credentials?: () => unknown;
   /**
@@ -163,8 +165,11 @@ export interface LinkConfig extends ResolvedCommonOptions {
   counters?: LinkCounters;
   /** Bounds the whole handshake on either side. */
   handshakeTimeout: number;
-  /** Where frames wait while the socket is not open (a hub's connections); the spoke holds its events in its pacer and passes none. */
-  outbox?: Outbox;
+  /**
+   * Whether frames sent before the socket is open wait in an {@linkcode Outbox} of `outboxSize` (a hub's
+   * connections; created on first use); the spoke holds its events in its pacer and passes none.
+   */
+  outbox?: boolean;
   /** Accepting side: limits on what the peer may send, and the scheduler shared with the other connections. */
   limits?: ResolvedPeerLimits & { scheduler?: FairScheduler };
 }
@@ -223,14 +228,16 @@ export class Link {
   #limiter: InboundRateLimiter | undefined;
   #invalid: StrikeWindow | undefined;
   #lane: FairLane<Frame> | undefined;
-  #socketClosed: Promise<void>;
-  #resolveSocketClosed!: () => void;
+  #outbox: Outbox | undefined;
+  #openListener: (() => void) | undefined;
+  /** Created on first use (most connections never ask); `true` once the socket has closed before anyone asked. */
+  #socketClosed: Promise<void> | boolean = false;
+  #resolveSocketClosed: (() => void) | undefined;
 
   constructor(socket: WebSocketLike, config: LinkConfig, callbacks: LinkCallbacks) {
     this.socket = socket;
     this.#config = config;
     this.#callbacks = callbacks;
-    this.#socketClosed = new Promise((resolve) => (this.#resolveSocketClosed = resolve));
     this.#budget = new SendBudget({ limit: config.highWaterMark, frameOverhead: config.frameOverhead });
     const limits = config.limits;
     if (limits !== undefined) {
@@ -244,14 +251,15 @@ export class Link {
     } catch {
       // Some sockets fix their binary type; Blob frames are then reported as protocol errors.
     }
-    socket.addEventListener("open", this.#onSocketOpen);
+    // Only a socket still connecting needs an open listener (a hub's sockets are mostly open already).
+    if (socket.readyState !== OPEN) socket.addEventListener("open", this.#openListener = () => this.#onSocketOpen());
     socket.addEventListener("message", this.#onMessage);
     socket.addEventListener("close", this.#onSocketClose);
-    socket.addEventListener("error", this.#onSocketError);
+    socket.addEventListener("error", ignoreSocketError);
     if (socket.readyState === OPEN) this.#onSocketOpen();
     else if (socket.readyState === CLOSING || socket.readyState === CLOSED) {
       queueMicrotask(() => this.#finish({ code: 1006, reason: "The socket was already closed" }));
-      this.#resolveSocketClosed();
+      this.#socketDone();
     }
   }
 
@@ -276,7 +284,16 @@ export class Link {
 
   /** Settles once the socket itself has closed (after `close()`, the peer's close frame or a drop). */
   get socketClosed(): Promise<void> {
-    return this.#socketClosed;
+    const closed = this.#socketClosed;
+    if (closed === true) return (this.#socketClosed = Promise.resolve());
+    if (closed !== false) return closed;
+    return (this.#socketClosed = new Promise((resolve) => (this.#resolveSocketClosed = resolve)));
+  }
+
+  /** The socket itself has closed. */
+  #socketDone(): void {
+    if (this.#resolveSocketClosed !== undefined) this.#resolveSocketClosed();
+    else if (this.#socketClosed === false) this.#socketClosed = true;
   }
 
   /**
@@ -341,8 +358,8 @@ export class Link {
   }
 
   #queue(frame: Frame): void {
-    const outbox = this.#config.outbox;
-    if (outbox === undefined) return; // the owner holds its own frames (the spoke's pacer)
+    if (this.#config.outbox !== true) return; // the owner holds its own frames (the spoke's pacer)
+    const outbox = this.#outbox ??= new Outbox(this.#config.outboxSize);
     if (outbox.length >= outbox.size && this.#config.counters !== undefined) this.#config.counters.dropped++;
     const overflow = outbox.push(frame);
     if (overflow !== undefined) this.#callbacks.onError(overflow);
@@ -391,7 +408,7 @@ export class Link {
     }
   }
 
-  #onSocketOpen = (): void => {
+  #onSocketOpen(): void {
     if (this.#state !== "connecting") return;
     const config = this.#config;
     // Every v2 connection has a handshake; the heartbeat starts only once it is done, so the handshake timeout
@@ -404,7 +421,7 @@ export class Link {
       this.close(CloseCode.HandshakeTimeout, "Handshake timeout", error);
     }, config.handshakeTimeout);
     if (config.role === "dial") this.#sendHello(config.credentials);
-  };
+  }
 
   #sendHello(credentials: (() => unknown) | undefined): void {
     const features = this.#config.features;
@@ -438,7 +455,8 @@ export class Link {
     this.#startHeartbeat();
     this.#callbacks.onHandshake?.(this, context);
     if (this.#state !== "open") return;
-    const queued = this.#config.outbox?.drain() ?? [];
+    const queued = this.#outbox?.drain() ?? [];
+    this.#outbox = undefined;
     for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#transmit(queued[i]);
     if (this.#state === "open") this.#callbacks.onOpen(this);
   }
@@ -446,16 +464,21 @@ export class Link {
   #startHeartbeat(): void {
     const heartbeat = this.#config.heartbeat;
     if (heartbeat === undefined) return;
-    this.#pingTimer = setInterval(() => {
-      if (this.#pongTimer !== undefined) return; // still waiting for the last one
-      this.#transmit(PING);
-      this.#pongTimer = setTimeout(() => {
-        this.#pongTimer = undefined;
-        const error = new WebSocketHeartbeatError(heartbeat.timeout);
-        this.#callbacks.onError(error);
-        this.close(CloseCode.HeartbeatTimeout, "Heartbeat timeout", error);
-      }, heartbeat.timeout);
-    }, heartbeat.interval);
+    // Static callbacks with the link as argument: no closure per connection or per ping.
+    this.#pingTimer = setInterval(Link.#ping, heartbeat.interval, this);
+  }
+
+  static #ping(link: Link): void {
+    if (link.#pongTimer !== undefined) return; // still waiting for the last one
+    link.#transmit(PING);
+    link.#pongTimer = setTimeout(Link.#pongMissed, link.#config.heartbeat!.timeout, link);
+  }
+
+  static #pongMissed(link: Link): void {
+    link.#pongTimer = undefined;
+    const error = new WebSocketHeartbeatError(link.#config.heartbeat!.timeout);
+    link.#callbacks.onError(error);
+    link.close(CloseCode.HeartbeatTimeout, "Heartbeat timeout", error);
   }
 
   /** Inbound entry: size limit, rate limits, then the frame's turn (at once unless the connection used its slice). */
@@ -718,7 +741,7 @@ export class Link {
       return;
     }
     Promise.resolve()
-      .then(() => authenticate(hello.credentials))
+      .then(() => authenticate(hello.credentials, this.#callbacks))
       .then(
         (accepted) => {
           if (this.#state !== "handshake") return;
@@ -742,22 +765,18 @@ export class Link {
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     this.#detach();
-    this.#resolveSocketClosed();
+    this.#socketDone();
     // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
     const code = typeof event.code === "number" && event.code > 0 ? event.code : 1006;
     this.#finish({ code, reason: event.reason ?? "" });
   };
 
-  #onSocketError = (): void => {
-    // A close event always follows; it carries the code.
-  };
-
   #detach(): void {
     const socket = this.socket;
-    socket.removeEventListener("open", this.#onSocketOpen);
+    if (this.#openListener !== undefined) socket.removeEventListener("open", this.#openListener);
     socket.removeEventListener("message", this.#onMessage);
     socket.removeEventListener("close", this.#onSocketClose);
-    socket.removeEventListener("error", this.#onSocketError);
+    socket.removeEventListener("error", ignoreSocketError);
   }
 
   #finish(info: WebSocketCloseInfo): void {
@@ -790,6 +809,9 @@ export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Fr
 export function toEvent(envelope: EventEnvelope): EnvelopeEvent {
   return new CustomEvent(topicFor(envelope.type, envelope.id), { detail: envelope }) as EnvelopeEvent;
 }
+
+/** The error listener of every link: a close event always follows; it carries the code. */
+function ignoreSocketError(): void {}
 
 /** Closes a socket with `code` and `reason` (without the reason if the socket refuses it, say over 123 bytes). */
 function closeSocket(socket: WebSocketLike, code: number, reason: string): void {
