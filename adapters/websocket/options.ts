@@ -263,8 +263,6 @@ export interface ResolvedPeerLimits {
  */
 export const MAX_INBOUND_BACKLOG = 20_000;
 /** @internal */
-export const DEFAULT_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = DEFAULT_HUB_INBOUND_LIMITS;
-/** @internal */
 export const DEFAULT_HANDSHAKE_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> = {
   framesPerSecond: 5,
   frameBurst: 10,
@@ -276,7 +274,7 @@ export const DEFAULT_HANDSHAKE_INBOUND_LIMITS: Readonly<Required<InboundRateLimi
 export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLimits {
   const inbound = options.inboundLimits === false
     ? undefined
-    : withDefaults("inboundLimits", options.inboundLimits, DEFAULT_INBOUND_LIMITS);
+    : withDefaults("inboundLimits", options.inboundLimits, DEFAULT_HUB_INBOUND_LIMITS);
   const handshakeInbound = withDefaults(
     "handshakeInboundLimits",
     options.handshakeInboundLimits,
