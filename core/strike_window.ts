@@ -7,6 +7,39 @@
  */
 
 /**
+ * The bytes of an invalid frame that count as one strike: a frame counts one
+ * strike per started 64 KiB, so a peer sending large invalid frames reaches
+ * `maxInvalidFrames` after as many bytes as small frames would cost, not after
+ * twenty frames of up to a megabyte each.
+ *
+ * @example
+ * ```ts
+ * import { STRIKE_BYTES } from "@alkdev/pubsub";
+ *
+ * console.log(STRIKE_BYTES); // 65536
+ * ```
+ */
+export const STRIKE_BYTES = 64 * 1024;
+
+/**
+ * The strikes an invalid frame of `bytes` bytes counts: one per started
+ * {@linkcode STRIKE_BYTES}, at least one.
+ *
+ * @param bytes The frame's size (UTF-16 units for text are close enough).
+ * @returns The strikes to record.
+ *
+ * @example
+ * ```ts
+ * import { strikesFor } from "@alkdev/pubsub";
+ *
+ * console.log(strikesFor(0), strikesFor(65_537)); // 1 2
+ * ```
+ */
+export function strikesFor(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / STRIKE_BYTES));
+}
+
+/**
  * Remembers the times of the last `max` strikes; the `max`-th strike within
  * `window` ms is "out". Holds nothing until the first strike.
  *
@@ -50,16 +83,21 @@ export class StrikeWindow {
   }
 
   /**
-   * Records one strike.
+   * Records `weight` strikes at once (one per started
+   * {@linkcode STRIKE_BYTES} of a large invalid frame, say).
    *
-   * @returns `true` if this is the `max`-th strike within `window` ms.
+   * @param weight Strikes to record (at most `max` count). @default {1}
+   * @returns `true` if the window now holds `max` strikes within `window` ms.
    */
-  strike(): boolean {
+  strike(weight = 1): boolean {
     const now = this.#now();
-    const times = this.#times ??= new Array<number>(this.max);
-    times[this.#next] = now;
-    this.#next = (this.#next + 1) % this.max;
-    if (this.#count < this.max) this.#count++;
+    const max = this.max;
+    const times = this.#times ??= new Array<number>(max);
+    for (let n = Math.min(Math.max(1, Math.floor(weight)), max); n > 0; n--) {
+      times[this.#next] = now;
+      this.#next = (this.#next + 1) % max;
+      if (this.#count < max) this.#count++;
+    }
     // With every slot filled, the next slot holds the oldest of the last `max` strikes.
     return this.#count === this.max && now - times[this.#next] < this.window;
   }

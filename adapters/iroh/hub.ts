@@ -21,7 +21,7 @@ import {
   type InboundRateLimits,
 } from "../../core/inbound_rate_limit.ts";
 import { announcedLimits } from "../../core/send_pacer.ts";
-import { StrikeWindow } from "../../core/strike_window.ts";
+import { strikesFor, StrikeWindow } from "../../core/strike_window.ts";
 import { parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import type { EnvelopeEvent, TypedEventTarget } from "../../core/types.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError, IrohOutboxFullError, IrohProtocolError } from "./errors.ts";
@@ -387,7 +387,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     try {
       envelope = decodeData(copy, hub.options.codec, this.endpointId);
     } catch (error) {
-      this.#invalidFrame(error as PubSubError);
+      this.#invalidFrame(error as PubSubError, frame.length);
       return;
     }
     hub.router.publishFrom(this, envelope, copy);
@@ -430,7 +430,7 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     try {
       message = parseControl(frame);
     } catch (error) {
-      this.#invalidFrame(error as PubSubError);
+      this.#invalidFrame(error as PubSubError, frame.length);
       return;
     }
     if (message[0] === "hello") {
@@ -451,18 +451,21 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
     else hub.router.unsubscribe(this, request.topic);
   }
 
-  /** Reports an invalid frame; `maxInvalidFrames` of them within the window close the connection with code 8. */
-  #invalidFrame(error: PubSubError): void {
+  /**
+   * Reports an invalid frame of `size` bytes; it counts one strike per started `STRIKE_BYTES` (64 KiB), and
+   * `maxInvalidFrames` strikes within the window close the connection with code 8.
+   */
+  #invalidFrame(error: PubSubError, size = 0): void {
     const hub = this.#hub;
     hub.reportError(error);
-    this.#strike();
+    this.#strike(strikesFor(size));
   }
 
-  /** Counts one reported invalid input (a frame, a publish refused for its payload) toward `maxInvalidFrames`. */
-  #strike(): void {
+  /** Counts a reported invalid input (a frame, a publish refused for its payload) toward `maxInvalidFrames`. */
+  #strike(weight = 1): void {
     const { maxInvalidFrames, invalidFrameWindow } = this.#hub.limits;
     this.#invalid ??= new StrikeWindow(maxInvalidFrames, invalidFrameWindow);
-    if (this.#invalid.strike()) {
+    if (this.#invalid.strike(weight)) {
       this.#closeLimited(
         `${JSON.stringify(this.endpointId)} sent ${maxInvalidFrames} invalid frames within ${invalidFrameWindow} ms`,
       );

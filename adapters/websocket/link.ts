@@ -36,7 +36,7 @@ import type { HubAction } from "../../core/hub_router.ts";
 import type { FrameCounters } from "../../core/hub_stats.ts";
 import { type InboundRateExceeded, InboundRateLimiter } from "../../core/inbound_rate_limit.ts";
 import { SendBudget } from "../../core/send_budget.ts";
-import { StrikeWindow } from "../../core/strike_window.ts";
+import { strikesFor, StrikeWindow } from "../../core/strike_window.ts";
 import { describe, topicFor } from "../../core/topic.ts";
 import type { EnvelopeEvent, EventEnvelope } from "../../core/types.ts";
 import { CloseCode, isFinalCloseCode } from "./close_codes.ts";
@@ -551,6 +551,7 @@ export class Link {
     } catch (error) {
       this.#invalidFrame(
         error instanceof EnvelopeError ? error : new EnvelopeError("Cannot decode a frame", { cause: error }),
+        typeof frame === "string" ? frame.length : frame.byteLength,
       );
       return;
     }
@@ -575,24 +576,28 @@ export class Link {
     if (ticket !== 0) this.#pongTicket = ticket;
   }
 
-  /** Reports an invalid frame; `maxInvalidFrames` of them within the window close the connection with 4400. */
-  #invalidFrame(error: PubSubError): void {
+  /**
+   * Reports an invalid frame of `size` bytes; it counts one strike per started
+   * `STRIKE_BYTES` (64 KiB), and `maxInvalidFrames` strikes within the window
+   * close the connection with 4400.
+   */
+  #invalidFrame(error: PubSubError, size = 0): void {
     this.#callbacks.onError(error);
-    this.strike();
+    this.strike(strikesFor(size));
   }
 
   /**
-   * Counts one invalid input that was reported already (an invalid frame, a
-   * publish refused for its payload) toward `maxInvalidFrames`; the last one
-   * within the window closes the connection with 4400.
+   * Counts an invalid input that was reported already (an invalid frame, a
+   * publish refused for its payload) toward `maxInvalidFrames`, as `weight`
+   * strikes; the last one within the window closes the connection with 4400.
    */
-  strike(): void {
+  strike(weight = 1): void {
     const limits = this.#config.limits;
     if (limits === undefined || this.#state === "closed") return;
     this.#invalid ??= new StrikeWindow(limits.maxInvalidFrames, limits.invalidFrameWindow);
-    if (!this.#invalid.strike()) return;
+    if (!this.#invalid.strike(weight)) return;
     const closing = new WebSocketProtocolError(
-      `Received ${limits.maxInvalidFrames} invalid frames within ${limits.invalidFrameWindow} ms`,
+      `Received ${limits.maxInvalidFrames} invalid frames (one per started 64 KiB) within ${limits.invalidFrameWindow} ms`,
     );
     this.#callbacks.onError(closing);
     this.close(CloseCode.BadRequest, "Too many invalid frames", closing);
@@ -697,7 +702,7 @@ export class Link {
     if (this.#state === "handshake") {
       this.#callbacks.onError(error);
       this.close(CloseCode.BadRequest, "Bad request", error);
-    } else this.#invalidFrame(error);
+    } else this.#invalidFrame(error, text.length);
   }
 
   #refuseVersion(what: string): void {

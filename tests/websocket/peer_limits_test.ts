@@ -160,6 +160,29 @@ Deno.test("websocket limits: maxInvalidFrames invalid frames within the window c
   }
 });
 
+Deno.test("websocket limits: a large invalid frame counts one strike per started 64 KiB", async () => {
+  const server = startHub({ maxInvalidFrames: 20, heartbeat: false });
+  const raw = new WebSocket(server.url);
+  try {
+    await opened(raw);
+    await handshake(raw);
+    const closed = closedEvent(raw);
+    // 300,000 bytes: five strikes each; the fourth such frame is the twentieth strike.
+    const big = "x".repeat(300_000);
+    let frames = 0;
+    for (; frames < 3; frames++) raw.send(big);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(raw.readyState, WebSocket.OPEN, "15 strikes: still open");
+    raw.send(big);
+    const event = await closed;
+    assert.equal(event.code, CloseCode.BadRequest);
+    assert.equal(event.reason, "Too many invalid frames");
+    assert.equal(server.errors.length, 5, "four invalid frames and the close");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("websocket limits: junk does not answer the heartbeat", async () => {
   const server = startHub({ heartbeat: { interval: 100, timeout: 200 } });
   const raw = new WebSocket(server.url); // never pongs; sends junk every 40 ms instead
