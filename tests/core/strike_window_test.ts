@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { STRIKE_BYTES, StrikeWindow, strikesFor } from "../../mod.ts";
+import { STRIKE_BYTES, strikesFor, StrikeWindow } from "../../mod.ts";
 
 Deno.test("StrikeWindow: the max-th strike within the window is out; older strikes age out", () => {
   let t = 0;
