@@ -1,9 +1,11 @@
 /**
- * A hub from the npm package in a child process of one runtime (Deno, Node or Bun), driven over JSON lines
- * (tests/node/fixtures/runtime_hub.mjs). The test bodies in this folder run once per runtime against it.
+ * A hub in a child process of one runtime (Deno, Node or Bun), driven over JSON lines
+ * (tests/node/fixtures/runtime_hub.mjs). The shared hub test bodies (hub.ts) run once per runtime against it.
  *
- * Needs env PUBSUB_SCRATCH: a scratch npm project with the package installed and tests/node/ copied in (set by
- * scripts/test_bun.ts); BUN and NODE name the binaries (default: on PATH).
+ * The Deno hub runs the repository's source (the fixture imports `@alkdev/pubsub` by the name deno.json gives it), so
+ * it needs nothing but this checkout. The Node and Bun hubs run the npm package: they need env PUBSUB_SCRATCH, a
+ * scratch npm project with the package installed and tests/node/ copied in (set by scripts/test_bun.ts); BUN and NODE
+ * name the binaries (default: on PATH).
  */
 
 /** A server runtime the hub runs on. */
@@ -12,14 +14,22 @@ export type Runtime = "deno" | "node" | "bun";
 /** Every runtime, in the order the tests run. */
 export const RUNTIMES: readonly Runtime[] = ["deno", "node", "bun"];
 
-/** The scratch project, or undefined when the tests were started without one (they are then ignored). */
+/** The scratch project, or undefined when the tests were started without one (the Node and Bun hubs' tests are then ignored). */
 export const SCRATCH: string | undefined = Deno.env.get("PUBSUB_SCRATCH");
+
+/** This checkout: where the Deno hub runs from source. */
+const REPO = new URL("../..", import.meta.url).pathname;
 
 /** A hub profile: see tests/node/fixtures/runtime_hub.mjs. */
 export interface HubProfile {
-  authenticate?: "token" | "browser";
-  authorize?: "own";
+  authenticate?: "token" | "browser" | "any";
+  authorize?: "own" | "all";
+  /** Milliseconds before `authorize` answers (asynchronously); synchronous without. */
+  authorizeDelay?: number;
+  authorizeTimeout?: number;
   upstream?: string;
+  /** The upstream in Redis streams mode, and the hub with a history. */
+  streams?: boolean;
   maxSubscriptionsPerConnection?: number;
   maxTopicLength?: number;
   maxMessageBytes?: number;
@@ -31,7 +41,7 @@ export interface HubProfile {
 
 /** One line the hub printed about itself. */
 export interface HubEvent {
-  event: "connect" | "disconnect" | "error" | "local";
+  event: "connect" | "disconnect" | "error" | "local" | "authorize";
   [key: string]: unknown;
 }
 
@@ -51,6 +61,8 @@ export interface RuntimeHub {
   stats(): Promise<{ stats: Record<string, number>; rss: number }>;
   /** Closes the hub and waits for the process to exit (kills it after 10 s). */
   close(): Promise<void>;
+  /** Kills the process with `signal` and waits for it to exit. */
+  kill(signal: Deno.Signal): Promise<void>;
 }
 
 /** The command line that runs `script` under `runtime`. */
@@ -64,11 +76,12 @@ export function runtimeCommand(runtime: Runtime, script: string): [string, strin
 
 /** Starts a hub on `runtime` with `profile`, on 127.0.0.1 and a free port. */
 export async function startRuntimeHub(runtime: Runtime, profile: HubProfile = {}): Promise<RuntimeHub> {
-  if (SCRATCH === undefined) throw new Error("PUBSUB_SCRATCH is not set");
+  const cwd = runtime === "deno" ? REPO : SCRATCH;
+  if (cwd === undefined) throw new Error("PUBSUB_SCRATCH is not set");
   const [cmd, args] = runtimeCommand(runtime, "tests/node/fixtures/runtime_hub.mjs");
   const child = new Deno.Command(cmd, {
     args: [...args, JSON.stringify(profile)],
-    cwd: SCRATCH,
+    cwd,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -116,6 +129,22 @@ export async function startRuntimeHub(runtime: Runtime, profile: HubProfile = {}
     return result;
   };
   let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      try {
+        await Promise.race([command("close"), child.status]);
+      } catch {
+        // Exited meanwhile.
+      }
+      await writer.close().catch(() => {});
+      await child.status;
+      clearTimeout(kill);
+      await reading.catch(() => {});
+      await stderr;
+    })();
+    return closing;
+  };
   return {
     runtime,
     url: `ws://127.0.0.1:${hello.port}`,
@@ -136,21 +165,14 @@ export async function startRuntimeHub(runtime: Runtime, profile: HubProfile = {}
       const answer = await command("stats");
       return { stats: answer.stats as Record<string, number>, rss: answer.rss as number };
     },
-    close() {
-      closing ??= (async () => {
-        const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-        try {
-          await Promise.race([command("close"), child.status]);
-        } catch {
-          // Exited meanwhile.
-        }
-        await writer.close().catch(() => {});
-        await child.status;
-        clearTimeout(kill);
-        await reading.catch(() => {});
-        await stderr;
-      })();
-      return closing;
+    close,
+    kill(signal) {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already exited.
+      }
+      return close();
     },
   };
 }
