@@ -1,5 +1,5 @@
 /**
- * Scale-out, one set of test bodies for every server runtime (see hub.ts): two hub processes over one Redis act as
+ * Shared hub test bodies (see hub.ts), scale-out: two hub processes over one Redis act as
  * one hub, on a channel prefix of their own for this run; a SIGKILLed hub's spokes move over to the other, in Redis
  * pub/sub mode and in streams mode (with the hub's history). Deliveries are counted at each spoke's socket.
  */
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Subscription, SUBSCRIPTION_GAP_EVENT, type SubscriptionGapDetail } from "../../mod.ts";
 import { nextEvent, until } from "../websocket/helpers.ts";
-import { closeAll, expect, range, type Spoke, spokeOn } from "./hub.ts";
+import { closeAll, expect, range, type Spoke, spokeOn } from "./hub_kit.ts";
 import { type Runtime, startRuntimeHub, unique } from "./runtime_hub.ts";
 
 /** A spoke that knows every hub in `urls` (tried in turn) and reconnects at once, subscribed to x:1. */

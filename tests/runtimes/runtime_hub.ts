@@ -27,6 +27,7 @@ export interface HubProfile {
   /** Milliseconds before `authorize` answers (asynchronously); synchronous without. */
   authorizeDelay?: number;
   authorizeTimeout?: number;
+  publishAuthorization?: { cache: boolean };
   upstream?: string;
   /** The upstream in Redis streams mode, and the hub with a history. */
   streams?: boolean;

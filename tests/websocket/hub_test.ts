@@ -1,11 +1,9 @@
 /**
- * The hub test bodies every runtime shares (tests/runtimes/hub.ts, hub_upstream.ts) against the Deno hub, run from
+ * The hub test bodies every runtime shares (tests/runtimes/hub.ts) against the Deno hub, run from
  * this checkout's source in a child process. The Node and Bun hubs run the same bodies in the bun group
  * (tests/runtimes/hub_test.ts).
  */
 
 import { hubTests } from "../runtimes/hub.ts";
-import { hubUpstreamTests } from "../runtimes/hub_upstream.ts";
 
 hubTests("deno");
-hubUpstreamTests("deno");

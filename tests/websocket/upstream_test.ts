@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createRedisEventTarget } from "../../adapters/redis/mod.ts";
-import { expect } from "../runtimes/hub.ts";
+import { expect } from "../runtimes/hub_kit.ts";
 import { client } from "../runtimes/hub_upstream.ts";
 import { nextEvent, startHub, until } from "./helpers.ts";
 
