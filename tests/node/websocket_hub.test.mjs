@@ -1,11 +1,14 @@
 // The hub on Node, as docs/architecture/hub.md sets it up: createWebSocketHub over `ws`'s WebSocketServer, in this
-// process, with `ws` spokes. Under `node --test` (deno task test node) and `bun test` (deno task test bun).
+// process, with `ws` spokes. Under `node --test` (deno task test node) and `bun test` (deno task test bun). And the
+// conformance kit over this runtime's own hub and a spoke: the Node hub under Node, the Bun hub (`Bun.serve`, native
+// fan-out) under Bun, as tests/websocket/conformance_test.ts runs it over the Deno hub.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { within } from "./fixtures/within.mjs";
 import { WebSocket, WebSocketServer } from "ws";
 
 import { createPubSub, SubscriptionRefusedError } from "@alkdev/pubsub";
+import { conformance } from "@alkdev/pubsub/testing";
 import { connectWebSocketEventTarget, createWebSocketHub } from "@alkdev/pubsub/websocket";
 
 test("a Node hub on ws: authenticate, authorize, routing by interest, relay without echo", async () => {
@@ -71,3 +74,45 @@ test("a Node hub on ws: authenticate, authorize, routing by interest, relay with
     await new Promise((resolve) => wss.close(resolve));
   }
 });
+
+/** This runtime's hub with `options` on 127.0.0.1, a free port: the Bun hub under Bun, else createWebSocketHub on ws. */
+async function serveHub(options) {
+  if (typeof globalThis.Bun !== "undefined") {
+    const { createBunWebSocketHub } = await import("@alkdev/pubsub/bun");
+    const hub = createBunWebSocketHub(options);
+    const server = globalThis.Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (request, server) => (hub.upgrade(request, server) ? undefined : new Response("", { status: 404 })),
+      websocket: hub.websocket,
+    });
+    return { hub, url: `ws://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
+  }
+  const hub = createWebSocketHub(options);
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  wss.on("connection", (socket, request) => hub.accept(socket, request));
+  await new Promise((resolve) => wss.on("listening", resolve));
+  return { hub, url: `ws://127.0.0.1:${wss.address().port}`, stop: () => new Promise((resolve) => wss.close(resolve)) };
+}
+
+/** A conformance pair: this runtime's hub (with `options`) and one spoke. */
+async function hubAndSpoke(options = {}) {
+  const { hub, url, stop } = await serveHub({ onError: () => {}, onListenerError: () => {}, ...options });
+  const spoke = connectWebSocketEventTarget(url, { WebSocket, onError: () => {}, onListenerError: () => {} });
+  await spoke.ready("");
+  return {
+    a: hub,
+    b: spoke,
+    listenerCount: (target, topic) => target.listenerCount(topic),
+    async close() {
+      spoke.close();
+      await spoke.closed;
+      await hub.close();
+      await stop();
+    },
+  };
+}
+
+const runtime = typeof globalThis.Bun !== "undefined" ? "bun" : "node";
+conformance(`${runtime} hub + spoke`, () => hubAndSpoke(), { test });
+conformance(`${runtime} hub with history + spoke (recover granted)`, () => hubAndSpoke({ history: {} }), { test });
