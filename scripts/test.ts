@@ -46,11 +46,11 @@ const groups: Group[] = [
   {
     name: "websocket",
     paths: ["tests/websocket"],
-    // node: the Chromium driver; this deno binary: the hub processes of upstream_test.ts, the hub and attacker
-    // processes of abuse_test.ts (they get their own, explicit permissions there) and browser_skip_test.ts (the
-    // browser test run without Chromium); env: ioredis (its `debug` dependency lists every variable), for the Redis
-    // upstream in upstream_test.ts, and CI and CHROMIUM_PATH for the browser test, which outside CI skips when
-    // Chromium is missing; read: Chromium's path.
+    // node: the Chromium driver; this deno binary: the Deno hub processes of hub_test.ts (the shared hub test bodies
+    // of tests/runtimes/hub.ts, from source), the hub and attacker processes of abuse_test.ts (they get their own,
+    // explicit permissions there) and browser_skip_test.ts (the browser test run without Chromium); env: ioredis (its
+    // `debug` dependency lists every variable), for the Redis upstream in upstream_test.ts and hub_test.ts, and CI
+    // and CHROMIUM_PATH for the browser test, which outside CI skips when Chromium is missing; read: Chromium's path.
     permissions: [
       "--allow-net=127.0.0.1",
       `--allow-read=.,${Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium"}`,
@@ -120,8 +120,8 @@ const groups: Group[] = [
   },
   {
     // Builds the npm package, installs it in .tmp/bun-smoke, runs `bun test` over tests/node/*.test.mjs (the library
-    // under Bun), then tests/runtimes/ (the hub on Deno, Node and Bun, each in a child process): a Bun summary and a
-    // Deno summary.
+    // under Bun), then tests/runtimes/ (the shared hub test bodies against the Node and Bun hubs, each in a child
+    // process; the websocket group runs them against the Deno hub): a Bun summary and a Deno summary.
     name: "bun",
     paths: ["tests/runtimes"],
     permissions: [],

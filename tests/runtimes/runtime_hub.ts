@@ -11,9 +11,6 @@
 /** A server runtime the hub runs on. */
 export type Runtime = "deno" | "node" | "bun";
 
-/** Every runtime, in the order the tests run. */
-export const RUNTIMES: readonly Runtime[] = ["deno", "node", "bun"];
-
 /** The scratch project, or undefined when the tests were started without one (the Node and Bun hubs' tests are then ignored). */
 export const SCRATCH: string | undefined = Deno.env.get("PUBSUB_SCRATCH");
 
