@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { PublishRefusedError, SubscriptionRefusedError } from "../../mod.ts";
-import { closedEvent, handshake, opened, until } from "../websocket/helpers.ts";
+import { closedEvent, handshaken, until } from "../websocket/helpers.ts";
 import {
   barrier,
   closeAll,
@@ -184,14 +184,12 @@ export function hubAuthorizeTests(runtime: Runtime, ignore = false): void {
         inboundLimits: false,
         heartbeat: false,
       });
-      const socket = new WebSocket(hub.url);
+      const socket = await handshaken(hub.url);
       let refusals = 0;
       socket.addEventListener("message", (event) => {
         if (String(event.data).startsWith('["subrefused"')) refusals++;
       });
       try {
-        await opened(socket);
-        await handshake(socket);
         const { rss: before } = await hub.stats();
         let most = 0;
         for (let i = 0; i < 10_000; i++) {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { type Subscription, SubscriptionRefusedError } from "../../mod.ts";
 import { nextWithin } from "../../testing/mod.ts";
-import { closedEvent, handshake, maskedFrames, opened, rawUpgrade, until } from "../websocket/helpers.ts";
+import { closedEvent, handshake, handshaken, maskedFrames, opened, rawUpgrade, until } from "../websocket/helpers.ts";
 import { barrier, closeAll, type Ending, expect, heardAtHub, N, range, spokeOn, statsWhen } from "./hub_kit.ts";
 import { type Runtime, startRuntimeHub } from "./runtime_hub.ts";
 
@@ -191,17 +191,13 @@ export function hubRoutingTests(runtime: Runtime, ignore = false): void {
         await rawClosed;
 
         // A frame over maxMessageBytes: 4009.
-        const big = new WebSocket(hub.url);
-        await opened(big);
-        await handshake(big);
+        const big = await handshaken(hub.url);
         const bigClosed = closedEvent(big);
         big.send(JSON.stringify({ type: "a", id: "1", payload: "y".repeat(2000) }));
         assert.equal((await bigClosed).code, 4009);
 
         // A flood past the inbound rate: 4008.
-        const flood = new WebSocket(hub.url);
-        await opened(flood);
-        await handshake(flood);
+        const flood = await handshaken(hub.url);
         const floodClosed = closedEvent(flood);
         for (let i = 0; i < 500 && flood.readyState === WebSocket.OPEN; i++) {
           flood.send(JSON.stringify({ type: "a", id: "1", payload: i }));

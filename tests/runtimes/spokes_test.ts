@@ -10,8 +10,7 @@ import {
   browserExchange,
   checkChromium,
   closedEvent,
-  handshake,
-  opened,
+  handshaken,
   startBrowserDriver,
 } from "../websocket/helpers.ts";
 import { SCRATCH, startRuntimeHub } from "./runtime_hub.ts";
@@ -124,9 +123,7 @@ Deno.test({
   async fn() {
     const hub = await startRuntimeHub("bun", { maxMessageBytes: 1024 });
     try {
-      const socket = new WebSocket(hub.url);
-      await opened(socket);
-      await handshake(socket);
+      const socket = await handshaken(hub.url);
       const closed = closedEvent(socket);
       socket.send(JSON.stringify({ type: "a", id: "1", payload: "y".repeat(3000) }));
       assert.equal((await closed).code, 1009);

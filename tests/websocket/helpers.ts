@@ -169,6 +169,14 @@ export function handshake(socket: WebSocket, credentials?: unknown, ms = 5000): 
   });
 }
 
+/** Opens a raw WebSocket to `url` and completes the hello (with `credentials`); resolves with the open socket. */
+export async function handshaken(url: string, credentials?: unknown): Promise<WebSocket> {
+  const socket = new WebSocket(url);
+  await opened(socket);
+  await handshake(socket, credentials);
+  return socket;
+}
+
 /** One data frame as read at a socket: its topic and payload. */
 export interface WireFrame {
   topic: string;
