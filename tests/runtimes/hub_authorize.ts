@@ -124,7 +124,8 @@ export function hubAuthorizeTests(runtime: Runtime, ignore = false): void {
           alice.pubsub.publish("x", "public", 99);
           await expect(pub2, [99], "the sender's own listener");
           await expect(pub, [99], "the sender's other listener");
-          await until(() => alice.errors.filter((e) => e instanceof PublishRefusedError).length === 2, 10_000, "");
+          const publishRefusals = () => alice.errors.filter((e) => e instanceof PublishRefusedError).length;
+          await until(() => publishRefusals() === 2, 10_000, "the refusal of x:public");
           const publishError = alice.errors.filter((e) => e instanceof PublishRefusedError)[1] as PublishRefusedError;
           assert.equal(publishError.code, "ERR_PUBLISH_REFUSED");
           assert.equal(publishError.topic, "x:public");
@@ -138,7 +139,7 @@ export function hubAuthorizeTests(runtime: Runtime, ignore = false): void {
 
           // A throwing authorize on publish: refused, reported to the sender and at the hub.
           alice.pubsub.publish("x", "boom", 1);
-          await until(() => alice.errors.filter((e) => e instanceof PublishRefusedError).length === 3, 10_000, "");
+          await until(() => publishRefusals() === 3, 10_000, "the refusal of x:boom");
           await until(() => refusalsAtHub(hub).length === 2, 10_000, "the hub's report");
           assert.equal(refusalsAtHub(hub)[1].name, "PublishRefusedError");
           assert.match(String(refusalsAtHub(hub)[1].cause), /authorize failed for publish/);
