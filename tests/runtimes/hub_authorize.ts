@@ -7,10 +7,10 @@ import {
   barrier,
   closeAll,
   type Ending,
+  errorsAtHub,
   expect,
   heardAtHub,
   range,
-  refusalsAtHub,
   spokeOn,
   statsWhen,
 } from "./hub_kit.ts";
@@ -96,9 +96,9 @@ export function hubAuthorizeTests(runtime: Runtime, ignore = false): void {
           await barrier(hub, [alice], marks, "after the refused subscribes");
           assert.equal(alice.wire.count("x:bob"), 0, "never a frame for a refused topic");
           assert.equal(alice.wire.count("x:boom"), 0);
-          assert.equal(refusalsAtHub(hub).length, 1, "a plain refusal is not an error at the hub; a throw is");
-          assert.equal(refusalsAtHub(hub)[0].name, "SubscriptionRefusedError");
-          assert.match(String(refusalsAtHub(hub)[0].cause), /authorize failed for subscribe/);
+          assert.equal(errorsAtHub(hub).length, 1, "a plain refusal is not an error at the hub; a throw is");
+          assert.equal(errorsAtHub(hub)[0].name, "SubscriptionRefusedError");
+          assert.match(String(errorsAtHub(hub)[0].cause), /authorize failed for subscribe/);
 
           // Publish matrix: alice may publish on x:alice, not on x:bob (refused, never relayed).
           alice.pubsub.publish("x", "bob", 2);
@@ -140,9 +140,9 @@ export function hubAuthorizeTests(runtime: Runtime, ignore = false): void {
           // A throwing authorize on publish: refused, reported to the sender and at the hub.
           alice.pubsub.publish("x", "boom", 1);
           await until(() => publishRefusals() === 3, 10_000, "the refusal of x:boom");
-          await until(() => refusalsAtHub(hub).length === 2, 10_000, "the hub's report");
-          assert.equal(refusalsAtHub(hub)[1].name, "PublishRefusedError");
-          assert.match(String(refusalsAtHub(hub)[1].cause), /authorize failed for publish/);
+          await until(() => errorsAtHub(hub).length === 2, 10_000, "the hub's report");
+          assert.equal(errorsAtHub(hub)[1].name, "PublishRefusedError");
+          assert.match(String(errorsAtHub(hub)[1].cause), /authorize failed for publish/);
 
           const { stats } = await hub.stats();
           assert.equal(stats.refusedSubscribes, 2);
@@ -236,7 +236,7 @@ export function hubAuthorizeTests(runtime: Runtime, ignore = false): void {
         await until(() => spoke.errors.length === 1, 5_000, "the refusal at the spoke");
         assert.ok(spoke.errors[0] instanceof PublishRefusedError);
         assert.equal((spoke.errors[0] as PublishRefusedError).reason, "unavailable");
-        const reported = hub.events.filter((e) => e.event === "error");
+        const reported = errorsAtHub(hub);
         assert.equal(reported.length, 1);
         assert.equal(reported[0].name, "PublishRefusedError");
         assert.match(String(reported[0].cause), /within 200 ms/);
@@ -277,7 +277,7 @@ async function publishFor(
     }
     const refused = () => spoke.errors.filter((e) => e instanceof PublishRefusedError).length;
     await until(() => heardAtHub(hub, "n:1").length + refused() >= 5_000, 10_000, "every event delivered or refused");
-    assert.deepEqual(hub.events.filter((e) => e.event === "error"), []);
+    assert.deepEqual(errorsAtHub(hub), []);
     return { delivered: heardAtHub(hub, "n:1"), refused: refused() };
   } finally {
     await closeAll([spoke], hub);
