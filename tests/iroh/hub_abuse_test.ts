@@ -19,8 +19,8 @@ const MiB = 1024 * 1024;
 /**
  * A raw peer: hello, then `frame(i)` 25 times every 10 ms (2,500 frames/s of about 1 KiB, under the default limits)
  * until the hub closes it; never reads. (Receiving an allowed flow costs the hub itself: at 5,000 frames/s of frames it
- * neither routes nor answers, its RSS rises about 44 MiB, mostly the binding's `number[]` chunks and QUIC buffers, which
- * leaves too little headroom under the 64 MiB bound on a loaded machine.)
+ * neither routes nor answers, its RSS rises about 44 MiB. Only about 9 MiB of the rise is JS heap; the rest is native
+ * memory the binding takes once, on the hub's first fast connection: a second attack on the same hub adds about 3 MiB.)
  */
 async function rawAttacker(endpoint: Endpoint, hub: HubAddress, frame: (i: number) => string) {
   const conn = await dial(endpoint, hub);
