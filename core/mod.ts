@@ -44,3 +44,4 @@ export * from "./ordered_results.ts";
 export * from "./decision_cache.ts";
 export * from "./send_pacer.ts";
 export * from "./backoff.ts";
+export * from "./heartbeat.ts";

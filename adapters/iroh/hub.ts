@@ -41,6 +41,7 @@ import {
   IROH_PROTOCOL_VERSION,
   isControl,
   parseControl,
+  PONG,
 } from "./protocol.ts";
 import type { IrohConnectionLike } from "./types.ts";
 
@@ -441,9 +442,16 @@ class Connection<TAuth> implements IrohHubConnection<TAuth>, HubPeer<Frame> {
       );
       return;
     }
+    if (message[0] === "ping" && message.length === 1 && this.features.has("ping")) {
+      this.#control(PONG); // bounded like every reply
+      return;
+    }
     const request = parseInterestRequest(message, this.recover);
     if (request === undefined) {
-      this.#invalidFrame(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
+      this.#invalidFrame(
+        new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`),
+        frame.length,
+      );
       return;
     }
     this.#requests.note(request);

@@ -37,8 +37,16 @@ export const IROH_PROTOCOL_VERSION = PROTOCOL_VERSION;
 /**
  * The optional protocol features (core/handshake.ts) the iroh hub and spoke
  * implement: what the spoke asks for in its hello and the hub grants.
+ * `"recover"`: positions and resuming subscribes (with the hub's `history`);
+ * `"ping"`: the spoke may send `["ping"]`, which the hub answers `["pong"]`.
  */
-export const IROH_FEATURES: readonly string[] = ["recover"];
+export const IROH_FEATURES: readonly string[] = ["recover", "ping"];
+
+/** The spoke's liveness check (feature `"ping"`). */
+export const PING = '["ping"]';
+
+/** The hub's answer to `["ping"]` (feature `"ping"`). */
+export const PONG = '["pong"]';
 
 /** A data frame's body as the codec produced it. */
 export type Frame = string | Uint8Array;

@@ -5,6 +5,7 @@
  */
 
 import type { BackoffOptions } from "../../core/backoff.ts";
+import { Heartbeat, type HeartbeatTiming } from "../../core/heartbeat.ts";
 import { ReconnectPolicy } from "../../core/reconnect.ts";
 import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
 import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshake.ts";
@@ -41,6 +42,7 @@ import {
   IROH_PROTOCOL_VERSION,
   isControl,
   parseControl,
+  PING,
 } from "./protocol.ts";
 import type { IrohConnectionLike } from "./types.ts";
 
@@ -98,6 +100,19 @@ export interface IrohSpokeOptions extends IrohEventTargetOptions {
    * @default {131072}
    */
   outboxSize?: number;
+  /**
+   * Notices a dead hub sooner than QUIC does (its idle timeout, about 30 s,
+   * is all that tells a spoke its hub was killed or cut off): with a hub
+   * that grants the `"ping"` feature, an interval without any frame from the
+   * hub sends `["ping"]`; if nothing comes within `timeout` after it, the
+   * connection is closed with code 4 (`timeout`), an
+   * {@linkcode IrohConnectionError} goes to `onError`, and the spoke
+   * reconnects. A dead hub is so noticed within 2 × `interval` + `timeout`.
+   * `false` sends no pings.
+   *
+   * @default {{ interval: 5000, timeout: 5000 }}
+   */
+  heartbeat?: HeartbeatTiming | false;
 }
 
 /**
@@ -195,6 +210,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
   #stopping = false;
   #final: IrohCloseInfo | undefined;
   #closed = deferred<IrohCloseInfo>();
+  #heartbeat: Heartbeat | undefined;
 
   /**
    * Starts dialing; prefer {@linkcode connectIrohEventTarget}.
@@ -212,6 +228,9 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     }
     this.#reconnect = new ReconnectPolicy(options.backoff, "full", options.maxAttempts);
     this.#outboxSize = positiveInt("outboxSize", options.outboxSize, 131_072);
+    if (options.heartbeat !== false) {
+      this.#heartbeat = new Heartbeat(options.heartbeat ?? {}, this.#ping, this.#silent);
+    }
     this.#pacer = new SendPacer<Frame>({
       size: (frame) => frameLength(frame) + 4,
       transmit: (frame) => this.#write(this.#link!, frame),
@@ -379,6 +398,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     let welcomed = false;
     const link: IrohLink = new IrohLink(conn, this.#options, {
       onFrame: (frame) => {
+        this.#heartbeat?.seen();
         this.#counters.framesIn++;
         this.#counters.bytesIn += frame.length + 4;
         if (welcomed) this.#onFrame(frame, link);
@@ -403,6 +423,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       // Subscriptions first, then the events published while disconnected.
       this.#open = true;
       this.#opened++;
+      if (this.#features.has("ping")) this.#heartbeat?.start();
       this.#interest.connected({
         recover: this.#features.has("recover"),
         // Request ids go only to a hub that answered with the welcome's info form, which echoes them.
@@ -486,6 +507,7 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
       this.#reportError(error as PubSubError);
       return;
     }
+    if (message[0] === "pong" && message.length === 1) return; // its arrival was the point
     const parsed = parseHubAnswer(message, this.#features.has("recover"));
     if (parsed === undefined) {
       this.#reportError(new IrohProtocolError(`Unknown control frame ${JSON.stringify(message).slice(0, 120)}`));
@@ -508,8 +530,24 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     if (answer.subscriptionError !== undefined) this.emit(SUBSCRIPTION_ERROR_EVENT, answer.subscriptionError);
   }
 
+  #ping = (): void => {
+    const link = this.#link;
+    if (link !== undefined && link.state === "open") this.#write(link, PING);
+  };
+
+  /** The heartbeat's verdict: nothing came from the hub within the timeout after a ping. */
+  #silent = (): void => {
+    const heartbeat = this.#heartbeat!;
+    const silence = heartbeat.interval + heartbeat.timeout;
+    this.#link?.fail(
+      new IrohConnectionError(`No frame from the hub within ${silence} ms, a ping included`, IROH_CLOSE_CODES.timeout),
+      IROH_CLOSE_CODES.timeout,
+    );
+  };
+
   #onLinkClose(info: IrohCloseInfo, link: IrohLink): void {
     if (this.#link !== link) return;
+    this.#heartbeat?.stop();
     this.#link = undefined;
     this.#open = false;
     this.#pacer.pause();
