@@ -314,6 +314,8 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
   #closing: Promise<void> | undefined;
   /** The listening connection, once it is open. */
   #conn: PgListenClient | undefined;
+  /** The listening connection's last query: the next waits for it (pg deprecates overlapping queries on one client). */
+  #lastQuery: Promise<unknown> = Promise.resolve();
   /** `LISTEN`/`UNLISTEN` may be sent on `#conn`: set after (re-)listening every channel. */
   #connReady = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -480,7 +482,7 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
     try {
       for (let i = 0; i < channels.length; i += LISTEN_BATCH) {
         const batch = channels.slice(i, i + LISTEN_BATCH);
-        await conn.query(batch.map((record) => `LISTEN ${quoteIdentifier(record.channel)}`).join("; "));
+        await this.#query(conn, batch.map((record) => `LISTEN ${quoteIdentifier(record.channel)}`).join("; "));
         if (this.#conn !== conn) return true; // lost meanwhile: #onLost reconnects
         for (const record of batch) record.listening = true;
       }
@@ -516,11 +518,18 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
     void this.#pause().then(() => this.#open());
   }
 
+  /** Runs `text` on `conn` once the previous query on the listening connection has settled. */
+  #query(conn: PgListenClient, text: string): Promise<unknown> {
+    const run = this.#lastQuery.then(() => conn.query(text));
+    this.#lastQuery = run.catch(noop);
+    return run;
+  }
+
   /** Ends a listening connection the target opened; its "error" listener stays, so a late error is not thrown. */
   async #end(conn: PgListenClient, unlisten: boolean): Promise<void> {
     conn.on("error", noop);
     try {
-      if (unlisten) await conn.query("UNLISTEN *");
+      if (unlisten) await this.#query(conn, "UNLISTEN *");
     } catch {
       // gone already
     }
@@ -549,7 +558,7 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
       const listen = record.topics.size > 0;
       if (listen === record.listening || (listen && record.error !== undefined)) break;
       try {
-        await conn.query(`${listen ? "LISTEN" : "UNLISTEN"} ${quoteIdentifier(record.channel)}`);
+        await this.#query(conn, `${listen ? "LISTEN" : "UNLISTEN"} ${quoteIdentifier(record.channel)}`);
         if (this.#conn === conn) record.listening = listen;
       } catch (error) {
         if (this.#conn !== conn || this.#closed) continue; // the connection went: #onLost has reset it
