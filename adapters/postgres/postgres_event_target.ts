@@ -166,12 +166,13 @@ export interface PostgresEventTargetOptions {
   maxQueued?: number;
   /**
    * The most `pg_notify` queries handed to `client` before the first one
-   * completes. A `pg.Client` runs its queries one after another on its one
-   * connection, so they keep their order whatever this is, and more than one
-   * saves a turn between queries; a `pg.Pool` runs them on several
-   * connections at once, where only 1 keeps every publisher's order.
+   * completes (events published meanwhile go together in the next one). Only
+   * 1 keeps every publisher's order over a `pg.Pool`, which runs queries on
+   * several connections at once; on a `pg.Client`, more than 1 relies on pg
+   * queueing a query behind a running one, which pg 8 deprecates (it prints a
+   * `DeprecationWarning`) and pg 9 removes.
    *
-   * @default {1 for a pg.Pool (an object with a numeric totalCount), 32 otherwise}
+   * @default {1}
    */
   inFlight?: number;
 }
@@ -333,7 +334,7 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
         `Cannot create a PostgreSQL event target: maxQueued must be a positive integer, got ${maxQueued}`,
       );
     }
-    const inFlight = options.inFlight ?? (isPool(options.client) ? 1 : 32);
+    const inFlight = options.inFlight ?? 1;
     if (!Number.isInteger(inFlight) || inFlight < 1) {
       throw new RangeError(
         `Cannot create a PostgreSQL event target: inFlight must be a positive integer, got ${inFlight}`,
@@ -626,11 +627,6 @@ class PostgresEventTargetImpl extends TransportEventTarget implements PostgresEv
     const detail: PostgresStateChange = { state, previous };
     this.emit("state", detail);
   }
-}
-
-/** A `pg.Pool` (it counts its clients), which may run two queries on two connections at once. */
-function isPool(client: PgQueryable): boolean {
-  return typeof (client as { totalCount?: unknown }).totalCount === "number";
 }
 
 function isLive(record: ChannelRecord): boolean {

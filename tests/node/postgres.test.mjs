@@ -10,6 +10,10 @@ import { createPostgresEventTarget, PostgresLimitError } from "@alkdev/pubsub/po
 import { nextWithin } from "@alkdev/pubsub/testing";
 import { adapterConformance } from "./_adapter_conformance.mjs";
 
+// pg 8 warns (once per process) when a query is handed to a client still running one; pg 9 will throw instead.
+const warnings = [];
+process.on("warning", (warning) => warnings.push(warning));
+
 const PG_URL = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const uniquePrefix = (name) => `n.${name}.${randomUUID().slice(0, 8)}:`;
 
@@ -65,4 +69,8 @@ test("postgres (node): garbage goes to onError; too-large events fail at publish
     await t.target.close();
     await Promise.all([t.client.end(), raw.end()]);
   }
+});
+
+test("postgres (node): the adapter never overlaps queries on one pg client (no DeprecationWarning from pg)", () => {
+  assert.deepEqual(warnings.filter((w) => w.name === "DeprecationWarning").map(String), []);
 });
