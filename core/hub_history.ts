@@ -123,6 +123,8 @@ interface Replay<F> {
   head: number;
   /** The upstream's answer is awaited: live frames wait here, to be sent after the replay unless it covered them. */
   fetching: boolean;
+  /** Once fetched from the upstream: the newest position the replay holds (a live copy of it or older is dropped). */
+  last?: StreamPosition;
 }
 
 /**
@@ -147,6 +149,12 @@ export class HubHistory<F> {
   #encodeAt: EncodeAt<F>;
   #timer: ReturnType<typeof setInterval> | undefined;
   #replays = new Map<HubPeer<F>, Map<string, Replay<F>>>();
+  /**
+   * After a replay read from the upstream: its last position, per connection and topic, until a newer live frame
+   * passes. The upstream's live message for an event can arrive after its history read returned that event (two Redis
+   * connections), and is then a duplicate.
+   */
+  #floors = new Map<HubPeer<F>, Map<string, StreamPosition>>();
   #pump: ReturnType<typeof setTimeout> | undefined;
   #busy: (topic: string) => boolean;
   #source: StreamHistorySource | undefined;
@@ -223,9 +231,8 @@ export class HubHistory<F> {
         sent++;
         peer.sendData(frame);
       } else if (peer === exclude) peer.sentAt?.(topic, position);
-      else {
+      else if (this.deliver(peer, topic, positioned ??= this.#encodeAt(event.detail, position, frame), position)) {
         sent++;
-        this.deliver(peer, topic, positioned ??= this.#encodeAt(event.detail, position, frame), position);
       }
     }
     return sent;
@@ -315,18 +322,29 @@ export class HubHistory<F> {
     if (recovery.missed !== undefined) info.missed = recovery.missed;
     peer.subscribed(topic, info);
     const items: Item<F>[] = frames.map((frame) => ({ frame, position: undefined }));
-    const last = entries.length === 0 ? recovery.from : entries[entries.length - 1].offset;
+    let last: StreamPosition = {
+      epoch,
+      offset: entries.length === 0 ? recovery.from : entries[entries.length - 1].offset,
+    };
     if (waiting !== undefined) {
       for (const item of waiting.items) {
         const position = item.position;
-        if (position === undefined || position.epoch !== epoch || position.offset > last) items.push(item);
+        if (position === undefined || position.epoch !== epoch || position.offset > last.offset) {
+          items.push(item);
+          if (position !== undefined) last = position;
+        }
       }
     }
     if (items.length === 0) {
-      this.leave(peer, topic);
+      this.#done(peer, topic, waiting === undefined ? undefined : last);
       return;
     }
-    this.#replaysOf(peer).set(topic, { items, head: 0, fetching: false });
+    this.#replaysOf(peer).set(topic, {
+      items,
+      head: 0,
+      fetching: false,
+      last: waiting === undefined ? undefined : last,
+    });
     if (this.#pump === undefined) this.#pumpNow();
   }
 
@@ -337,11 +355,42 @@ export class HubHistory<F> {
    * @param topic The topic.
    * @param frame The frame.
    * @param position Its position.
+   * @returns Whether it was sent or queued: `false` for a frame the replay from the upstream already holds or sent.
    */
-  deliver(peer: HubPeer<F>, topic: string, frame: F, position: StreamPosition): void {
+  deliver(peer: HubPeer<F>, topic: string, frame: F, position: StreamPosition): boolean {
     const replay = this.#replays.size === 0 ? undefined : this.#replays.get(peer)?.get(topic);
-    if (replay === undefined) peer.sendData(frame);
-    else replay.items.push({ frame, position });
+    if (replay === undefined) {
+      if (this.#floors.size !== 0 && this.#atOrBelowFloor(peer, topic, position)) return false;
+      peer.sendData(frame);
+      return true;
+    }
+    const last = replay.last;
+    if (last !== undefined) {
+      if (position.epoch === last.epoch && position.offset <= last.offset) return false; // the replay has it
+      replay.last = position;
+    }
+    replay.items.push({ frame, position });
+    return true;
+  }
+
+  /** Whether a live frame at `position` was sent already by the replay before it; the first newer one lifts the floor. */
+  #atOrBelowFloor(peer: HubPeer<F>, topic: string, position: StreamPosition): boolean {
+    const floors = this.#floors.get(peer);
+    const floor = floors?.get(topic);
+    if (floor === undefined) return false;
+    if (position.epoch === floor.epoch && position.offset <= floor.offset) return true;
+    floors!.delete(topic);
+    if (floors!.size === 0) this.#floors.delete(peer);
+    return false;
+  }
+
+  /** A replay is over; after one read from the upstream, its last position stays as the floor for live frames. */
+  #done(peer: HubPeer<F>, topic: string, last: StreamPosition | undefined): void {
+    this.leave(peer, topic);
+    if (last === undefined) return;
+    let floors = this.#floors.get(peer);
+    if (floors === undefined) this.#floors.set(peer, floors = new Map());
+    floors.set(topic, last);
   }
 
   /**
@@ -351,6 +400,12 @@ export class HubHistory<F> {
    * @param topic The topic; every topic of the connection without it.
    */
   leave(peer: HubPeer<F>, topic?: string): void {
+    const floors = this.#floors.size === 0 ? undefined : this.#floors.get(peer);
+    if (floors !== undefined) {
+      if (topic === undefined) floors.clear();
+      else floors.delete(topic);
+      if (floors.size === 0) this.#floors.delete(peer);
+    }
     const replays = this.#replays.get(peer);
     if (replays === undefined) return;
     if (topic === undefined) replays.clear();
@@ -364,6 +419,7 @@ export class HubHistory<F> {
     if (this.#pump !== undefined) clearTimeout(this.#pump);
     this.#timer = this.#pump = undefined;
     this.#replays.clear();
+    this.#floors.clear();
     this.store.clear();
   }
 
@@ -380,7 +436,7 @@ export class HubHistory<F> {
           peer.sendData(item.frame);
         }
         if (replay.head === replay.items.length && this.#replays.get(peer)?.get(topic) === replay) {
-          this.leave(peer, topic);
+          this.#done(peer, topic, replay.last);
         }
       }
     }

@@ -201,6 +201,49 @@ Deno.test("hub history over an upstream that stores it: the replay and the live 
   r.clear();
 });
 
+Deno.test("hub history over an upstream that stores it: a live copy arriving after the history read returned the same event is not sent again", async () => {
+  // Redis streams mode: the script's XADD and PUBLISH run together, but the hub reads history (XRANGE) on one
+  // connection and the live message on another, so the live copy of an event can come after the read returned it.
+  const store = new TopicHistory<EventEnvelope>();
+  const inner = new InProcessEventTarget<EnvelopeEvent>();
+  let answered = 0;
+  const upstream = Object.assign(inner, {
+    history: (topic: string, since: StreamPosition | undefined) =>
+      Promise.resolve().then(() => {
+        answered++;
+        return store.since(topic, since);
+      }),
+  });
+  const positioned = (n: number, position: StreamPosition) => {
+    const e = event(n) as PositionedEvent;
+    e.position = position;
+    return e;
+  };
+  const r = router({ upstream });
+  const a = new Peer(true);
+  r.attach(a);
+  r.subscribe(a, "t:1");
+  await until(() => a.acks.length === 1);
+  const epoch = a.acks[0].info!.epoch;
+  r.detach(a);
+  const stored = [1, 2, 3, 4, 5].map((n) => store.append("t:1", env(n), 1)); // all stored before the read
+  const again = new Peer(true);
+  r.attach(again);
+  r.subscribe(again, "t:1", { epoch, offset: 2 });
+  await until(() => answered === 2);
+  // The history answered 3, 4 and 5; their live copies come now, while the replay is queued, and after it is sent.
+  upstream.dispatchEvent(positioned(4, stored[3]));
+  await until(() => again.frames.length >= 3);
+  upstream.dispatchEvent(positioned(5, stored[4]));
+  upstream.dispatchEvent(positioned(6, store.append("t:1", env(6), 1)));
+  upstream.dispatchEvent(positioned(7, store.append("t:1", env(7), 1)));
+  await until(() => again.frames.length >= 5);
+  await tick();
+  assert.deepEqual(again.offsets(), [3, 4, 5, 6, 7]);
+  r.detach(again);
+  r.clear();
+});
+
 async function until(predicate: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!predicate()) {
