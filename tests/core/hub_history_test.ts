@@ -157,24 +157,9 @@ Deno.test("hub history: without history nothing changes for a recover peer, and 
 });
 
 Deno.test("hub history over an upstream that stores it: the replay and the live events that came meanwhile meet with no gap and no duplicate", async () => {
-  // An upstream numbering every event in a TopicHistory of its own, answering history() a turn late.
-  const store = new TopicHistory<EventEnvelope>();
-  const inner = new InProcessEventTarget<EnvelopeEvent>();
-  let answered = 0;
-  const upstream = Object.assign(inner, {
-    history: (topic: string, since: StreamPosition | undefined) =>
-      new Promise<HistoryRecovery<EventEnvelope>>((resolve) =>
-        setTimeout(() => {
-          answered++;
-          resolve(store.since(topic, since));
-        }, 20)
-      ),
-  });
-  const numbered = (n: number) => {
-    const e = event(n) as PositionedEvent;
-    e.position = store.append("t:1", e.detail, 1);
-    return e;
-  };
+  // An upstream numbering every event in a TopicHistory of its own, answering history() 20 ms late.
+  const { store, upstream, answered } = storingUpstream(20);
+  const numbered = (n: number) => positioned(n, store.append("t:1", env(n), 1));
   const r = router({ upstream });
   const a = new Peer(true);
   r.attach(a);
@@ -190,7 +175,7 @@ Deno.test("hub history over an upstream that stores it: the replay and the live 
   r.subscribe(again, "t:1", { epoch, offset: 3 });
   // Live while the history is read: 7 and 8 (after the snapshot) must follow 4..6, each once.
   upstream.dispatchEvent(numbered(7));
-  await until(() => answered === 2);
+  await until(() => answered() === 2);
   upstream.dispatchEvent(numbered(8));
   await until(() => again.frames.length === 5);
   assert.deepEqual(again.acks, [{ topic: "t:1", info: { epoch, offset: 3 } }]);
@@ -204,21 +189,7 @@ Deno.test("hub history over an upstream that stores it: the replay and the live 
 Deno.test("hub history over an upstream that stores it: a live copy arriving after the history read returned the same event is not sent again", async () => {
   // Redis streams mode: the script's XADD and PUBLISH run together, but the hub reads history (XRANGE) on one
   // connection and the live message on another, so the live copy of an event can come after the read returned it.
-  const store = new TopicHistory<EventEnvelope>();
-  const inner = new InProcessEventTarget<EnvelopeEvent>();
-  let answered = 0;
-  const upstream = Object.assign(inner, {
-    history: (topic: string, since: StreamPosition | undefined) =>
-      Promise.resolve().then(() => {
-        answered++;
-        return store.since(topic, since);
-      }),
-  });
-  const positioned = (n: number, position: StreamPosition) => {
-    const e = event(n) as PositionedEvent;
-    e.position = position;
-    return e;
-  };
+  const { store, upstream, answered } = storingUpstream(0);
   const r = router({ upstream });
   const a = new Peer(true);
   r.attach(a);
@@ -230,7 +201,7 @@ Deno.test("hub history over an upstream that stores it: a live copy arriving aft
   const again = new Peer(true);
   r.attach(again);
   r.subscribe(again, "t:1", { epoch, offset: 2 });
-  await until(() => answered === 2);
+  await until(() => answered() === 2);
   // The history answered 3, 4 and 5; their live copies come now, while the replay is queued, and after it is sent.
   upstream.dispatchEvent(positioned(4, stored[3]));
   await until(() => again.frames.length >= 3);
@@ -243,6 +214,29 @@ Deno.test("hub history over an upstream that stores it: a live copy arriving aft
   r.detach(again);
   r.clear();
 });
+
+/** Event `n` as an upstream that stores history delivers it, at `position`. */
+function positioned(n: number, position: StreamPosition): PositionedEvent {
+  const e = event(n) as PositionedEvent;
+  e.position = position;
+  return e;
+}
+
+/** An in-process upstream that stores history in a TopicHistory of its own and answers `history()` after `delay` ms. */
+function storingUpstream(delay: number) {
+  const store = new TopicHistory<EventEnvelope>();
+  let answers = 0;
+  const upstream = Object.assign(new InProcessEventTarget<EnvelopeEvent>(), {
+    history: (topic: string, since: StreamPosition | undefined) =>
+      new Promise<HistoryRecovery<EventEnvelope>>((resolve) =>
+        setTimeout(() => {
+          answers++;
+          resolve(store.since(topic, since));
+        }, delay)
+      ),
+  });
+  return { store, upstream, answered: () => answers };
+}
 
 async function until(predicate: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -6,8 +6,8 @@
 
 import assert from "node:assert/strict";
 import { encodeFrame, FrameDecoder, type PubSubError } from "../../mod.ts";
-import { connectIrohEventTarget, type IrohConnectionLike, IrohProtocolError } from "../../adapters/iroh/mod.ts";
-import { rawPeer, startHubServer, until } from "./hub_helpers.ts";
+import { connectIrohEventTarget, IrohProtocolError } from "../../adapters/iroh/mod.ts";
+import { rawPeer, recording, startHubServer, until } from "./hub_helpers.ts";
 import { ALPN, bindEndpoint, closeEndpoints, iroh, loopbackAddrs } from "./load_iroh.ts";
 
 const ignore = iroh === undefined;
@@ -63,49 +63,24 @@ Deno.test({
   }
 });
 
-/** Counts `["ping"]` frames written on a connection's stream. */
-function countingPings(conn: IrohConnectionLike, count: { pings: number }): IrohConnectionLike {
-  const decoder = new FrameDecoder();
-  const text = new TextDecoder();
-  return {
-    openBi: async () => {
-      const bi = await conn.openBi();
-      return {
-        send: {
-          writeAll: (bytes: number[]) => {
-            decoder.push(Uint8Array.from(bytes), (frame) => {
-              if (text.decode(frame) === '["ping"]') count.pings++;
-            });
-            return bi.send.writeAll(bytes);
-          },
-          finish: () => bi.send.finish(),
-        },
-        recv: bi.recv,
-      };
-    },
-    acceptBi: () => conn.acceptBi(),
-    remoteId: () => conn.remoteId(),
-    close: (code, reason) => conn.close(code, reason),
-    closed: () => conn.closed(),
-  };
-}
-
 Deno.test({
   name: "iroh spoke heartbeat: pings a quiet hub every interval and stays open; pings nothing while frames flow",
   ignore,
 }, async () => {
   const [server, endpoint] = await Promise.all([startHubServer(), bindEndpoint()]);
-  const count = { pings: 0 };
+  const sent: string[] = [];
+  const pings = () => sent.filter((frame) => frame === '["ping"]').length;
   const spoke = connectIrohEventTarget(async () =>
-    countingPings(
+    recording(
       await endpoint.connect(new iroh!.EndpointAddr(server.endpoint.id(), null, loopbackAddrs(server.endpoint)), ALPN),
-      count,
+      sent,
+      [],
     ), { heartbeat: { interval: 100, timeout: 200 }, onError: () => {} });
   try {
     await new Promise<void>((resolve) => spoke.addEventListener("connect", () => resolve(), { once: true }));
     await new Promise((r) => setTimeout(r, 1_000));
     // Quiet: a ping every 300 ms (interval, then the pong is seen when the timeout looks, then interval again).
-    assert.ok(count.pings >= 2 && count.pings <= 10, `${count.pings} pings in 1 s`);
+    assert.ok(pings() >= 2 && pings() <= 10, `${pings()} pings in 1 s`);
     // Busy: the hub sends every 20 ms, so no interval is quiet.
     const listener = () => {};
     spoke.addEventListener("tick:1", listener);
@@ -115,10 +90,10 @@ Deno.test({
       20,
     );
     await new Promise((r) => setTimeout(r, 150));
-    const before = count.pings;
+    const before = pings();
     await new Promise((r) => setTimeout(r, 500));
     clearInterval(timer);
-    assert.equal(count.pings, before, "no ping while frames flow");
+    assert.equal(pings(), before, "no ping while frames flow");
     assert.equal(spoke.stats().reconnects, 0);
     assert.equal(spoke.state, "open");
     spoke.removeEventListener("tick:1", listener);

@@ -172,3 +172,42 @@ export async function rawPeer(endpoint: Endpoint, server: HubServer) {
   const send = (body: string | Uint8Array) => bi.send.writeAll(Array.from(encodeFrame(body)));
   return { conn, bi, send };
 }
+
+/** Records the control frames the spoke's stream carries, each way, as JSON text. */
+export function recording(conn: IrohConnectionLike, sent: string[], received: string[]): IrohConnectionLike {
+  const text = new TextDecoder();
+  const record = (into: string[]) => {
+    const decoder = new FrameDecoder();
+    return (bytes: ArrayLike<number>) =>
+      decoder.push(Uint8Array.from(bytes), (frame) => {
+        if (frame[0] === 0x5b) into.push(text.decode(frame));
+      });
+  };
+  const onSent = record(sent);
+  const onReceived = record(received);
+  return {
+    openBi: async () => {
+      const bi = await conn.openBi();
+      return {
+        send: {
+          writeAll: (bytes: number[]) => {
+            onSent(bytes);
+            return bi.send.writeAll(bytes);
+          },
+          finish: () => bi.send.finish(),
+        },
+        recv: {
+          read: async (size: number) => {
+            const chunk = await bi.recv.read(size);
+            onReceived(chunk);
+            return chunk;
+          },
+        },
+      };
+    },
+    acceptBi: () => conn.acceptBi(),
+    remoteId: () => conn.remoteId(),
+    close: (code, reason) => conn.close(code, reason),
+    closed: () => conn.closed(),
+  };
+}
