@@ -20,6 +20,7 @@ import { decodePositioned } from "../../core/stream_position.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
 import { parseBoundedJson } from "../../core/json_depth.ts";
+import { isLiteEvent } from "../../core/lite_event.ts";
 import { parseHubAnswer, parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import {
   encodeHello,
@@ -802,7 +803,8 @@ export class Link {
  * for the event's topic and that it fits in `max` bytes.
  */
 export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Frame {
-  const frame = codec.encode(outgoingEnvelope(event.detail, event.type));
+  // A lite event's envelope was built for its topic (core/lite_event.ts): no second check.
+  const frame = codec.encode(isLiteEvent(event) ? event.detail : outgoingEnvelope(event.detail, event.type));
   if (typeof frame === "string" && frame.charCodeAt(0) === BRACKET) {
     throw new TypeError(`The codec produced text starting with "[", which is reserved for control frames`);
   }
