@@ -307,9 +307,12 @@ interface Echo<F> {
   at: number;
 }
 
-class Route<F> {
+/** A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. */
+class Route<F> extends CompactSet<HubPeer<F>> {
   /** Most routes (a personal topic) have one subscriber: no `Set` for them. */
-  readonly peers = new CompactSet<HubPeer<F>>();
+  get peers(): CompactSet<HubPeer<F>> {
+    return this;
+  }
   local = 0;
   /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
   joining = 0;
@@ -325,17 +328,26 @@ interface Entry {
   since?: StreamPosition;
 }
 
-interface PeerState<TContext> {
+/** A connection's state: its topics (the state itself, one object per connection) and its authorization. */
+class PeerState<TContext> extends CompactMap<string, Entry> {
   context: TContext | undefined;
-  /** A flat array for the few topics most connections hold. */
-  topics: CompactMap<string, Entry>;
-  generation: number;
+  generation = 0;
   /** Asynchronous `authorize` calls running (until they settle or time out, even after an unsub or a detach). */
-  inFlight: number;
+  inFlight = 0;
   /** Publishes waiting for an answer, theirs or one ahead of them, in arrival order; created on first use. */
   publishes: OrderedResults | undefined;
   /** Remembered publish decisions per topic; `undefined` with `publishAuthorization.cache: false` or before the first. */
   decisions: DecisionCache<string> | undefined;
+
+  constructor(context: TContext | undefined) {
+    super();
+    this.context = context;
+  }
+
+  /** A flat array for the few topics most connections hold. */
+  get topics(): CompactMap<string, Entry> {
+    return this;
+  }
 }
 
 interface Relay<F> {
@@ -486,14 +498,7 @@ export class HubRouter<F, TContext = unknown> {
     if (this.#peers.has(peer)) return;
     // The publish queue and the decision cache are created on the connection's first publish that asks authorize
     // (most never do).
-    this.#peers.set(peer, {
-      context,
-      topics: new CompactMap(),
-      generation: 0,
-      inFlight: 0,
-      publishes: undefined,
-      decisions: undefined,
-    });
+    this.#peers.set(peer, new PeerState(context));
   }
 
   /**

@@ -149,7 +149,11 @@ export type WebSocketHubStats = HubStats;
  * ```
  */
 export interface WebSocketHubConnection<TRequest = unknown, TContext = unknown> {
-  /** The upgrade request given to `accept`. */
+  /**
+   * The upgrade request given to `accept`. The Bun hub keeps it only until
+   * the connection's `"connect"` event, unless `keepRequest` is set (see
+   * docs/architecture/bun.md).
+   */
   readonly request: TRequest | undefined;
   /** What `authenticate` returned, if it returned an object; `undefined` before the handshake. */
   readonly context: TContext | undefined;
@@ -201,7 +205,7 @@ interface ConnectionOwner<TContext> {
   readonly router: HubRouter<Frame, TContext>;
   /** The link config, the same object for every connection. */
   readonly config: LinkConfig;
-  opened(connection: WebSocketHubConnection): void;
+  opened(connection: HubConnection<unknown, TContext>): void;
   closed(connection: HubConnection<unknown, TContext>, info: WebSocketCloseInfo): void;
   error(error: PubSubError): void;
 }
@@ -209,7 +213,8 @@ interface ConnectionOwner<TContext> {
 /** One accepted connection: the router's peer over a {@linkcode Link}, and the link's callbacks. */
 export class HubConnection<TRequest, TContext>
   implements WebSocketHubConnection<TRequest, TContext>, HubPeer<Frame>, LinkCallbacks {
-  readonly request: TRequest | undefined;
+  /** Cleared by a hub that does not keep requests (the Bun hub's default). */
+  request: TRequest | undefined;
   context: TContext | undefined;
   readonly link: Link;
   readonly #owner: ConnectionOwner<TContext>;
@@ -251,7 +256,7 @@ export class HubConnection<TRequest, TContext>
 
   /** @internal Link callback. */
   onOpen(): void {
-    this.#owner.opened(this);
+    this.#owner.opened(this as HubConnection<unknown, TContext>);
   }
 
   /** @internal Link callback. */
@@ -413,7 +418,10 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     this.#owner = {
       router: this.router,
       config: Object.freeze(config),
-      opened: (connection) => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
+      opened: (connection) => {
+        this.emit("connect", { connection } satisfies WebSocketHubEventDetail);
+        this.connected(connection as HubConnection<TRequest, TContext>);
+      },
       closed: (connection, info) => {
         this.connectionClosed(connection);
         this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
@@ -470,6 +478,13 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     ]);
     clearTimeout(timer);
   }
+
+  /**
+   * Called once a connection's `"connect"` event has been dispatched. @internal
+   *
+   * @param _connection The connection.
+   */
+  protected connected(_connection: HubConnection<TRequest, TContext>): void {}
 
   /** Reports through `onError` and an `"error"` event. */
   protected reportError(error: PubSubError): void {
