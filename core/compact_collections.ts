@@ -74,79 +74,85 @@ const ARRAY_ENTRIES = 8;
  * value, …]`, looked up by `===`), and moves them into a `Map` past that.
  */
 export class CompactMap<K, V> implements Iterable<[K, V]> {
-  #flat: unknown[] | undefined;
-  #map: Map<K, V> | undefined;
+  /** The flat array, or the `Map` past 8 entries (one field: a subclass's objects stay small). */
+  #store: unknown[] | Map<K, V> | undefined;
 
   /** The number of entries. */
   get size(): number {
-    return this.#map !== undefined ? this.#map.size : this.#flat === undefined ? 0 : this.#flat.length >> 1;
+    const store = this.#store;
+    return store === undefined ? 0 : store instanceof Map ? store.size : store.length >> 1;
   }
 
-  #index(key: K): number {
-    const flat = this.#flat;
-    if (flat === undefined) return -1;
+  /** The index of `key` in the flat array, or -1. */
+  #index(flat: unknown[], key: K): number {
     for (let i = 0; i < flat.length; i += 2) if (flat[i] === key) return i;
     return -1;
   }
 
   /** The value for `key`, or `undefined`. */
   get(key: K): V | undefined {
-    if (this.#map !== undefined) return this.#map.get(key);
-    const i = this.#index(key);
-    return i === -1 ? undefined : this.#flat![i + 1] as V;
+    const store = this.#store;
+    if (store === undefined) return undefined;
+    if (store instanceof Map) return store.get(key);
+    const i = this.#index(store, key);
+    return i === -1 ? undefined : store[i + 1] as V;
   }
 
   /** Whether `key` has an entry. */
   has(key: K): boolean {
-    return this.#map !== undefined ? this.#map.has(key) : this.#index(key) !== -1;
+    const store = this.#store;
+    if (store === undefined) return false;
+    return store instanceof Map ? store.has(key) : this.#index(store, key) !== -1;
   }
 
   /** Sets `key` to `value` (a new key goes last). */
   set(key: K, value: V): this {
-    if (this.#map !== undefined) {
-      this.#map.set(key, value);
+    const store = this.#store;
+    if (store instanceof Map) {
+      store.set(key, value);
       return this;
     }
-    const i = this.#index(key);
-    if (i !== -1) {
-      this.#flat![i + 1] = value;
+    if (store === undefined) {
+      this.#store = [key, value];
       return this;
     }
-    const flat = this.#flat ??= [];
-    if (flat.length < ARRAY_ENTRIES * 2) {
-      flat.push(key, value);
-      return this;
+    const i = this.#index(store, key);
+    if (i !== -1) store[i + 1] = value;
+    else if (store.length < ARRAY_ENTRIES * 2) store.push(key, value);
+    else {
+      const map = new Map<K, V>();
+      for (let j = 0; j < store.length; j += 2) map.set(store[j] as K, store[j + 1] as V);
+      map.set(key, value);
+      this.#store = map;
     }
-    const map = new Map<K, V>();
-    for (let j = 0; j < flat.length; j += 2) map.set(flat[j] as K, flat[j + 1] as V);
-    map.set(key, value);
-    this.#map = map;
-    this.#flat = undefined;
     return this;
   }
 
   /** Removes `key`'s entry; whether there was one. */
   delete(key: K): boolean {
-    if (this.#map !== undefined) return this.#map.delete(key);
-    const i = this.#index(key);
+    const store = this.#store;
+    if (store === undefined) return false;
+    if (store instanceof Map) return store.delete(key);
+    const i = this.#index(store, key);
     if (i === -1) return false;
-    if (this.#flat!.length === 2) this.#flat = undefined;
-    else this.#flat!.splice(i, 2);
+    if (store.length === 2) this.#store = undefined;
+    else store.splice(i, 2);
     return true;
   }
 
   /** Removes every entry. */
   clear(): void {
-    this.#flat = undefined;
-    this.#map = undefined;
+    this.#store = undefined;
   }
 
   /** The entries in insertion order (of a snapshot while they are in the array). */
   [Symbol.iterator](): Iterator<[K, V]> {
-    if (this.#map !== undefined) return this.#map.entries();
-    const flat = this.#flat ?? [];
+    const store = this.#store;
+    if (store instanceof Map) return store.entries();
     const entries: [K, V][] = [];
-    for (let i = 0; i < flat.length; i += 2) entries.push([flat[i] as K, flat[i + 1] as V]);
+    if (store !== undefined) {
+      for (let i = 0; i < store.length; i += 2) entries.push([store[i] as K, store[i + 1] as V]);
+    }
     return entries[Symbol.iterator]();
   }
 }

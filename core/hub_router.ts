@@ -553,7 +553,9 @@ export class HubRouter<F, TContext = unknown> {
       );
       return;
     }
-    const entry: Entry = { generation: ++state.generation, active: false, since };
+    // `since` only when given: a two-field entry is a smaller object.
+    const generation = ++state.generation;
+    const entry: Entry = since === undefined ? { generation, active: false } : { generation, active: false, since };
     state.topics.set(topic, entry);
     const current = () => this.#peers.get(peer) === state && state.topics.get(topic) === entry;
     this.#decide(

@@ -197,6 +197,14 @@ export interface NativeTopicSocket extends WebSocketLike {
   unsubscribe(topic: string): void;
 }
 
+/** `socket` if it joins its runtime's topics itself (the Bun hub's adapter), else `undefined`. */
+function nativeTopics(socket: WebSocketLike): NativeTopicSocket | undefined {
+  const native = socket as Partial<NativeTopicSocket>;
+  return typeof native.subscribe === "function" && typeof native.unsubscribe === "function"
+    ? socket as NativeTopicSocket
+    : undefined;
+}
+
 /**
  * What a hub's connections share: one per hub, so a connection holds no
  * closures of its own (an idle connection's memory is most of a hub's).
@@ -218,34 +226,31 @@ export class HubConnection<TRequest, TContext>
   context: TContext | undefined;
   readonly link: Link;
   readonly #owner: ConnectionOwner<TContext>;
-  readonly #native: NativeTopicSocket | undefined;
+
   /** Created on first use; the close info once closed. */
   #closed: Promise<WebSocketCloseInfo> | undefined;
-  #resolveClosed: ((info: WebSocketCloseInfo) => void) | undefined;
-  #closeInfo: WebSocketCloseInfo | undefined;
+  /** Resolves `closed` once asked for; the close info once closed. */
+  #closing: ((info: WebSocketCloseInfo) => void) | WebSocketCloseInfo | undefined;
 
   constructor(request: TRequest | undefined, owner: ConnectionOwner<TContext>, socket: WebSocketLike) {
     this.request = request;
     this.#owner = owner;
-    const native = socket as Partial<NativeTopicSocket>;
-    this.#native = typeof native.subscribe === "function" && typeof native.unsubscribe === "function"
-      ? socket as NativeTopicSocket
-      : undefined;
     this.link = new Link(socket, owner.config, this);
   }
 
   get closed(): Promise<WebSocketCloseInfo> {
     if (this.#closed !== undefined) return this.#closed;
-    const info = this.#closeInfo;
+    const info = this.#closing;
     return (this.#closed = info !== undefined
-      ? Promise.resolve(info)
-      : new Promise((resolve) => (this.#resolveClosed = resolve)));
+      ? Promise.resolve(info as WebSocketCloseInfo)
+      : new Promise((resolve) => (this.#closing = resolve)));
   }
 
   /** Settles `closed`. */
   #settle(info: WebSocketCloseInfo): void {
-    this.#closeInfo = info;
-    this.#resolveClosed?.(info);
+    const resolve = this.#closing;
+    this.#closing = info;
+    if (typeof resolve === "function") resolve(info);
   }
 
   /** @internal Link callback: the handshake is done. */
@@ -306,7 +311,7 @@ export class HubConnection<TRequest, TContext>
   }
 
   subscribed(topic: string, info?: SubscribedInfo): void {
-    if (this.#native !== undefined && this.link.state === "open") this.#native.subscribe(topic);
+    if (this.link.state === "open") nativeTopics(this.link.socket)?.subscribe(topic);
     this.link.control(this.link.requests.suback(topic, info));
   }
 
@@ -315,7 +320,7 @@ export class HubConnection<TRequest, TContext>
   }
 
   unsubscribed(topic: string): void {
-    if (this.#native !== undefined && this.link.state === "open") this.#native.unsubscribe(topic);
+    if (this.link.state === "open") nativeTopics(this.link.socket)?.unsubscribe(topic);
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
