@@ -38,7 +38,13 @@ import type { HubFrame } from "../../core/hub_event_target.ts";
 import type { HubPeer } from "../../core/hub_router.ts";
 import { CloseCode } from "./close_codes.ts";
 import { WebSocketBackpressureError } from "./errors.ts";
-import { HubConnection, type NativeTopicSocket, WebSocketHub, type WebSocketHubOptions } from "./hub.ts";
+import {
+  HubConnection,
+  type NativeTopicSocket,
+  WebSocketHub,
+  type WebSocketHubConnection,
+  type WebSocketHubOptions,
+} from "./hub.ts";
 import { resolveCommonOptions, type ResolvedCommonOptions } from "./options.ts";
 import { CLOSED, OPEN, type WebSocketEventLike } from "./socket.ts";
 
@@ -391,8 +397,8 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
   }
 
   /** After the `"connect"` event: lets the upgrade request go unless `keepRequest`. @internal */
-  protected override connected(connection: HubConnection<Request, TContext>): void {
-    if (this.#keepRequest) return;
+  protected override connected(connection: WebSocketHubConnection<Request, TContext>): void {
+    if (this.#keepRequest || !(connection instanceof HubConnection)) return;
     connection.request = undefined;
     const socket = connection.link.socket;
     if (socket instanceof BunSocket) socket.request = undefined;

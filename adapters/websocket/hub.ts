@@ -489,7 +489,7 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
    *
    * @param _connection The connection.
    */
-  protected connected(_connection: HubConnection<TRequest, TContext>): void {}
+  protected connected(_connection: WebSocketHubConnection<TRequest, TContext>): void {}
 
   /** Reports through `onError` and an `"error"` event. */
   protected reportError(error: PubSubError): void {
