@@ -13,6 +13,7 @@ import {
   type SubscriptionPush,
   type SubscriptionStop,
 } from "./subscription.ts";
+import { liteEvent, takesLiteEvents } from "./lite_event.ts";
 import { topicFor } from "./topic.ts";
 import {
   CLOSE_EVENT,
@@ -185,6 +186,8 @@ export interface PubSub<M extends PubSubEventMap> {
  */
 export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> = {}): PubSub<M> {
   const target = config.eventTarget ?? new InProcessEventTarget();
+  // A hub takes plain-object events on its own path (core/lite_event.ts): no runtime Event per publish.
+  const lite = takesLiteEvents(target);
   const defaults = config.subscriptionDefaults;
   const schemas = config.schemas as PubSubSchemas | undefined;
   const validateLocal = config.validateLocal ?? false;
@@ -264,7 +267,7 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> =
       const detail: EventEnvelope<K, M[K]> = { type, id, payload };
       const schema = gate?.schemaFor(type);
       if (schema === undefined) {
-        target.dispatchEvent(new CustomEvent(topic, { detail }) as EnvelopeEvent);
+        target.dispatchEvent(lite ? liteEvent(topic, detail) : new CustomEvent(topic, { detail }) as EnvelopeEvent);
         return;
       }
       if (validateLocal) {

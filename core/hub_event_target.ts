@@ -12,6 +12,7 @@ import type { PubSubError } from "./errors.ts";
 import { type HubPeer, HubRouter, type HubRouterOptions } from "./hub_router.ts";
 import type { FrameCounters, HubStats } from "./hub_stats.ts";
 import type { InProcessEventTargetOptions } from "./in_process_event_target.ts";
+import { LITE_EVENTS, realEvent } from "./lite_event.ts";
 import { TransportEventTarget } from "./transport_event_target.ts";
 import { type EnvelopeEvent, isTopic, type SubscriptionReadiness } from "./types.ts";
 
@@ -128,7 +129,7 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
    * @throws Whatever `encodeFrame` throws (an invalid envelope, a frame over the size limit); nothing is delivered.
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
-    if (!isTopic(event.type)) return this.dispatchLocal(event);
+    if (!isTopic(event.type)) return this.dispatchLocal(realEvent(event));
     this.router.publish(event, this.encodeFrame(event));
     return !event.defaultPrevented;
   }
@@ -243,3 +244,7 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
    */
   protected abstract reportError(error: PubSubError): void;
 }
+
+// The router reads only an event's type and detail until it leaves for listeners or an upstream: `createPubSub`
+// publishes lite events here (core/lite_event.ts). A subclass overriding dispatchEvent gets real ones.
+Object.defineProperty(HubEventTarget.prototype.dispatchEvent, LITE_EVENTS, { value: true });

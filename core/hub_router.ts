@@ -18,6 +18,7 @@
  * @module
  */
 
+import { CompactMap, CompactSet } from "./compact_collections.ts";
 import { DecisionCache, type PublishAuthorizationOptions } from "./decision_cache.ts";
 import { PublishRefusedError, PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
 import {
@@ -27,7 +28,7 @@ import {
   isStreamHistorySource,
   type SubscribedInfo,
 } from "./hub_history.ts";
-import { InProcessEventTarget } from "./in_process_event_target.ts";
+import { liteEvent, realEvent } from "./lite_event.ts";
 import { OrderedResults } from "./ordered_results.ts";
 import { type HubSchemaOptions, PayloadGate, PayloadValidationError } from "./payload_validation.ts";
 import type { StreamPosition } from "./topic_history.ts";
@@ -306,8 +307,12 @@ interface Echo<F> {
   at: number;
 }
 
-class Route<F> {
-  readonly peers = new Set<HubPeer<F>>();
+/** A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. */
+class Route<F> extends CompactSet<HubPeer<F>> {
+  /** Most routes (a personal topic) have one subscriber: no `Set` for them. */
+  get peers(): CompactSet<HubPeer<F>> {
+    return this;
+  }
   local = 0;
   /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
   joining = 0;
@@ -323,16 +328,26 @@ interface Entry {
   since?: StreamPosition;
 }
 
-interface PeerState<TContext> {
+/** A connection's state: its topics (the state itself, one object per connection) and its authorization. */
+class PeerState<TContext> extends CompactMap<string, Entry> {
   context: TContext | undefined;
-  topics: Map<string, Entry>;
-  generation: number;
+  generation = 0;
   /** Asynchronous `authorize` calls running (until they settle or time out, even after an unsub or a detach). */
-  inFlight: number;
-  /** Publishes waiting for an answer, theirs or one ahead of them, in arrival order. */
-  publishes: OrderedResults;
+  inFlight = 0;
+  /** Publishes waiting for an answer, theirs or one ahead of them, in arrival order; created on first use. */
+  publishes: OrderedResults | undefined;
   /** Remembered publish decisions per topic; `undefined` with `publishAuthorization.cache: false` or before the first. */
   decisions: DecisionCache<string> | undefined;
+
+  constructor(context: TContext | undefined) {
+    super();
+    this.context = context;
+  }
+
+  /** A flat array for the few topics most connections hold. */
+  get topics(): CompactMap<string, Entry> {
+    return this;
+  }
 }
 
 interface Relay<F> {
@@ -382,7 +397,8 @@ interface Relay<F> {
  */
 export class HubRouter<F, TContext = unknown> {
   #options: HubRouterOptions<F, TContext>;
-  #upstream: TypedEventTarget<EnvelopeEvent>;
+  /** `undefined` without an upstream: events go straight to the routes (no listener per topic). */
+  #upstream: TypedEventTarget<EnvelopeEvent> | undefined;
   #authorize: Authorize<TContext> | undefined;
   #maxSubscriptions: number;
   #maxTopicLength: number;
@@ -412,7 +428,7 @@ export class HubRouter<F, TContext = unknown> {
    */
   constructor(options: HubRouterOptions<F, TContext>) {
     this.#options = options;
-    this.#upstream = options.upstream ?? new InProcessEventTarget<EnvelopeEvent>();
+    this.#upstream = options.upstream;
     this.#authorize = options.authorize;
     this.#maxSubscriptions = positiveInteger(
       "maxSubscriptionsPerConnection",
@@ -480,9 +496,9 @@ export class HubRouter<F, TContext = unknown> {
    */
   attach(peer: HubPeer<F>, context?: TContext): void {
     if (this.#peers.has(peer)) return;
-    // The decision cache is created on the connection's first publish that asks authorize (most never do).
-    const publishes = new OrderedResults(this.#onPublishError);
-    this.#peers.set(peer, { context, topics: new Map(), generation: 0, inFlight: 0, publishes, decisions: undefined });
+    // The publish queue and the decision cache are created on the connection's first publish that asks authorize
+    // (most never do).
+    this.#peers.set(peer, new PeerState(context));
   }
 
   /**
@@ -498,7 +514,7 @@ export class HubRouter<F, TContext = unknown> {
     for (const [topic, entry] of state.topics) if (entry.active) this.#removePeer(topic, peer);
     state.topics.clear();
     this.#history?.leave(peer);
-    state.publishes.clear();
+    state.publishes?.clear();
   }
 
   /**
@@ -537,7 +553,9 @@ export class HubRouter<F, TContext = unknown> {
       );
       return;
     }
-    const entry: Entry = { generation: ++state.generation, active: false, since };
+    // `since` only when given: a two-field entry is a smaller object.
+    const generation = ++state.generation;
+    const entry: Entry = since === undefined ? { generation, active: false } : { generation, active: false, since };
     state.topics.set(topic, entry);
     const current = () => this.#peers.get(peer) === state && state.topics.get(topic) === entry;
     this.#decide(
@@ -616,13 +634,13 @@ export class HubRouter<F, TContext = unknown> {
       this.#relayFrom(peer, topic, envelope, frame);
       return;
     }
-    const publishes = state.publishes;
     const known = state.decisions?.get(topic);
-    if (known !== undefined && publishes.length === 0) {
+    if (known !== undefined && (state.publishes === undefined || state.publishes.length === 0)) {
       if (known) this.#relayFrom(peer, topic, envelope, frame);
       else this.#refusePublish(peer, topic, "forbidden");
       return;
     }
+    const publishes = state.publishes ??= new OrderedResults(this.#onPublishError);
     if (publishes.length >= this.#maxPending) {
       this.#refusePublish(peer, topic, "forbidden", `More than ${this.#maxPending} publishes wait for authorize`);
       return;
@@ -880,7 +898,7 @@ export class HubRouter<F, TContext = unknown> {
     if (route === undefined) {
       route = new Route<F>();
       this.#routes.set(topic, route);
-      this.#upstream.addEventListener(topic, this.#onUpstream);
+      this.#upstream?.addEventListener(topic, this.#onUpstream);
     }
     return route;
   }
@@ -904,7 +922,7 @@ export class HubRouter<F, TContext = unknown> {
     // A topic with history keeps listening until its stream is dropped, so it records what a dropped spoke misses.
     if (this.#history?.store.has(topic)) return;
     this.#routes.delete(topic);
-    this.#upstream.removeEventListener(topic, this.#onUpstream);
+    this.#upstream?.removeEventListener(topic, this.#onUpstream);
   }
 
   #refuseSubscribe(peer: HubPeer<F>, topic: string, reason: RefusalReason, message?: string, cause?: unknown): void {
@@ -922,7 +940,7 @@ export class HubRouter<F, TContext = unknown> {
   }
 
   #relayFrom(peer: HubPeer<F>, topic: string, envelope: EventEnvelope, frame: F): void {
-    const event = new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent;
+    const event = liteEvent(topic, envelope);
     try {
       this.#dispatchUpstream(event, frame, peer);
     } catch (cause) {
@@ -934,11 +952,15 @@ export class HubRouter<F, TContext = unknown> {
   }
 
   #dispatchUpstream(event: EnvelopeEvent, frame: F | undefined, from: HubPeer<F> | undefined): void {
+    const upstream = this.#upstream;
+    // A lite event (core/lite_event.ts) stays within the router; an upstream gets a real one.
+    if (upstream !== undefined) event = realEvent(event);
     const relay: Relay<F> = { event, frame, from, seen: false };
     const outer = this.#relay;
     this.#relay = relay;
     try {
-      this.#upstream.dispatchEvent(event);
+      if (upstream !== undefined) upstream.dispatchEvent(event);
+      else this.#deliver(event);
     } finally {
       this.#relay = outer;
     }
@@ -950,6 +972,15 @@ export class HubRouter<F, TContext = unknown> {
     if (echoes.length >= MAX_ECHOES_PER_TOPIC) echoes.shift();
     // The canonical encoding: what the upstream's copy will encode to, whatever the sender's frame looked like.
     echoes.push({ frame: this.#options.encode(event.detail), from, at: Date.now() });
+  }
+
+  /** Without an upstream: the event comes straight back, a throw reported as an in-process target would. */
+  #deliver(event: EnvelopeEvent): void {
+    try {
+      this.#onUpstream(event);
+    } catch (error) {
+      console.error(`A listener for ${JSON.stringify(event.type)} threw:`, error);
+    }
   }
 
   #onUpstream = (event: EnvelopeEvent): void => {
@@ -967,7 +998,7 @@ export class HubRouter<F, TContext = unknown> {
       frame = this.#options.encode(event.detail);
       exclude = this.#matchEcho(route, frame);
     }
-    if (route.local > 0) this.#options.deliverLocal(event);
+    if (route.local > 0) this.#options.deliverLocal(realEvent(event));
     const history = this.#history;
     if (history !== undefined) {
       frame ??= this.#options.encode(event.detail);

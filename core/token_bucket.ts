@@ -5,6 +5,9 @@
  * @module
  */
 
+/** The default clock: one function for every bucket (a connection has two). */
+const performanceNow = (): number => performance.now();
+
 /**
  * A token bucket holding at most `burst` tokens, refilled at `rate` tokens per
  * second. Refill is computed lazily from the clock on each `take`, so an idle
@@ -37,7 +40,7 @@ export class TokenBucket {
    * @param now The clock in milliseconds. @default {performance.now}
    * @throws {RangeError} If `rate` or `burst` is not a positive number.
    */
-  constructor(rate: number, burst: number, now: () => number = () => performance.now()) {
+  constructor(rate: number, burst: number, now: () => number = performanceNow) {
     if (!(rate > 0)) throw new RangeError(`Expected the rate to be a positive number, got ${String(rate)}`);
     if (!(burst > 0)) throw new RangeError(`Expected the burst to be a positive number, got ${String(burst)}`);
     this.rate = rate;

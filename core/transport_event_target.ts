@@ -352,6 +352,8 @@ export abstract class TransportEventTarget implements TypedEventTarget<EnvelopeE
    * ```
    */
   protected emit(type: string, detail?: unknown): void {
+    // No event without a listener: a hub emits two per connection, and a runtime event is not free (Bun's is native).
+    if (this.#local.listenerCount(type) === 0) return;
     this.#local.dispatchEvent(new CustomEvent(type, { detail }) as unknown as EnvelopeEvent);
   }
 

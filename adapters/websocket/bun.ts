@@ -38,7 +38,13 @@ import type { HubFrame } from "../../core/hub_event_target.ts";
 import type { HubPeer } from "../../core/hub_router.ts";
 import { CloseCode } from "./close_codes.ts";
 import { WebSocketBackpressureError } from "./errors.ts";
-import { HubConnection, type NativeTopicSocket, WebSocketHub, type WebSocketHubOptions } from "./hub.ts";
+import {
+  HubConnection,
+  type NativeTopicSocket,
+  WebSocketHub,
+  type WebSocketHubConnection,
+  type WebSocketHubOptions,
+} from "./hub.ts";
 import { resolveCommonOptions, type ResolvedCommonOptions } from "./options.ts";
 import { CLOSED, OPEN, type WebSocketEventLike } from "./socket.ts";
 
@@ -106,10 +112,13 @@ export interface BunServerLike {
  * ```
  */
 export interface BunHubSocketData<TRequest = Request> {
-  /** The upgrade request, passed to `authenticate`. */
-  readonly request: TRequest;
-  /** The hub's adapter for this socket, set when it opens. @internal */
-  socket?: unknown;
+  /**
+   * The upgrade request, passed to `authenticate`; cleared after the
+   * connection's `"connect"` event unless the hub's `keepRequest` is set.
+   */
+  request: TRequest | undefined;
+  /** The hub's adapter for this socket. @internal */
+  readonly socket?: unknown;
 }
 
 /**
@@ -146,6 +155,35 @@ export interface BunWebSocketHandlers {
   perMessageDeflate: boolean;
 }
 
+/**
+ * Options for {@linkcode createBunWebSocketHub}: those of
+ * {@linkcode WebSocketHubOptions}, and whether to keep each connection's
+ * upgrade request.
+ *
+ * @typeParam TContext What `authenticate` returns for a connection.
+ *
+ * @example Keep the request for the "disconnect" listeners
+ * ```ts
+ * import type { BunWebSocketHubOptions } from "@alkdev/pubsub/bun";
+ *
+ * const options: BunWebSocketHubOptions = { keepRequest: true };
+ * ```
+ */
+export interface BunWebSocketHubOptions<TContext = unknown> extends WebSocketHubOptions<Request, TContext> {
+  /**
+   * Keep each connection's upgrade `Request` (`connection.request`) for the
+   * connection's lifetime. By default the hub keeps it only until the
+   * connection's `"connect"` event (`authenticate` and `"connect"` listeners
+   * see it), then lets it go: Bun's `Request` holds its URL and headers in
+   * native memory, about 0.8 KB per connection, a quarter of what Bun itself
+   * needs for an idle socket. Keep what a connection needs later in the
+   * context `authenticate` returns, or set this.
+   *
+   * @default {false}
+   */
+  keepRequest?: boolean;
+}
+
 /** How often, at most, the hub checks every socket's buffer after fan-outs, in ms. */
 const SWEEP_INTERVAL = 50;
 
@@ -170,20 +208,27 @@ function dispatch(listeners: Listener | Listener[] | undefined, event: WebSocket
 }
 
 /**
- * A Bun `ServerWebSocket` as the standard socket the protocol's {@linkcode Link} drives. It is open when created (in
- * the `open` handler) and Bun reports no errors apart from the close, so only `"message"` and `"close"` listeners are
- * kept: two small arrays per connection.
+ * A Bun `ServerWebSocket` as the standard socket the protocol's {@linkcode Link} drives, and the socket's `data`
+ * (created at upgrade, with the request; the `ServerWebSocket` is set when it opens). Bun reports no errors apart from
+ * the close, so only `"message"` and `"close"` listeners are kept, without arrays for one of each.
  */
-class BunSocket implements NativeTopicSocket {
-  readonly ws: BunServerWebSocketLike<BunHubSocketData<unknown>>;
+class BunSocket implements NativeTopicSocket, BunHubSocketData<unknown> {
+  /** Set in the `open` handler, before the link sees the socket. */
+  ws!: BunServerWebSocketLike<BunHubSocketData<unknown>>;
+  request: unknown;
   binaryType = "arraybuffer";
   // The link adds one listener of each; arrays only if something adds more.
   #message: Listener | Listener[] | undefined;
   #close: Listener | Listener[] | undefined;
   #closed = false;
 
-  constructor(ws: BunServerWebSocketLike<BunHubSocketData<unknown>>) {
-    this.ws = ws;
+  constructor(request: unknown) {
+    this.request = request;
+  }
+
+  /** The socket's `data` is the adapter itself. */
+  get socket(): this {
+    return this;
   }
 
   get readyState(): number {
@@ -271,21 +316,40 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
   #server: BunServerLike | undefined;
   #resolved: ResolvedCommonOptions;
   #sweep: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Bytes that may have been queued on any one socket since the last full check (a bound): each fan-out adds one
+   * frame to each subscriber; text counts 3 bytes per UTF-16 unit (the most UTF-8 needs).
+   */
+  #growth = 0;
+  /** The most any socket had queued at the last full check. */
+  #checkedMax = 0;
+  /** The fan-outs' share of `counters.bytesOut` (frame × recipients); the rest is what the links sent themselves. */
+  #fannedOut = 0;
+  /** What the links had sent themselves at the last full check. */
+  #linkBytesChecked = 0;
+  #keepRequest: boolean;
 
   /**
    * Constructs a hub; prefer {@linkcode createBunWebSocketHub}.
    *
-   * @param options The options of {@linkcode WebSocketHubOptions}.
+   * @param options The options of {@linkcode BunWebSocketHubOptions}.
    */
-  constructor(options: WebSocketHubOptions<Request, TContext> = {}) {
+  constructor(options: BunWebSocketHubOptions<TContext> = {}) {
     super(options);
     const resolved = resolveCommonOptions(options, jsonCodec);
     this.#resolved = resolved;
+    this.#keepRequest = options.keepRequest ?? false;
     const close = resolved.backpressure === "close";
     this.websocket = {
       open: (ws) => this.#open(ws),
-      message: (ws, message) => (ws.data?.socket as BunSocket | undefined)?.message(message),
-      close: (ws, code, reason) => (ws.data?.socket as BunSocket | undefined)?.closed(code, reason),
+      message: (ws, message) => {
+        const socket = ws.data;
+        if (socket instanceof BunSocket && socket.ws === ws) socket.message(message);
+      },
+      close: (ws, code, reason) => {
+        const socket = ws.data;
+        if (socket instanceof BunSocket && socket.ws === ws) socket.closed(code, reason);
+      },
       drain: () => {},
       maxPayloadLength: resolved.maxMessageBytes * 2,
       backpressureLimit: close ? resolved.highWaterMark * 2 : resolved.highWaterMark,
@@ -312,13 +376,13 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
     headers?: Headers | Record<string, string> | [string, string][],
   ): boolean {
     this.#server = server;
-    const data: BunHubSocketData<Request> = { request };
+    const data = new BunSocket(request);
     return server.upgrade(request, headers === undefined ? { data } : { data, headers });
   }
 
   #open(ws: BunServerWebSocketLike<BunHubSocketData<unknown>>): void {
-    const data = ws.data;
-    if (data === null || typeof data !== "object" || !("request" in data) || this.#server === undefined) {
+    const socket = ws.data;
+    if (!(socket instanceof BunSocket) || socket.ws !== undefined || this.#server === undefined) {
       // Not upgraded by hub.upgrade(): without the server, the hub cannot publish to it.
       ws.close(1011, "Not upgraded by the hub");
       return;
@@ -328,9 +392,16 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
     } catch {
       // An older Bun: Buffers are byte views too.
     }
-    const socket = new BunSocket(ws);
-    data.socket = socket;
-    this.accept(socket, data.request as Request);
+    socket.ws = ws;
+    this.accept(socket, socket.request as Request);
+  }
+
+  /** After the `"connect"` event: lets the upgrade request go unless `keepRequest`. @internal */
+  protected override connected(connection: WebSocketHubConnection<Request, TContext>): void {
+    if (this.#keepRequest || !(connection instanceof HubConnection)) return;
+    connection.request = undefined;
+    const socket = connection.link.socket;
+    if (socket instanceof BunSocket) socket.request = undefined;
   }
 
   /** One native publish per event: from the sender's socket (skipping it) or from the server. @internal */
@@ -345,27 +416,43 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
     else if (this.#server !== undefined) this.#server.publish(topic, frame);
     else return;
     const counters = this.counters;
+    const size = typeof frame === "string" ? frame.length : frame.byteLength;
     counters.framesOut += recipients;
-    counters.bytesOut += (typeof frame === "string" ? frame.length : frame.byteLength) * recipients;
+    counters.bytesOut += size * recipients;
+    this.#fannedOut += size * recipients;
+    this.#growth += typeof frame === "string" ? size * 3 : size;
     if (this.#sweep === undefined && this.#resolved.backpressure === "close") {
       this.#sweep = setTimeout(() => this.#checkBudgets(), SWEEP_INTERVAL);
     }
   }
 
-  /** Closes every socket whose native buffer passed `highWaterMark` with 4013. */
+  /**
+   * Closes every socket whose native buffer passed `highWaterMark` with 4013. Skipped while no socket can have: the
+   * most queued at the last full check, plus every frame fanned out and everything the links sent since, stays
+   * within the limit (a burst of small events then costs no pass over every socket).
+   */
   #checkBudgets(): void {
     this.#sweep = undefined;
     const limit = this.#resolved.highWaterMark;
+    const linkBytes = this.counters.bytesOut - this.#fannedOut;
+    if (this.#checkedMax + this.#growth + (linkBytes - this.#linkBytesChecked) * 3 <= limit) return;
+    this.#growth = 0;
+    this.#linkBytesChecked = linkBytes;
+    let max = 0;
     for (const peer of this.live) {
       if (!(peer instanceof HubConnection)) continue;
       const socket = peer.link.socket;
-      if (!(socket instanceof BunSocket) || peer.link.state !== "open") continue;
+      if (!(socket instanceof BunSocket)) continue;
       const buffered = socket.bufferedAmount;
-      if (buffered <= limit) continue;
+      if (buffered <= limit || peer.link.state !== "open") {
+        if (buffered > max) max = buffered;
+        continue;
+      }
       const error = new WebSocketBackpressureError(buffered, limit, "close");
       this.reportError(error);
       peer.link.close(CloseCode.SlowConsumer, "Slow consumer", error);
     }
+    this.#checkedMax = max;
   }
 
   /**
@@ -386,7 +473,7 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
  * {@linkcode BunWebSocketHub}.
  *
  * @typeParam TContext What `authenticate` returns for a connection.
- * @param options The options of {@linkcode WebSocketHubOptions}.
+ * @param options The options of {@linkcode BunWebSocketHubOptions}.
  * @returns The hub.
  *
  * @example
@@ -404,7 +491,7 @@ export class BunWebSocketHub<TContext = unknown> extends WebSocketHub<Request, T
  * ```
  */
 export function createBunWebSocketHub<TContext = unknown>(
-  options: WebSocketHubOptions<Request, TContext> = {},
+  options: BunWebSocketHubOptions<TContext> = {},
 ): BunWebSocketHub<TContext> {
   return new BunWebSocketHub<TContext>(options);
 }

@@ -149,7 +149,11 @@ export type WebSocketHubStats = HubStats;
  * ```
  */
 export interface WebSocketHubConnection<TRequest = unknown, TContext = unknown> {
-  /** The upgrade request given to `accept`. */
+  /**
+   * The upgrade request given to `accept`. The Bun hub keeps it only until
+   * the connection's `"connect"` event, unless `keepRequest` is set (see
+   * docs/architecture/bun.md).
+   */
   readonly request: TRequest | undefined;
   /** What `authenticate` returned, if it returned an object; `undefined` before the handshake. */
   readonly context: TContext | undefined;
@@ -193,6 +197,14 @@ export interface NativeTopicSocket extends WebSocketLike {
   unsubscribe(topic: string): void;
 }
 
+/** `socket` if it joins its runtime's topics itself (the Bun hub's adapter), else `undefined`. */
+function nativeTopics(socket: WebSocketLike): NativeTopicSocket | undefined {
+  const native = socket as Partial<NativeTopicSocket>;
+  return typeof native.subscribe === "function" && typeof native.unsubscribe === "function"
+    ? socket as NativeTopicSocket
+    : undefined;
+}
+
 /**
  * What a hub's connections share: one per hub, so a connection holds no
  * closures of its own (an idle connection's memory is most of a hub's).
@@ -201,7 +213,7 @@ interface ConnectionOwner<TContext> {
   readonly router: HubRouter<Frame, TContext>;
   /** The link config, the same object for every connection. */
   readonly config: LinkConfig;
-  opened(connection: WebSocketHubConnection): void;
+  opened(connection: HubConnection<unknown, TContext>): void;
   closed(connection: HubConnection<unknown, TContext>, info: WebSocketCloseInfo): void;
   error(error: PubSubError): void;
 }
@@ -209,38 +221,36 @@ interface ConnectionOwner<TContext> {
 /** One accepted connection: the router's peer over a {@linkcode Link}, and the link's callbacks. */
 export class HubConnection<TRequest, TContext>
   implements WebSocketHubConnection<TRequest, TContext>, HubPeer<Frame>, LinkCallbacks {
-  readonly request: TRequest | undefined;
+  /** Cleared by a hub that does not keep requests (the Bun hub's default). */
+  request: TRequest | undefined;
   context: TContext | undefined;
   readonly link: Link;
   readonly #owner: ConnectionOwner<TContext>;
-  readonly #native: NativeTopicSocket | undefined;
+
   /** Created on first use; the close info once closed. */
   #closed: Promise<WebSocketCloseInfo> | undefined;
-  #resolveClosed: ((info: WebSocketCloseInfo) => void) | undefined;
-  #closeInfo: WebSocketCloseInfo | undefined;
+  /** Resolves `closed` once asked for; the close info once closed. */
+  #closing: ((info: WebSocketCloseInfo) => void) | WebSocketCloseInfo | undefined;
 
   constructor(request: TRequest | undefined, owner: ConnectionOwner<TContext>, socket: WebSocketLike) {
     this.request = request;
     this.#owner = owner;
-    const native = socket as Partial<NativeTopicSocket>;
-    this.#native = typeof native.subscribe === "function" && typeof native.unsubscribe === "function"
-      ? socket as NativeTopicSocket
-      : undefined;
     this.link = new Link(socket, owner.config, this);
   }
 
   get closed(): Promise<WebSocketCloseInfo> {
     if (this.#closed !== undefined) return this.#closed;
-    const info = this.#closeInfo;
+    const info = this.#closing;
     return (this.#closed = info !== undefined
-      ? Promise.resolve(info)
-      : new Promise((resolve) => (this.#resolveClosed = resolve)));
+      ? Promise.resolve(info as WebSocketCloseInfo)
+      : new Promise((resolve) => (this.#closing = resolve)));
   }
 
   /** Settles `closed`. */
   #settle(info: WebSocketCloseInfo): void {
-    this.#closeInfo = info;
-    this.#resolveClosed?.(info);
+    const resolve = this.#closing;
+    this.#closing = info;
+    if (typeof resolve === "function") resolve(info);
   }
 
   /** @internal Link callback: the handshake is done. */
@@ -251,7 +261,7 @@ export class HubConnection<TRequest, TContext>
 
   /** @internal Link callback. */
   onOpen(): void {
-    this.#owner.opened(this);
+    this.#owner.opened(this as HubConnection<unknown, TContext>);
   }
 
   /** @internal Link callback. */
@@ -301,7 +311,7 @@ export class HubConnection<TRequest, TContext>
   }
 
   subscribed(topic: string, info?: SubscribedInfo): void {
-    if (this.#native !== undefined && this.link.state === "open") this.#native.subscribe(topic);
+    if (this.link.state === "open") nativeTopics(this.link.socket)?.subscribe(topic);
     this.link.control(this.link.requests.suback(topic, info));
   }
 
@@ -310,7 +320,7 @@ export class HubConnection<TRequest, TContext>
   }
 
   unsubscribed(topic: string): void {
-    if (this.#native !== undefined && this.link.state === "open") this.#native.unsubscribe(topic);
+    if (this.link.state === "open") nativeTopics(this.link.socket)?.unsubscribe(topic);
   }
 
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void {
@@ -413,7 +423,10 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     this.#owner = {
       router: this.router,
       config: Object.freeze(config),
-      opened: (connection) => this.emit("connect", { connection } satisfies WebSocketHubEventDetail),
+      opened: (connection) => {
+        this.emit("connect", { connection } satisfies WebSocketHubEventDetail);
+        this.connected(connection as HubConnection<TRequest, TContext>);
+      },
       closed: (connection, info) => {
         this.connectionClosed(connection);
         this.emit("disconnect", { connection, info } satisfies WebSocketHubEventDetail);
@@ -470,6 +483,13 @@ export class WebSocketHub<TRequest = unknown, TContext = unknown> extends HubEve
     ]);
     clearTimeout(timer);
   }
+
+  /**
+   * Called once a connection's `"connect"` event has been dispatched. @internal
+   *
+   * @param _connection The connection.
+   */
+  protected connected(_connection: WebSocketHubConnection<TRequest, TContext>): void {}
 
   /** Reports through `onError` and an `"error"` event. */
   protected reportError(error: PubSubError): void {

@@ -20,6 +20,8 @@ import { decodePositioned } from "../../core/stream_position.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import { checkFrameSize, utf8Length } from "../../core/frame_size.ts";
 import { parseBoundedJson } from "../../core/json_depth.ts";
+import { HeartbeatQueue } from "../../core/heartbeat_queue.ts";
+import { isLiteEvent } from "../../core/lite_event.ts";
 import { parseHubAnswer, parseInterestRequest, SubRequests } from "../../core/sub_request.ts";
 import {
   encodeHello,
@@ -214,8 +216,9 @@ export class Link {
   #config: LinkConfig;
   #callbacks: LinkCallbacks;
   #state: WebSocketConnectionState = "connecting";
-  #pingTimer: ReturnType<typeof setInterval> | undefined;
-  #pongTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Where this link is on its config's heartbeat queue (-1: not on it); the answer's deadline while a ping waits. */
+  #pingSlot = -1;
+  #answerSlot = -1;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeStarted = false;
@@ -462,23 +465,31 @@ export class Link {
   }
 
   #startHeartbeat(): void {
-    const heartbeat = this.#config.heartbeat;
-    if (heartbeat === undefined) return;
-    // Static callbacks with the link as argument: no closure per connection or per ping.
-    this.#pingTimer = setInterval(Link.#ping, heartbeat.interval, this);
+    // One timer for every link of the config (a hub's connections): core/heartbeat_queue.ts.
+    heartbeatQueue(this.#config)?.add(this);
   }
 
-  static #ping(link: Link): void {
-    if (link.#pongTimer !== undefined) return; // still waiting for the last one
-    link.#transmit(PING);
-    link.#pongTimer = setTimeout(Link.#pongMissed, link.#config.heartbeat!.timeout, link);
+  /** @internal Heartbeat queue callback: a ping unless the last is unanswered (1 sent, 0 not, -1 closed). */
+  heartbeatPing(): number {
+    if (this.#state !== "open") return -1;
+    if (this.#answerSlot !== -1) return 0; // still waiting for the last one
+    this.#transmit(PING);
+    return this.#state === "open" ? 1 : -1;
   }
 
-  static #pongMissed(link: Link): void {
-    link.#pongTimer = undefined;
-    const error = new WebSocketHeartbeatError(link.#config.heartbeat!.timeout);
-    link.#callbacks.onError(error);
-    link.close(CloseCode.HeartbeatTimeout, "Heartbeat timeout", error);
+  /** @internal Heartbeat queue callback. */
+  heartbeatSlots(ping: number, answer: number): void {
+    this.#pingSlot = ping;
+    if (answer !== -1) this.#answerSlot = answer;
+  }
+
+  /** @internal Heartbeat queue callback: the answer to the ping is due. */
+  heartbeatDue(slot: number): void {
+    if (slot !== this.#answerSlot || this.#state === "closed") return;
+    this.#answerSlot = -1;
+    const error = new WebSocketHeartbeatError(this.#config.heartbeat!.timeout);
+    this.#callbacks.onError(error);
+    this.close(CloseCode.HeartbeatTimeout, "Heartbeat timeout", error);
   }
 
   /** Inbound entry: size limit, rate limits, then the frame's turn (at once unless the connection used its slice). */
@@ -561,9 +572,9 @@ export class Link {
 
   /** A valid frame came: the peer answered the heartbeat. Invalid frames and frames over a limit don't count. */
   #alive(): void {
-    if (this.#pongTimer !== undefined) {
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = undefined;
+    if (this.#answerSlot !== -1) {
+      heartbeatQueue(this.#config)?.answered(this.#answerSlot);
+      this.#answerSlot = -1;
     }
   }
 
@@ -787,14 +798,28 @@ export class Link {
   #finish(info: WebSocketCloseInfo): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
-    if (this.#pongTimer !== undefined) clearTimeout(this.#pongTimer);
+    if (this.#pingSlot !== -1) heartbeatQueue(this.#config)?.remove(this.#pingSlot, this.#answerSlot);
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
-    this.#pingTimer = this.#pongTimer = this.#handshakeTimer = undefined;
+    this.#pingSlot = this.#answerSlot = -1;
+    this.#handshakeTimer = undefined;
     this.#lane?.close();
     this.socket.removeEventListener("message", this.#onMessage);
     this.#callbacks.onClose(info, this);
   }
+}
+
+/** One heartbeat queue per link config: a hub's connections share it. */
+const heartbeatQueues = new WeakMap<LinkConfig, HeartbeatQueue<Link>>();
+
+/** The heartbeat queue of `config`'s links, or `undefined` without a heartbeat. */
+function heartbeatQueue(config: LinkConfig): HeartbeatQueue<Link> | undefined {
+  const heartbeat = config.heartbeat;
+  if (heartbeat === undefined) return undefined;
+  let queue = heartbeatQueues.get(config);
+  if (queue === undefined) {
+    heartbeatQueues.set(config, queue = new HeartbeatQueue(heartbeat.interval, heartbeat.timeout));
+  }
+  return queue;
 }
 
 /**
@@ -802,7 +827,8 @@ export class Link {
  * for the event's topic and that it fits in `max` bytes.
  */
 export function encodeEvent(event: EnvelopeEvent, codec: Codec, max: number): Frame {
-  const frame = codec.encode(outgoingEnvelope(event.detail, event.type));
+  // A lite event's envelope was built for its topic (core/lite_event.ts): no second check.
+  const frame = codec.encode(isLiteEvent(event) ? event.detail : outgoingEnvelope(event.detail, event.type));
   if (typeof frame === "string" && frame.charCodeAt(0) === BRACKET) {
     throw new TypeError(`The codec produced text starting with "[", which is reserved for control frames`);
   }
