@@ -10,8 +10,8 @@
  * - the upstream: every event, whoever published it, goes out through the
  *   upstream target and comes back through the one upstream listener the hub
  *   holds per topic while anyone (a connection or a local listener) wants it.
- *   Without an upstream the router uses a private in-process one, so there is
- *   one delivery path;
+ *   Without an upstream the router delivers at once, as a private in-process
+ *   upstream would (one delivery path, without its dispatch);
  * - the sender of a relayed event is never sent its own event back, including
  *   when it returns asynchronously from a shared upstream such as Redis.
  *
@@ -934,6 +934,16 @@ export class HubRouter<F, TContext = unknown> {
   }
 
   #dispatchUpstream(event: EnvelopeEvent, frame: F | undefined, from: HubPeer<F> | undefined): void {
+    if (this.#options.upstream === undefined) {
+      // The private in-process upstream would call #onUpstream at once: skip its dispatch and the relay record.
+      try {
+        this.#deliver(event, frame, from);
+      } catch (error) {
+        // What the private target does with a throwing listener.
+        console.error(`A listener for ${JSON.stringify(event.type)} threw:`, error);
+      }
+      return;
+    }
     const relay: Relay<F> = { event, frame, from, seen: false };
     const outer = this.#relay;
     this.#relay = relay;
@@ -953,20 +963,26 @@ export class HubRouter<F, TContext = unknown> {
   }
 
   #onUpstream = (event: EnvelopeEvent): void => {
-    const topic = event.type;
-    const route = this.#routes.get(topic);
-    if (route === undefined) return;
-    let frame: F | undefined;
-    let exclude: HubPeer<F> | undefined;
     const relay = this.#relay;
     if (relay !== undefined && relay.event === event) {
       relay.seen = true;
-      frame = relay.frame;
-      exclude = relay.from;
-    } else if (route.echoes !== undefined) {
-      frame = this.#options.encode(event.detail);
-      exclude = this.#matchEcho(route, frame);
+      this.#deliver(event, relay.frame, relay.from);
+      return;
     }
+    const route = this.#routes.get(event.type);
+    if (route?.echoes === undefined) {
+      this.#deliver(event, undefined, undefined);
+      return;
+    }
+    const frame = this.#options.encode(event.detail);
+    this.#deliver(event, frame, this.#matchEcho(route, frame));
+  };
+
+  /** Delivers an event back from the upstream to local listeners and subscribed connections but `exclude`. */
+  #deliver(event: EnvelopeEvent, frame: F | undefined, exclude: HubPeer<F> | undefined): void {
+    const topic = event.type;
+    const route = this.#routes.get(topic);
+    if (route === undefined) return;
     if (route.local > 0) this.#options.deliverLocal(event);
     const history = this.#history;
     if (history !== undefined) {
@@ -988,7 +1004,7 @@ export class HubRouter<F, TContext = unknown> {
       this.#deliveries++;
       peer.sendData(frame);
     }
-  };
+  }
 
   #matchEcho(route: Route<F>, frame: F): HubPeer<F> | undefined {
     const echoes = route.echoes!;
