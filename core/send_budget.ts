@@ -60,7 +60,9 @@ export interface SendBudgetOptions {
  *   again whenever the queue empties.
  *
  * Frames in flight are remembered as cumulative byte offsets in a growable
- * ring; an idle budget holds an empty array.
+ * array, created when the first frame goes out and dropped once all have
+ * left: an idle budget holds no array, and checking an empty one reads only
+ * its own fields.
  *
  * @example A WebSocket-style transport
  * ```ts
@@ -89,9 +91,11 @@ export class SendBudget {
   limit: number;
   /** Bytes charged per frame in flight on top of its payload. */
   readonly frameOverhead: number;
-  /** Cumulative byte offsets of the ends of the frames in flight, oldest first, from `#head`. */
-  #ends: number[] = [];
+  /** Indexes into `#ends`: its length, and the first frame still in flight; equal when none is. */
+  #tail = 0;
   #head = 0;
+  /** Cumulative byte offsets of the ends of the frames in flight, oldest first, from `#head`; none when empty. */
+  #ends: number[] | undefined;
   /** Bytes charged since the start. */
   #charged = 0;
   /** Bytes known to have left. */
@@ -115,7 +119,7 @@ export class SendBudget {
 
   /** Frames in flight. */
   get frames(): number {
-    return this.#ends.length - this.#head;
+    return this.#tail - this.#head;
   }
 
   /** Payload bytes in flight. */
@@ -145,9 +149,11 @@ export class SendBudget {
    * @returns A ticket for {@linkcode SendBudget.settled}.
    */
   charge(size: number): number {
-    this.#charged += size;
-    this.#ends.push(this.#charged);
-    return this.#charged;
+    const charged = this.#charged += size;
+    if (this.#ends === undefined) this.#ends = [charged];
+    else this.#ends.push(charged);
+    this.#tail++;
+    return charged;
   }
 
   /**
@@ -156,9 +162,8 @@ export class SendBudget {
    * @param count Frames to release. @default {1}
    */
   release(count = 1): void {
-    const ends = this.#ends;
-    const head = Math.min(ends.length, this.#head + count);
-    if (head > this.#head) this.#released = ends[head - 1];
+    const head = Math.min(this.#tail, this.#head + count);
+    if (head > this.#head) this.#released = this.#ends![head - 1];
     this.#head = head;
     this.#compact();
   }
@@ -170,15 +175,16 @@ export class SendBudget {
    * @param queuedBytes The transport's count of bytes not yet written.
    */
   observe(queuedBytes: number): void {
-    const ends = this.#ends;
-    if (this.#head === ends.length) return;
+    const tail = this.#tail;
+    if (this.#head === tail) return;
     if (queuedBytes <= 0) {
       this.#released = this.#charged;
-      this.#head = ends.length;
+      this.#head = tail;
     } else {
+      const ends = this.#ends!;
       const left = this.#charged - queuedBytes;
       let head = this.#head;
-      while (head < ends.length && ends[head] <= left) head++;
+      while (head < tail && ends[head] <= left) head++;
       if (head > this.#head) this.#released = ends[head - 1];
       this.#head = head;
     }
@@ -196,12 +202,13 @@ export class SendBudget {
   }
 
   #compact(): void {
-    const ends = this.#ends;
-    if (this.#head === ends.length) {
-      if (ends.length > 0) this.#ends = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > ends.length) {
-      this.#ends = ends.slice(this.#head);
+    const head = this.#head;
+    if (head === this.#tail) {
+      if (head > 0) this.#ends = undefined;
+      this.#head = this.#tail = 0;
+    } else if (head > 1024 && head * 2 > this.#tail) {
+      this.#ends = this.#ends!.slice(head);
+      this.#tail -= head;
       this.#head = 0;
     }
   }
