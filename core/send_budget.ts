@@ -59,8 +59,11 @@ export interface SendBudgetOptions {
  *   difference in the bytes still queued, never under-counts, and is exact
  *   again whenever the queue empties.
  *
- * Frames in flight are remembered as cumulative byte offsets in a growable
- * ring; an idle budget holds an empty array.
+ * Frames in flight are remembered as cumulative byte offsets: the newest
+ * one's end is the bytes charged so far, the older ones' ends wait in an
+ * array, created only while two or more are in flight. A transport whose
+ * queue empties between sends (Node's `ws` writing to a reading peer) thus
+ * allocates nothing per frame, and an idle budget holds no array.
  *
  * @example A WebSocket-style transport
  * ```ts
@@ -89,8 +92,10 @@ export class SendBudget {
   limit: number;
   /** Bytes charged per frame in flight on top of its payload. */
   readonly frameOverhead: number;
-  /** Cumulative byte offsets of the ends of the frames in flight, oldest first, from `#head`. */
-  #ends: number[] = [];
+  /** Frames in flight. */
+  #frames = 0;
+  /** The ends of the frames in flight but the newest (which ends at `#charged`), oldest first, from `#head`. */
+  #ends: number[] | undefined;
   #head = 0;
   /** Bytes charged since the start. */
   #charged = 0;
@@ -115,7 +120,7 @@ export class SendBudget {
 
   /** Frames in flight. */
   get frames(): number {
-    return this.#ends.length - this.#head;
+    return this.#frames;
   }
 
   /** Payload bytes in flight. */
@@ -145,9 +150,13 @@ export class SendBudget {
    * @returns A ticket for {@linkcode SendBudget.settled}.
    */
   charge(size: number): number {
-    this.#charged += size;
-    this.#ends.push(this.#charged);
-    return this.#charged;
+    if (this.#frames > 0) {
+      // The newest frame in flight is no longer the newest: its end joins the older ones'.
+      if (this.#ends === undefined) this.#ends = [this.#charged];
+      else this.#ends.push(this.#charged);
+    }
+    this.#frames++;
+    return this.#charged += size;
   }
 
   /**
@@ -156,10 +165,15 @@ export class SendBudget {
    * @param count Frames to release. @default {1}
    */
   release(count = 1): void {
-    const ends = this.#ends;
-    const head = Math.min(ends.length, this.#head + count);
-    if (head > this.#head) this.#released = ends[head - 1];
-    this.#head = head;
+    if (!(count > 0) || this.#frames === 0) return;
+    if (count >= this.#frames) {
+      this.#empty();
+      return;
+    }
+    // Fewer than all: the released frames are all older than the newest, so their ends are in the array.
+    this.#frames -= count;
+    this.#head += count;
+    this.#released = this.#ends![this.#head - 1];
     this.#compact();
   }
 
@@ -170,18 +184,21 @@ export class SendBudget {
    * @param queuedBytes The transport's count of bytes not yet written.
    */
   observe(queuedBytes: number): void {
-    const ends = this.#ends;
-    if (this.#head === ends.length) return;
+    if (this.#frames === 0) return;
     if (queuedBytes <= 0) {
-      this.#released = this.#charged;
-      this.#head = ends.length;
-    } else {
-      const left = this.#charged - queuedBytes;
-      let head = this.#head;
-      while (head < ends.length && ends[head] <= left) head++;
-      if (head > this.#head) this.#released = ends[head - 1];
-      this.#head = head;
+      this.#empty();
+      return;
     }
+    // Some bytes are still queued, so the newest frame has not left; older ones may have.
+    const ends = this.#ends;
+    if (ends === undefined) return;
+    const left = this.#charged - queuedBytes;
+    let head = this.#head;
+    while (head < ends.length && ends[head] <= left) head++;
+    if (head === this.#head) return;
+    this.#released = ends[head - 1];
+    this.#frames -= head - this.#head;
+    this.#head = head;
     this.#compact();
   }
 
@@ -195,13 +212,23 @@ export class SendBudget {
     return ticket <= this.#released;
   }
 
+  /** Every frame in flight has left. */
+  #empty(): void {
+    this.#released = this.#charged;
+    this.#frames = 0;
+    this.#ends = undefined;
+    this.#head = 0;
+  }
+
+  /** Drops the array once only the newest frame is in flight, or its released start once that is most of it. */
   #compact(): void {
-    const ends = this.#ends;
-    if (this.#head === ends.length) {
-      if (ends.length > 0) this.#ends = [];
+    const ends = this.#ends!;
+    const head = this.#head;
+    if (head === ends.length) {
+      this.#ends = undefined;
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > ends.length) {
-      this.#ends = ends.slice(this.#head);
+    } else if (head > 1024 && head * 2 > ends.length) {
+      this.#ends = ends.slice(head);
       this.#head = 0;
     }
   }

@@ -52,6 +52,7 @@ import {
 } from "./errors.ts";
 import type { ResolvedCommonOptions, ResolvedPeerLimits, WebSocketCloseInfo } from "./options.ts";
 import { CLOSED, CLOSING, OPEN, type WebSocketEventLike, type WebSocketLike } from "./socket.ts";
+import { isWsServerSocket, sendWsText } from "./ws_text.ts";
 
 /**
  * The state of one connection: `"connecting"` until the socket opens,
@@ -210,12 +211,18 @@ export interface LinkCallbacks {
 
 /** Drives one socket. Construct it last: if the socket is already open it starts at once. */
 export class Link {
+  // What every send reads comes first: the fields are laid out in this order, so a send to a connection not used
+  // for a while (a hub with many) loads one cache line of the link instead of three.
   readonly socket: WebSocketLike;
+  #state: WebSocketConnectionState = "connecting";
+  #budget: SendBudget;
+  #config: LinkConfig;
+  #dropping = false;
+  /** A `ws` server socket (Node): text frames go as bytes encoded once per frame (ws_text.ts). */
+  #wsText: boolean;
+  #callbacks: LinkCallbacks;
   /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
   readonly requests: SubRequests = new SubRequests();
-  #config: LinkConfig;
-  #callbacks: LinkCallbacks;
-  #state: WebSocketConnectionState = "connecting";
   /** Where this link is on its config's heartbeat queue (-1: not on it); the answer's deadline while a ping waits. */
   #pingSlot = -1;
   #answerSlot = -1;
@@ -224,8 +231,6 @@ export class Link {
   #handshakeStarted = false;
   #features: ReadonlySet<string> = NO_FEATURES;
   #welcome: WelcomeInfo | undefined;
-  #dropping = false;
-  #budget: SendBudget;
   /** The send-budget ticket of the last pong; 0 before the first. */
   #pongTicket = 0;
   #limiter: InboundRateLimiter | undefined;
@@ -239,6 +244,7 @@ export class Link {
 
   constructor(socket: WebSocketLike, config: LinkConfig, callbacks: LinkCallbacks) {
     this.socket = socket;
+    this.#wsText = isWsServerSocket(socket);
     this.#config = config;
     this.#callbacks = callbacks;
     this.#budget = new SendBudget({ limit: config.highWaterMark, frameOverhead: config.frameOverhead });
@@ -382,7 +388,8 @@ export class Link {
     }
     this.#dropping = false;
     try {
-      socket.send(frame);
+      if (this.#wsText && typeof frame === "string") sendWsText(socket, frame);
+      else socket.send(frame);
     } catch {
       return 0; // The socket is closing; its close event follows.
     }

@@ -73,4 +73,53 @@ Deno.test("SendBudget: a long backlog is compacted and an empty one holds no arr
   assert.equal(budget.frames, queued);
   budget.observe(0);
   assert.equal(budget.frames, 0);
+  // A backlog drained a frame at a time: compacted on the way (past 1,024 released), exact at every step.
+  for (let i = 0; i < 3_000; i++) budget.charge(1);
+  for (let left = 3_000; left > 0; left--) {
+    budget.observe(left);
+    assert.equal(budget.frames, left);
+    assert.equal(budget.bytes, left);
+  }
+  budget.observe(0);
+  assert.equal(budget.frames, 0);
+});
+
+Deno.test("SendBudget: any mix of charge, observe and release matches a plain list of frames in flight", () => {
+  // The budget keeps the newest frame's end apart from the array of older ones (no array while one frame is in
+  // flight); this checks it against the obvious model, with a deterministic pseudo-random mix of operations.
+  let seed = 12345;
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let run = 0; run < 50; run++) {
+    const budget = new SendBudget({ limit: Infinity, frameOverhead: 7 });
+    const model: { end: number; size: number }[] = [];
+    const tickets: number[] = [];
+    let charged = 0;
+    for (let step = 0; step < 400; step++) {
+      const op = random(10);
+      if (op < 5) {
+        const size = 1 + random(50); // tickets are cumulative byte counts: distinct for frames of a byte or more
+        charged += size;
+        assert.equal(budget.charge(size), charged);
+        model.push({ end: charged, size });
+        tickets.push(charged);
+      } else if (op < 8) {
+        // Still queued: nothing, or up to a little more than the frames in flight hold (framing bytes).
+        const inFlight = model.length === 0 ? 0 : charged - model[0].end + model[0].size;
+        const queued = random(4) === 0 ? 0 : random(inFlight + 60);
+        budget.observe(queued);
+        if (queued <= 0) model.length = 0;
+        else while (model.length > 0 && model[0].end <= charged - queued) model.shift();
+      } else {
+        const count = random(4);
+        budget.release(count);
+        model.splice(0, count);
+      }
+      const where = `run ${run}, step ${step}`;
+      assert.equal(budget.frames, model.length, where);
+      assert.equal(budget.bytes, model.length === 0 ? 0 : charged - model[0].end + model[0].size, where);
+      assert.equal(budget.cost, budget.bytes + 7 * model.length, where);
+      const inFlight = new Set(model.map((frame) => frame.end));
+      for (const ticket of tickets.slice(-20)) assert.equal(budget.settled(ticket), !inFlight.has(ticket), where);
+    }
+  }
 });

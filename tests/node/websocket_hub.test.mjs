@@ -116,3 +116,61 @@ async function hubAndSpoke(options = {}) {
 const runtime = typeof globalThis.Bun !== "undefined" ? "bun" : "node";
 conformance(`${runtime} hub + spoke`, () => hubAndSpoke(), { test });
 conformance(`${runtime} hub with history + spoke (recover granted)`, () => hubAndSpoke({ history: {} }), { test });
+
+test("a Node hub on ws sends text frames: the same UTF-8 text to each subscriber, control frames too", async () => {
+  // The hub hands ws each data frame as bytes encoded once, with `binary: false` (adapters/websocket/ws_text.ts):
+  // at the wire they must still be text frames, byte for byte the JSON, to every subscribed socket and no other.
+  const hub = createWebSocketHub();
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  wss.on("connection", (socket, request) => hub.accept(socket, request));
+  await new Promise((resolve) => wss.on("listening", resolve));
+  const url = `ws://127.0.0.1:${wss.address().port}`;
+  const atHub = createPubSub({ eventTarget: hub });
+  const sockets = [];
+  const open = async (topic) => {
+    const socket = new WebSocket(url);
+    sockets.push(socket);
+    const frames = [];
+    let arrived = () => {};
+    socket.on("message", (data, binary) => {
+      frames.push({ binary, text: data.toString("utf8") });
+      arrived();
+    });
+    const next = async (count) => {
+      while (frames.length < count) await within(new Promise((resolve) => (arrived = resolve)), 10_000, topic);
+      return frames;
+    };
+    await new Promise((resolve, reject) => socket.on("open", resolve).on("error", reject));
+    socket.send('["hello",2]');
+    socket.send(JSON.stringify(["sub", topic]));
+    await next(2); // welcome, suback
+    return { frames, next };
+  };
+  try {
+    const a = await open("note:1");
+    const b = await open("note:1");
+    const other = await open("note:2");
+    const payloads = ["plain", "ü€ 😀 ✓"];
+    for (const payload of payloads) atHub.publish("note", "1", payload);
+    atHub.publish("note", "2", "other");
+    const expected = payloads.map((payload) => JSON.stringify({ type: "note", id: "1", payload }));
+    for (const client of [a, b]) {
+      const frames = await client.next(4);
+      assert.deepEqual(frames.map((f) => f.binary), [false, false, false, false]);
+      assert.deepEqual(frames.map((f) => f.text), ['["welcome",2]', '["suback","note:1"]', ...expected]);
+    }
+    const frames = await other.next(3);
+    assert.deepEqual(frames.map((f) => [f.binary, f.text]), [
+      [false, '["welcome",2]'],
+      [false, '["suback","note:2"]'],
+      [false, JSON.stringify({ type: "note", id: "2", payload: "other" })],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(a.frames.length + b.frames.length + other.frames.length, 11);
+  } finally {
+    for (const socket of sockets) socket.close();
+    atHub.close();
+    await hub.close();
+    await new Promise((resolve) => wss.close(resolve));
+  }
+});
