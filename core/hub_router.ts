@@ -588,7 +588,7 @@ export class HubRouter<F, TContext = unknown> {
   publishFrom(peer: HubPeer<F>, envelope: EventEnvelope, frame: F): void {
     const state = this.#peers.get(peer);
     if (state === undefined) return;
-    const topic = topicFor(envelope.type, envelope.id);
+    const topic = validTopic(envelope);
     // Validated first, in arrival order; what passes comes back here once, as `#admitted`.
     if (this.#payloads !== undefined && this.#admitted !== envelope) {
       this.#payloads.check(state, envelope, topic, (checked) => {
@@ -1030,4 +1030,10 @@ function positiveInteger(name: string, value: number): number {
     throw new RangeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+/** `topicFor` of a decoded envelope, whose `type` and `id` `decodeEnvelope` has checked: without checking again. */
+function validTopic(envelope: EventEnvelope): string {
+  const type = envelope.type;
+  return type.indexOf(":") === -1 && type.indexOf("%") === -1 ? type + ":" + envelope.id : topicFor(type, envelope.id);
 }
