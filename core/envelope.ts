@@ -182,7 +182,7 @@ export function outgoingEnvelope(detail: unknown, topic?: string): EventEnvelope
       candidate.type.length > 0 && typeof candidate.id === "string"
     ? candidate as EventEnvelope
     : toEnvelope(detail);
-  if (topic !== undefined) {
+  if (topic !== undefined && !onTopic(envelope, topic)) {
     const actual = topicFor(envelope.type, envelope.id);
     if (actual !== topic) {
       throw new EnvelopeError(
@@ -192,3 +192,17 @@ export function outgoingEnvelope(detail: unknown, topic?: string): EventEnvelope
   }
   return envelope;
 }
+
+/**
+ * Whether `topic` is `topicFor(envelope.type, envelope.id)` and well-formed, for a type that needs no escaping,
+ * without building the topic (this runs on every publish). `false` means "check the slow way", which also names
+ * the problem. A well-formed topic split at its `:` has well-formed halves, so one check covers type and id.
+ */
+function onTopic(envelope: EventEnvelope, topic: string): boolean {
+  const { type, id } = envelope;
+  const colon = type.length;
+  return topic.length === colon + 1 + id.length && topic.charCodeAt(colon) === COLON && topic.startsWith(type) &&
+    topic.endsWith(id) && type.indexOf(":") === -1 && type.indexOf("%") === -1 && isWellFormed(topic);
+}
+
+const COLON = 58; // ":"

@@ -934,6 +934,18 @@ export class HubRouter<F, TContext = unknown> {
   }
 
   #dispatchUpstream(event: EnvelopeEvent, frame: F | undefined, from: HubPeer<F> | undefined): void {
+    if (this.#options.upstream === undefined) {
+      // The private in-process upstream would call #onUpstream at once, the one listener of a routed topic: call it
+      // directly (this runs for every event), reporting a throw the way that target would.
+      const route = this.#routes.get(event.type);
+      if (route === undefined) return;
+      try {
+        this.#deliver(route, event, frame, from);
+      } catch (error) {
+        console.error(`A listener for ${JSON.stringify(event.type)} threw:`, error);
+      }
+      return;
+    }
     const relay: Relay<F> = { event, frame, from, seen: false };
     const outer = this.#relay;
     this.#relay = relay;
@@ -967,6 +979,12 @@ export class HubRouter<F, TContext = unknown> {
       frame = this.#options.encode(event.detail);
       exclude = this.#matchEcho(route, frame);
     }
+    this.#deliver(route, event, frame, exclude);
+  };
+
+  /** Delivers an event that came back from the upstream to local listeners and `route`'s connections but `exclude`. */
+  #deliver(route: Route<F>, event: EnvelopeEvent, frame: F | undefined, exclude: HubPeer<F> | undefined): void {
+    const topic = event.type;
     if (route.local > 0) this.#options.deliverLocal(event);
     const history = this.#history;
     if (history !== undefined) {
@@ -988,7 +1006,7 @@ export class HubRouter<F, TContext = unknown> {
       this.#deliveries++;
       peer.sendData(frame);
     }
-  };
+  }
 
   #matchEcho(route: Route<F>, frame: F): HubPeer<F> | undefined {
     const echoes = route.echoes!;
