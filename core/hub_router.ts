@@ -399,6 +399,9 @@ export class HubRouter<F, TContext = unknown> {
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
   #relay: Relay<F> | undefined;
+  #lastType: string | undefined;
+  #lastId: string | undefined;
+  #lastTopic = "";
   #history: HubHistory<F> | undefined;
   #subscriptions = 0;
   #refusedSubscribes = 0;
@@ -588,7 +591,7 @@ export class HubRouter<F, TContext = unknown> {
   publishFrom(peer: HubPeer<F>, envelope: EventEnvelope, frame: F): void {
     const state = this.#peers.get(peer);
     if (state === undefined) return;
-    const topic = validTopic(envelope);
+    const topic = this.#topicOf(envelope);
     // Validated first, in arrival order; what passes comes back here once, as `#admitted`.
     if (this.#payloads !== undefined && this.#admitted !== envelope) {
       this.#payloads.check(state, envelope, topic, (checked) => {
@@ -921,6 +924,20 @@ export class HubRouter<F, TContext = unknown> {
     peer.refused("publish", topic, reason, error.message);
   }
 
+  /**
+   * The topic of a decoded envelope; the last one is kept, so a stream of events on one topic reuses one string (its
+   * hash computed once for the route lookups).
+   */
+  #topicOf(envelope: EventEnvelope): string {
+    const { type, id } = envelope;
+    if (type === this.#lastType && id === this.#lastId) return this.#lastTopic;
+    const topic = validTopic(type, id);
+    this.#lastType = type;
+    this.#lastId = id;
+    this.#lastTopic = topic;
+    return topic;
+  }
+
   #relayFrom(peer: HubPeer<F>, topic: string, envelope: EventEnvelope, frame: F): void {
     const event = new CustomEvent(topic, { detail: envelope }) as EnvelopeEvent;
     try {
@@ -1051,7 +1068,6 @@ function positiveInteger(name: string, value: number): number {
 }
 
 /** `topicFor` of a decoded envelope, whose `type` and `id` `decodeEnvelope` has checked: without checking again. */
-function validTopic(envelope: EventEnvelope): string {
-  const type = envelope.type;
-  return type.indexOf(":") === -1 && type.indexOf("%") === -1 ? type + ":" + envelope.id : topicFor(type, envelope.id);
+function validTopic(type: string, id: string): string {
+  return type.indexOf(":") === -1 && type.indexOf("%") === -1 ? type + ":" + id : topicFor(type, id);
 }
