@@ -11,7 +11,8 @@
  *   upstream target and comes back through the one upstream listener the hub
  *   holds per topic while anyone (a connection or a local listener) wants it.
  *   Without an upstream the router uses a private in-process one, so there is
- *   one delivery path;
+ *   one delivery path (an event goes straight to that listener's delivery,
+ *   without a dispatch per event);
  * - the sender of a relayed event is never sent its own event back, including
  *   when it returns asynchronously from a shared upstream such as Redis.
  *
@@ -351,9 +352,9 @@ interface Relay<F> {
  *
  * Delivery: every event goes out through the upstream (`publish` and
  * `publishFrom`) and is delivered when it comes back through the upstream
- * listener: to the hub's local listeners if any, and to every connection
- * subscribed to its topic except the one that sent it. Each interested
- * party receives it once.
+ * listener (without an `upstream`, at once): to the hub's local listeners if
+ * any, and to every connection subscribed to its topic except the one that
+ * sent it. Each interested party receives it once.
  *
  * @typeParam F The encoded frame type.
  * @typeParam TContext The connection context type.
