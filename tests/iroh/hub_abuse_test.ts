@@ -17,7 +17,7 @@ import { bindEndpoint, type Endpoint, iroh, skipReason } from "./load_iroh.ts";
 const MiB = 1024 * 1024;
 
 /**
- * A raw peer: hello, then `frame(i)` 25 times every 10 ms (2,500 frames/s of about 1 KiB, under the default limits)
+ * A raw peer: hello, waits for the welcome, then `frame(i)` 25 times every 10 ms (2,500 frames/s of about 1 KiB, under the default limits)
  * until the hub closes it; never reads. (Receiving an allowed flow costs the hub itself: at 5,000 frames/s of frames it
  * neither routes nor answers, its RSS rises about 44 MiB, mostly the binding's `number[]` chunks and QUIC buffers, which
  * leaves too little headroom under the 64 MiB bound on a loaded machine.)
@@ -26,6 +26,9 @@ async function rawAttacker(endpoint: Endpoint, hub: HubAddress, frame: (i: numbe
   const conn = await dial(endpoint, hub);
   const bi = await conn.openBi();
   await bi.send.writeAll(Array.from(encodeFrame(JSON.stringify(["hello", 2, "attacker"]))));
+  // The welcome, the only read: a frame sent before it arrives breaks the protocol (closed with code 2, before the
+  // attack starts) whenever it reaches the hub in the same read as the hello.
+  assert.ok((await bi.recv.read(65536)).length > 0, "the welcome");
   let stopped = false;
   // What the attacker itself learns: QUIC carries the application close code even to a peer that is still writing.
   const closedWith = conn.closed().catch((error) => String(error));
