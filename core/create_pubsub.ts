@@ -260,10 +260,23 @@ export function createPubSub<M extends PubSubEventMap>(config: PubSubConfig<M> =
     target.removeEventListener(topic, fanout.listener);
   };
 
+  // The last published (type, id) and its topic: a publisher repeating one topic builds and checks it once, and
+  // passes on the same string (its hash computed once for every lookup downstream).
+  let lastType: string | undefined;
+  let lastId: string | undefined;
+  let lastTopic = "";
+
   return {
     publish<K extends keyof M & string>(type: K, id: string, payload: M[K]): void {
       if (closed) throw new PubSubClosedError(`Cannot publish ${JSON.stringify(type)}: ${closedBy}`);
-      const topic = topicFor(type, id);
+      let topic: string;
+      if (type === lastType && id === lastId) topic = lastTopic;
+      else {
+        topic = topicFor(type, id);
+        lastType = type;
+        lastId = id;
+        lastTopic = topic;
+      }
       const detail: EventEnvelope<K, M[K]> = { type, id, payload };
       const schema = gate?.schemaFor(type);
       if (schema === undefined) {

@@ -11,7 +11,8 @@
  *   upstream target and comes back through the one upstream listener the hub
  *   holds per topic while anyone (a connection or a local listener) wants it.
  *   Without an upstream the router uses a private in-process one, so there is
- *   one delivery path;
+ *   one delivery path (an event goes straight to that listener's delivery,
+ *   without a dispatch per event);
  * - the sender of a relayed event is never sent its own event back, including
  *   when it returns asynchronously from a shared upstream such as Redis.
  *
@@ -366,9 +367,9 @@ interface Relay<F> {
  *
  * Delivery: every event goes out through the upstream (`publish` and
  * `publishFrom`) and is delivered when it comes back through the upstream
- * listener: to the hub's local listeners if any, and to every connection
- * subscribed to its topic except the one that sent it. Each interested
- * party receives it once.
+ * listener (without an `upstream`, at once): to the hub's local listeners if
+ * any, and to every connection subscribed to its topic except the one that
+ * sent it. Each interested party receives it once.
  *
  * @typeParam F The encoded frame type.
  * @typeParam TContext The connection context type.
@@ -415,6 +416,9 @@ export class HubRouter<F, TContext = unknown> {
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
   #relay: Relay<F> | undefined;
+  #lastType: string | undefined;
+  #lastId: string | undefined;
+  #lastTopic = "";
   #history: HubHistory<F> | undefined;
   #subscriptions = 0;
   #refusedSubscribes = 0;
@@ -606,7 +610,7 @@ export class HubRouter<F, TContext = unknown> {
   publishFrom(peer: HubPeer<F>, envelope: EventEnvelope, frame: F): void {
     const state = this.#peers.get(peer);
     if (state === undefined) return;
-    const topic = topicFor(envelope.type, envelope.id);
+    const topic = this.#topicOf(envelope);
     // Validated first, in arrival order; what passes comes back here once, as `#admitted`.
     if (this.#payloads !== undefined && this.#admitted !== envelope) {
       this.#payloads.check(state, envelope, topic, (checked) => {
@@ -939,6 +943,20 @@ export class HubRouter<F, TContext = unknown> {
     peer.refused("publish", topic, reason, error.message);
   }
 
+  /**
+   * The topic of a decoded envelope; the last one is kept, so a stream of events on one topic reuses one string (its
+   * hash computed once for the route lookups).
+   */
+  #topicOf(envelope: EventEnvelope): string {
+    const { type, id } = envelope;
+    if (type === this.#lastType && id === this.#lastId) return this.#lastTopic;
+    const topic = validTopic(type, id);
+    this.#lastType = type;
+    this.#lastId = id;
+    this.#lastTopic = topic;
+    return topic;
+  }
+
   #relayFrom(peer: HubPeer<F>, topic: string, envelope: EventEnvelope, frame: F): void {
     const event = liteEvent(topic, envelope);
     try {
@@ -1061,4 +1079,9 @@ function positiveInteger(name: string, value: number): number {
     throw new RangeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
   }
   return value;
+}
+
+/** `topicFor` of a decoded envelope, whose `type` and `id` `decodeEnvelope` has checked: without checking again. */
+function validTopic(type: string, id: string): string {
+  return type.indexOf(":") === -1 && type.indexOf("%") === -1 ? type + ":" + id : topicFor(type, id);
 }

@@ -91,9 +91,9 @@ export class InboundRateLimiter {
   constructor(limits: InboundRateLimits, maxFrameBytes = 0, now?: () => number) {
     const fps = limits.framesPerSecond ?? Infinity;
     const bps = limits.bytesPerSecond ?? Infinity;
-    if (Number.isFinite(fps)) this.#frames = new TokenBucket(fps, limits.frameBurst ?? 2 * fps, now);
+    if (Number.isFinite(fps)) this.#frames = TokenBucket.nearExact(fps, limits.frameBurst ?? 2 * fps, now);
     if (Number.isFinite(bps)) {
-      this.#bytes = new TokenBucket(bps, Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes), now);
+      this.#bytes = TokenBucket.nearExact(bps, Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes), now);
     }
   }
 

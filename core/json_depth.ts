@@ -107,6 +107,10 @@ export function parseBoundedJson(
   reviver?: (key: string, value: unknown) => unknown,
   max: number = MAX_JSON_DEPTH,
 ): unknown {
-  if (jsonTooDeep(text, max)) throw new SyntaxError(`JSON text nests deeper than ${max} arrays and objects`);
+  // Valid JSON nested deeper than max needs max + 1 openers and as many closers: shorter text (most frames) goes
+  // straight to JSON.parse, which parses it within the bound or refuses it.
+  if (text.length > 2 * max + 1 && jsonTooDeep(text, max)) {
+    throw new SyntaxError(`JSON text nests deeper than ${max} arrays and objects`);
+  }
   return JSON.parse(text, reviver);
 }

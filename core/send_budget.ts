@@ -53,7 +53,11 @@ export interface SendBudgetOptions {
  *   oldest first;
  * - a transport that only exposes a count of queued bytes (a WebSocket's
  *   `bufferedAmount`) calls {@linkcode SendBudget.observe} with it before
- *   each send: every frame whose bytes must have left is released. The count
+ *   a send: every frame whose bytes must have left is released. Observing
+ *   only releases, so a frame that {@linkcode SendBudget.fits} without it
+ *   fits after it too: a transport whose count is costly to read (Deno's
+ *   `bufferedAmount` calls into the runtime) reads it only when a frame
+ *   does not fit without it. The count
  *   may include framing bytes or count UTF-8 where the budget counted UTF-16
  *   units; the budget then over-counts frames in flight by at most that
  *   difference in the bytes still queued, never under-counts, and is exact

@@ -309,7 +309,8 @@ export function parseAnnouncedLimits(value: unknown): InboundRateLimits | undefi
 function bucket(rate: number | undefined, burst: number | undefined): TokenBucket | undefined {
   if (rate === undefined || !Number.isFinite(rate)) return undefined;
   const capacity = Math.max(1, Math.floor((burst ?? 2 * rate) * PACING_BURST_SHARE));
-  return new TokenBucket(rate * PACING_MARGIN, capacity);
+  // Near-exact (one clock reading per thousandth of the burst): never sends sooner than an exact bucket would.
+  return TokenBucket.nearExact(rate * PACING_MARGIN, capacity);
 }
 
 /**

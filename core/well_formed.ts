@@ -17,7 +17,7 @@ const native = (String.prototype as { isWellFormed?: () => boolean }).isWellForm
 
 /** Whether `value` is well-formed UTF-16: `String.prototype.isWellFormed`, or {@linkcode wellFormedFallback}. */
 export const isWellFormed: (value: string) => boolean = typeof native === "function"
-  ? (value) => native.call(value)
+  ? (value) => (value as unknown as { isWellFormed(): boolean }).isWellFormed()
   : wellFormedFallback;
 
 /** What follows the quoted value in the error message for a string that is not well-formed. */

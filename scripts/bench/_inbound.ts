@@ -1,8 +1,9 @@
 /**
  * The measuring side of the inbound benchmarks (websocket_inbound.ts,
  * iroh_inbound.ts): a transport-neutral pair of ends, one-way throughput and
- * a paced echo, raw and library subjects interleaved, median of three runs,
- * every figure a ratio to the raw row. Not part of the package.
+ * a paced echo, raw and library subjects interleaved, median of three runs
+ * (four for throughput, the library subjects' order rotated), every figure a
+ * ratio to the raw row. Not part of the package.
  */
 
 /** One connection under test: its sender and what its receiving end has seen. */
@@ -23,6 +24,8 @@ export type Subject = [name: string, make: () => Promise<Pair>];
 
 export const payload = { user: "ada", n: 0, tags: ["a", "b"], ok: true };
 export const RUNS = 3;
+/** Throughput runs: even, so each library subject runs right after the raw one equally often (see `throughput`). */
+export const THROUGHPUT_RUNS = 4;
 const CHUNK = 1_000;
 
 /** An empty pair, for a factory to fill in. */
@@ -70,11 +73,14 @@ export function pct(values: number[], p: number): number {
 
 export const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
 
-/** `events` one way per subject, interleaved, median of three runs each; prints events/s and the ratio to raw. */
+/** `events` one way per subject, interleaved, median of four runs each; prints events/s and the ratio to raw. */
 export async function throughput(title: string, events: number, subjects: Subject[]): Promise<void> {
   const rows: Record<string, { ms: number[]; got: number[]; closes: number }> = {};
-  for (let run = 0; run < RUNS; run++) {
-    for (const [name, make] of subjects) {
+  for (let run = 0; run < THROUGHPUT_RUNS; run++) {
+    // The library subjects take turns right after the raw one: measured in a fixed order, the subject right after raw
+    // came out 0.1-0.2× raw slower than the same subject later in the run.
+    const order = [subjects[0], ...rotate(subjects.slice(1), run)];
+    for (const [name, make] of order) {
       const pair = await make();
       const { ms, got } = await oneWay(pair, events);
       await pair.close();
@@ -84,9 +90,10 @@ export async function throughput(title: string, events: number, subjects: Subjec
       row.closes += pair.closes.length;
     }
   }
-  console.log(`\n${title}, ${fmt(events)} events one way (median of ${RUNS})`);
+  console.log(`\n${title}, ${fmt(events)} events one way (median of ${THROUGHPUT_RUNS}, order rotated)`);
   const base = events / pct(rows[subjects[0][0]].ms, 0.5);
-  for (const [name, row] of Object.entries(rows)) {
+  for (const [name] of subjects) {
+    const row = rows[name];
     const ms = pct(row.ms, 0.5);
     const got = Math.min(...row.got);
     const r = got / ms;
@@ -95,6 +102,12 @@ export async function throughput(title: string, events: number, subjects: Subjec
         `  delivered ${fmt(got)}/${fmt(events)} (worst run)  disconnects ${row.closes}`,
     );
   }
+}
+
+/** `items` rotated left by `n`. */
+function rotate<T>(items: T[], n: number): T[] {
+  const k = items.length === 0 ? 0 : n % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
 }
 
 /** Echo round trip at `rate`/s for `ms` per subject (after a warm-up), interleaved; p50/p99 as ratios to raw. */

@@ -12,8 +12,8 @@
  * - hub → spoke, 50k events one way;
  * - echo round trip at 5,000 events/s (spoke → hub → spoke): p50/p99.
  *
- * Each row is the median of three runs, a ratio to the raw row measured in
- * the same run; the machine may be shared.
+ * Each row is the median of three runs (four for throughput), a ratio to the
+ * raw row measured in the same run; the machine may be shared.
  */
 
 import { createPubSub, type EnvelopeEvent } from "../../mod.ts";

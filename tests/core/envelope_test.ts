@@ -82,3 +82,18 @@ Deno.test("outgoingEnvelope: returns the detail itself when valid, rejects non-e
   assert.throws(() => outgoingEnvelope({ type: "", id: "1" }), isEnvelopeError(/non-empty string/));
   assert.throws(() => outgoingEnvelope(detail, "a%3Ab:c"), isEnvelopeError(/dispatched on topic "a%3Ab:c"/));
 });
+
+Deno.test("envelope checks stay per value when one topic repeats: the next event's type, id and topic are checked", () => {
+  const good = JSON.stringify({ type: "ping", id: "1", payload: 1 });
+  for (let i = 0; i < 3; i++) assert.equal(decodeEnvelope(good).id, "1");
+  // The same type beside a new id with a lone surrogate, and the reverse: refused, not taken from the last check.
+  assert.throws(() => toEnvelope({ type: "ping", id: "\uD800", payload: 1 }), EnvelopeError);
+  assert.throws(() => toEnvelope({ type: "\uDC00", id: "1", payload: 1 }), EnvelopeError);
+  const envelope = { type: "ping", id: "1", payload: 1 };
+  for (let i = 0; i < 3; i++) assert.equal(outgoingEnvelope(envelope, "ping:1"), envelope);
+  // The same topic with another envelope, and the same envelope on another topic: both refused.
+  assert.throws(() => outgoingEnvelope({ type: "ping", id: "2", payload: 1 }, "ping:1"), EnvelopeError);
+  assert.throws(() => outgoingEnvelope(envelope, "ping:2"), EnvelopeError);
+  assert.throws(() => outgoingEnvelope({ type: "a:b", id: "c", payload: 1 }, "a:b:c"), EnvelopeError);
+  assert.equal(outgoingEnvelope({ type: "a:b", id: "c", payload: 1 }, "a%3Ab:c").id, "c");
+});

@@ -57,3 +57,32 @@ Deno.test("InboundRateLimiter: frames, then bytes; the byte burst is raised to t
   const unlimited = new InboundRateLimiter({});
   for (let i = 0; i < 100_000; i++) assert.equal(unlimited.admit(1 << 20), undefined);
 });
+
+Deno.test("TokenBucket.nearExact: reads the clock once per 1/1024 of the burst, never grants more than the limit", () => {
+  let t = 0, reads = 0;
+  const now = () => (reads++, t);
+  const bucket = TokenBucket.nearExact(25_000, 100_000, now);
+  reads = 0;
+  let taken = 0;
+  for (let i = 0; i < 90_000; i++) if (bucket.take()) taken++;
+  assert.equal(taken, 90_000);
+  assert.ok(reads <= 90_000 / 97, `${reads} clock reads`);
+  for (let i = 0; i < 60_000; i++) if (bucket.take()) taken++; // a refused take reads the clock
+  assert.ok(taken <= 100_000 && taken >= 100_000 - 100_000 / 1024 - 1, `${taken}`);
+  // Randomly timed takes over 20 s: what was granted since the start never passes burst + rate × elapsed.
+  let granted = taken;
+  let seed = 1;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (let i = 0; i < 200_000; i++) {
+    t += random() * 0.2;
+    const n = 1 + Math.floor(random() * 3);
+    if (bucket.take(n)) granted += n;
+    if (random() < 0.001) bucket.spend(50);
+    assert.ok(granted <= 100_000 + 25_000 * t / 1000, `${granted} granted by ${t} ms`);
+  }
+  // The refill is seen: an idle bucket is full again.
+  t += 10_000;
+  taken = 0;
+  while (bucket.take()) taken++;
+  assert.ok(taken <= 100_000 && taken >= 100_000 - 100_000 / 1024 - 1, `${taken}`);
+});
