@@ -2,7 +2,8 @@
  * A liveness check for one connection that costs nothing per frame: frames
  * only raise a flag, and one timer looks at it once per interval. Used by the
  * iroh spoke, where QUIC alone notices a dead hub only after its idle timeout
- * (about 30 s).
+ * (about 30 s). A hub's many WebSocket connections share one timer instead
+ * (core/heartbeat_queue.ts).
  *
  * @module
  */
