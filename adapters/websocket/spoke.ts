@@ -5,6 +5,7 @@
  */
 
 import { jsonCodec } from "../../core/envelope.ts";
+import { isLiteEvent, LITE_EVENTS, realEvent } from "../../core/lite_event.ts";
 import { PubSubClosedError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_router.ts";
 import type { BackoffOptions } from "../../core/backoff.ts";
@@ -290,9 +291,11 @@ export class WebSocketSpoke extends TransportEventTarget implements Subscription
    * @throws {FrameTooLargeError} If the encoded envelope exceeds `maxMessageBytes`; nothing is delivered.
    */
   dispatchEvent(event: EnvelopeEvent): boolean {
-    if (!isTopic(event.type)) return this.dispatchLocal(event);
+    if (!isTopic(event.type)) return this.dispatchLocal(realEvent(event));
     const frame = encodeEvent(event, this.#options.codec, this.#options.maxMessageBytes);
-    const result = this.dispatchLocal(event);
+    // A lite event from createPubSub (core/lite_event.ts) becomes a runtime event only for local listeners.
+    const result = isLiteEvent(event) && this.listenerCount(event.type) === 0 ||
+      this.dispatchLocal(realEvent(event));
     if (this.#final === undefined) this.#pacer.push(frame);
     return result;
   }
@@ -577,3 +580,7 @@ function urlSource(url: WebSocketSpokeUrl): () => string | Promise<string> {
   let index = 0;
   return () => list[index++ % list.length];
 }
+
+// The spoke reads only an event's type and detail unless a local listener wants it: `createPubSub` publishes lite
+// events here (core/lite_event.ts). A subclass overriding dispatchEvent gets real ones.
+Object.defineProperty(WebSocketSpoke.prototype.dispatchEvent, LITE_EVENTS, { value: true });
