@@ -45,6 +45,7 @@ import {
   type WebSocketHubConnection,
   type WebSocketHubOptions,
 } from "./hub.ts";
+import type { DirectSocket, Link } from "./link.ts";
 import { resolveCommonOptions, type ResolvedCommonOptions } from "./options.ts";
 import { CLOSED, OPEN, type WebSocketEventLike } from "./socket.ts";
 
@@ -212,12 +213,14 @@ function dispatch(listeners: Listener | Listener[] | undefined, event: WebSocket
  * (created at upgrade, with the request; the `ServerWebSocket` is set when it opens). Bun reports no errors apart from
  * the close, so only `"message"` and `"close"` listeners are kept, without arrays for one of each.
  */
-class BunSocket implements NativeTopicSocket, BunHubSocketData<unknown> {
+class BunSocket implements NativeTopicSocket, DirectSocket, BunHubSocketData<unknown> {
   /** Set in the `open` handler, before the link sees the socket. */
   ws!: BunServerWebSocketLike<BunHubSocketData<unknown>>;
   request: unknown;
   binaryType = "arraybuffer";
-  // The link adds one listener of each; arrays only if something adds more.
+  /** The link it calls (link.ts's DirectSocket): no listener closures per connection. */
+  #link: Link | undefined;
+  // Anything else listening: one listener of each, arrays only if something adds more.
   #message: Listener | Listener[] | undefined;
   #close: Listener | Listener[] | undefined;
   #closed = false;
@@ -265,15 +268,23 @@ class BunSocket implements NativeTopicSocket, BunHubSocketData<unknown> {
     else if (type === "close") this.#close = removed(this.#close, listener);
   }
 
+  bindLink(link: Link | undefined): void {
+    this.#link = link;
+  }
+
   /** A frame arrived. */
   message(data: string | Uint8Array): void {
-    dispatch(this.#message, { data });
+    const event = { data };
+    this.#link?.onSocketMessage(event);
+    if (this.#message !== undefined) dispatch(this.#message, event);
   }
 
   /** The socket closed. */
   closed(code: number, reason: string): void {
     this.#closed = true;
-    dispatch(this.#close, { code, reason });
+    const event = { code, reason };
+    this.#link?.onSocketClose(event);
+    if (this.#close !== undefined) dispatch(this.#close, event);
   }
 }
 

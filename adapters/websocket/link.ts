@@ -209,6 +209,20 @@ export interface LinkCallbacks {
   ): void;
 }
 
+/**
+ * A socket adapter that hands its link the socket's events by calling it
+ * (the Bun hub's, whose frames come through the server's handlers): no
+ * listener closures per connection.
+ */
+export interface DirectSocket extends WebSocketLike {
+  /** Binds the link to call (`undefined`: none any more). */
+  bindLink(link: Link | undefined): void;
+}
+
+function isDirectSocket(socket: WebSocketLike): socket is DirectSocket {
+  return typeof (socket as Partial<DirectSocket>).bindLink === "function";
+}
+
 /** Drives one socket. Construct it last: if the socket is already open it starts at once. */
 export class Link {
   // What every send reads comes first: the fields are laid out in this order, so a send to a connection not used
@@ -238,6 +252,9 @@ export class Link {
   #lane: FairLane<Frame> | undefined;
   #outbox: Outbox | undefined;
   #openListener: (() => void) | undefined;
+  /** The socket's listeners, unless it calls the link directly (a {@linkcode DirectSocket}). */
+  #messageListener: ((event: WebSocketEventLike) => void) | undefined;
+  #closeListener: ((event: WebSocketEventLike) => void) | undefined;
   /** Created on first use (most connections never ask); `true` once the socket has closed before anyone asked. */
   #socketClosed: Promise<void> | boolean = false;
   #resolveSocketClosed: (() => void) | undefined;
@@ -262,9 +279,12 @@ export class Link {
     }
     // Only a socket still connecting needs an open listener (a hub's sockets are mostly open already).
     if (socket.readyState !== OPEN) socket.addEventListener("open", this.#openListener = () => this.#onSocketOpen());
-    socket.addEventListener("message", this.#onMessage);
-    socket.addEventListener("close", this.#onSocketClose);
-    socket.addEventListener("error", ignoreSocketError);
+    if (isDirectSocket(socket)) socket.bindLink(this); // it calls onSocketMessage and onSocketClose itself
+    else {
+      socket.addEventListener("message", this.#messageListener = (event) => this.onSocketMessage(event));
+      socket.addEventListener("close", this.#closeListener = (event) => this.onSocketClose(event));
+      socket.addEventListener("error", ignoreSocketError);
+    }
     if (socket.readyState === OPEN) this.#onSocketOpen();
     else if (socket.readyState === CLOSING || socket.readyState === CLOSED) {
       queueMicrotask(() => this.#finish({ code: 1006, reason: "The socket was already closed" }));
@@ -504,8 +524,11 @@ export class Link {
     this.close(CloseCode.HeartbeatTimeout, "Heartbeat timeout", error);
   }
 
-  /** Inbound entry: size limit, rate limits, then the frame's turn (at once unless the connection used its slice). */
-  #onMessage = (event: WebSocketEventLike): void => {
+  /**
+   * Inbound entry, the socket's `message` event: size limit, rate limits,
+   * then the frame's turn (at once unless the connection used its slice).
+   */
+  onSocketMessage(event: WebSocketEventLike): void {
     if (this.#state === "closed") return;
     let data = event.data;
     let size: number;
@@ -548,7 +571,7 @@ export class Link {
     }
     if (this.#lane === undefined) this.#handle(data as Frame);
     else if (!this.#lane.push(data as Frame)) this.#rateLimited("backlog");
-  };
+  }
 
   #handle = (frame: Frame): void => {
     if (this.#state === "closed") return;
@@ -789,7 +812,8 @@ export class Link {
       );
   }
 
-  #onSocketClose = (event: WebSocketEventLike): void => {
+  /** The socket's `close` event. */
+  onSocketClose(event: WebSocketEventLike): void {
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     this.#detach();
@@ -797,13 +821,17 @@ export class Link {
     // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
     const code = typeof event.code === "number" && event.code > 0 ? event.code : 1006;
     this.#finish({ code, reason: event.reason ?? "" });
-  };
+  }
 
   #detach(): void {
     const socket = this.socket;
     if (this.#openListener !== undefined) socket.removeEventListener("open", this.#openListener);
-    socket.removeEventListener("message", this.#onMessage);
-    socket.removeEventListener("close", this.#onSocketClose);
+    if (isDirectSocket(socket)) {
+      socket.bindLink(undefined);
+      return;
+    }
+    if (this.#messageListener !== undefined) socket.removeEventListener("message", this.#messageListener);
+    if (this.#closeListener !== undefined) socket.removeEventListener("close", this.#closeListener);
     socket.removeEventListener("error", ignoreSocketError);
   }
 
@@ -815,7 +843,8 @@ export class Link {
     this.#pingSlot = this.#answerSlot = -1;
     this.#handshakeTimer = undefined;
     this.#lane?.close();
-    this.socket.removeEventListener("message", this.#onMessage);
+    // Stop reading (a direct socket's messages end at onSocketMessage's state check).
+    if (this.#messageListener !== undefined) this.socket.removeEventListener("message", this.#messageListener);
     this.#callbacks.onClose(info, this);
   }
 }
