@@ -971,14 +971,25 @@ export class HubRouter<F, TContext = unknown> {
 
   #dispatchUpstream(event: EnvelopeEvent, frame: F | undefined, from: HubPeer<F> | undefined): void {
     const upstream = this.#upstream;
+    if (upstream === undefined) {
+      // No upstream: the event goes straight to its route (no relay record), a throw reported as an in-process
+      // target would report its listener's.
+      const route = this.#routes.get(event.type);
+      if (route === undefined) return;
+      try {
+        this.#deliver(route, event, frame, from);
+      } catch (error) {
+        console.error(`A listener for ${JSON.stringify(event.type)} threw:`, error);
+      }
+      return;
+    }
     // A lite event (core/lite_event.ts) stays within the router; an upstream gets a real one.
-    if (upstream !== undefined) event = realEvent(event);
+    event = realEvent(event);
     const relay: Relay<F> = { event, frame, from, seen: false };
     const outer = this.#relay;
     this.#relay = relay;
     try {
-      if (upstream !== undefined) upstream.dispatchEvent(event);
-      else this.#deliver(event);
+      upstream.dispatchEvent(event);
     } finally {
       this.#relay = outer;
     }
@@ -992,30 +1003,22 @@ export class HubRouter<F, TContext = unknown> {
     echoes.push({ frame: this.#options.encode(event.detail), from, at: Date.now() });
   }
 
-  /** Without an upstream: the event comes straight back, a throw reported as an in-process target would. */
-  #deliver(event: EnvelopeEvent): void {
-    try {
-      this.#onUpstream(event);
-    } catch (error) {
-      console.error(`A listener for ${JSON.stringify(event.type)} threw:`, error);
-    }
-  }
-
   #onUpstream = (event: EnvelopeEvent): void => {
-    const topic = event.type;
-    const route = this.#routes.get(topic);
+    const route = this.#routes.get(event.type);
     if (route === undefined) return;
-    let frame: F | undefined;
-    let exclude: HubPeer<F> | undefined;
     const relay = this.#relay;
     if (relay !== undefined && relay.event === event) {
       relay.seen = true;
-      frame = relay.frame;
-      exclude = relay.from;
+      this.#deliver(route, event, relay.frame, relay.from);
     } else if (route.echoes !== undefined) {
-      frame = this.#options.encode(event.detail);
-      exclude = this.#matchEcho(route, frame);
-    }
+      const frame = this.#options.encode(event.detail);
+      this.#deliver(route, event, frame, this.#matchEcho(route, frame));
+    } else this.#deliver(route, event, undefined, undefined);
+  };
+
+  /** Delivers an event to local listeners and `route`'s connections but `exclude`. */
+  #deliver(route: Route<F>, event: EnvelopeEvent, frame: F | undefined, exclude: HubPeer<F> | undefined): void {
+    const topic = event.type;
     if (route.local > 0) this.#options.deliverLocal(realEvent(event));
     const history = this.#history;
     if (history !== undefined) {
@@ -1037,7 +1040,7 @@ export class HubRouter<F, TContext = unknown> {
       this.#deliveries++;
       peer.sendData(frame);
     }
-  };
+  }
 
   #matchEcho(route: Route<F>, frame: F): HubPeer<F> | undefined {
     const echoes = route.echoes!;

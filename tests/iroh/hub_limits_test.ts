@@ -1,10 +1,10 @@
 /** The iroh hub's per-connection limits (core's, as on the WebSocket hub): inbound rates and invalid frames. */
 
 import assert from "node:assert/strict";
-import { createPubSub, encodeFrame, type PubSubError } from "../../mod.ts";
+import { createPubSub, type PubSubError } from "../../mod.ts";
 import { IROH_CLOSE_CODES, IrohConnectionError } from "../../adapters/iroh/mod.ts";
-import { startHubServer, startSpoke, until } from "./hub_helpers.ts";
-import { ALPN, bindEndpoint, closeEndpoints, iroh, loopbackAddrs } from "./load_iroh.ts";
+import { rawPeer, startHubServer, startSpoke, until } from "./hub_helpers.ts";
+import { bindEndpoint, closeEndpoints, iroh } from "./load_iroh.ts";
 
 const ignore = iroh === undefined;
 const MS = 10_000;
@@ -31,12 +31,7 @@ Deno.test({
     const atCalm = createPubSub<{ n: number }>({ eventTarget: calm.spoke });
     const sub = atCalm.subscribe("n", "calm");
     await atCalm.ready("n", "calm");
-    const conn = await raw.connect(
-      new iroh!.EndpointAddr(server.endpoint.id(), null, loopbackAddrs(server.endpoint)),
-      ALPN,
-    );
-    const bi = await conn.openBi();
-    const send = (body: string) => bi.send.writeAll(Array.from(encodeFrame(body)));
+    const { conn, send } = await rawPeer(raw, server);
     await send('["hello",2]');
     await until(() => server.connections.length === 2 && server.connections[1]?.state === "open", MS, "open");
     try {
@@ -106,12 +101,7 @@ Deno.test({
   const server = await startHubServer({ maxInvalidFrames: 3, onError: (error) => errors.push(error) });
   const raw = await bindEndpoint();
   try {
-    const conn = await raw.connect(
-      new iroh!.EndpointAddr(server.endpoint.id(), null, loopbackAddrs(server.endpoint)),
-      ALPN,
-    );
-    const bi = await conn.openBi();
-    const send = (body: string) => bi.send.writeAll(Array.from(encodeFrame(body)));
+    const { conn, send } = await rawPeer(raw, server);
     await send('["hello",2]');
     await until(() => server.hub.stats().connections === 1 && server.connections[0]?.state === "open", MS, "open");
     await send('["nope"]');
