@@ -82,6 +82,15 @@ function reasonBytes(code: number, reason?: string): number[] {
   return Array.from(new TextEncoder().encode(reason ?? CODE_NAMES[code] ?? "error"));
 }
 
+/** Closes a connection no link owns (a dial that came too late) with code 0, ignoring one that is closed already. */
+export function closeQuietly(conn: IrohConnectionLike): void {
+  try {
+    conn.close(BigInt(IROH_CLOSE_CODES.normal), reasonBytes(IROH_CLOSE_CODES.normal, "closed"));
+  } catch {
+    // Already closed.
+  }
+}
+
 /** The first line of an error's message, at most 200 characters. */
 export function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

@@ -7,7 +7,8 @@
 import type { BackoffOptions } from "../../core/backoff.ts";
 import { Heartbeat, type HeartbeatTiming } from "../../core/heartbeat.ts";
 import { ReconnectPolicy } from "../../core/reconnect.ts";
-import { FrameTooLargeError, PubSubClosedError, type PubSubError } from "../../core/errors.ts";
+import { PubSubClosedError, type PubSubError } from "../../core/errors.ts";
+import { checkFrameSize } from "../../core/frame_size.ts";
 import { encodeHello, parseWelcome, type WelcomeInfo } from "../../core/handshake.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
 import { RemoteInterest } from "../../core/remote_interest.ts";
@@ -25,7 +26,7 @@ import {
   IrohProtocolError,
   isFinalIrohCloseCode,
 } from "./errors.ts";
-import { deferred, firstLine, IrohLink } from "./link.ts";
+import { closeQuietly, deferred, firstLine, IrohLink } from "./link.ts";
 import {
   type IrohCloseInfo,
   type IrohEventTargetOptions,
@@ -602,19 +603,6 @@ export class IrohSpoke extends TransportEventTarget implements SubscriptionReadi
     this.#options.report(error);
     this.emit("error", error);
   }
-}
-
-function closeQuietly(conn: IrohConnectionLike): void {
-  try {
-    conn.close(BigInt(IROH_CLOSE_CODES.normal), Array.from(new TextEncoder().encode("closed")));
-  } catch {
-    // Already closed.
-  }
-}
-
-function checkFrameSize(frame: Frame, max: number): void {
-  const size = typeof frame === "string" ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
-  if (size > max) throw new FrameTooLargeError(size, max);
 }
 
 /**
