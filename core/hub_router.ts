@@ -15,7 +15,8 @@
  *   one delivery path (an event goes straight to that listener's delivery,
  *   without a dispatch per event);
  * - the sender of a relayed event is never sent its own event back, including
- *   when it returns asynchronously from a shared upstream such as Redis.
+ *   when it returns asynchronously from a shared upstream such as Redis (the
+ *   relay records are in core/hub_relay.ts).
  *
  * @module
  */
@@ -32,6 +33,7 @@ import {
   isStreamHistorySource,
   type SubscribedInfo,
 } from "./hub_history.ts";
+import { type Echo, forgetEchoes, type Relay, rememberEcho, takeEcho } from "./hub_relay.ts";
 import { liteEvent, realEvent } from "./lite_event.ts";
 import type { OrderedResults } from "./ordered_results.ts";
 import { type HubSchemaOptions, PayloadGate, PayloadValidationError } from "./payload_validation.ts";
@@ -183,16 +185,6 @@ export interface HubRouterStats {
 const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 4096;
 const DEFAULT_MAX_TOPIC_LENGTH = 1024;
 const DEFAULT_MAX_PENDING_VALIDATIONS = 1024;
-/** How long a relayed event's echo is awaited from an asynchronous upstream, in ms. */
-const ECHO_TIMEOUT = 30_000;
-/** The most echoes awaited per topic. */
-const MAX_ECHOES_PER_TOPIC = 4096;
-
-interface Echo<F> {
-  frame: F;
-  from: HubPeer<F>;
-  at: number;
-}
 
 /** A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. */
 class Route<F> extends CompactSet<HubPeer<F>> {
@@ -204,7 +196,7 @@ class Route<F> extends CompactSet<HubPeer<F>> {
   /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
   joining = 0;
   /** Events relayed from a subscribed sender, waiting to come back from an asynchronous upstream. */
-  echoes: Echo<F>[] | undefined;
+  echoes: Echo<HubPeer<F>, F>[] | undefined;
 }
 
 interface Entry {
@@ -235,13 +227,6 @@ class PeerState<TContext> extends CompactMap<string, Entry> {
   get topics(): CompactMap<string, Entry> {
     return this;
   }
-}
-
-interface Relay<F> {
-  event: EnvelopeEvent;
-  frame: F | undefined;
-  from: HubPeer<F> | undefined;
-  seen: boolean;
 }
 
 /**
@@ -293,7 +278,7 @@ export class HubRouter<F, TContext = unknown> {
   #gate: AuthorizeGate<HubPeer<F>, F, TContext>;
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
-  #relay: Relay<F> | undefined;
+  #relay: Relay<HubPeer<F>, F> | undefined;
   #lastType: string | undefined;
   #lastId: string | undefined;
   #lastTopic = "";
@@ -679,10 +664,7 @@ export class HubRouter<F, TContext = unknown> {
     if (route.peers.delete(peer)) {
       this.#subscriptions--;
       peer.unsubscribed?.(topic);
-      if (route.echoes !== undefined) {
-        route.echoes = route.echoes.filter((echo) => echo.from !== peer);
-        if (route.echoes.length === 0) route.echoes = undefined;
-      }
+      forgetEchoes(route, peer);
     }
     this.#release(topic, route);
   }
@@ -751,7 +733,7 @@ export class HubRouter<F, TContext = unknown> {
     }
     // A lite event (core/lite_event.ts) stays within the router; an upstream gets a real one.
     event = realEvent(event);
-    const relay: Relay<F> = { event, frame, from, seen: false };
+    const relay: Relay<HubPeer<F>, F> = { event, frame, from, seen: false };
     const outer = this.#relay;
     this.#relay = relay;
     try {
@@ -763,10 +745,8 @@ export class HubRouter<F, TContext = unknown> {
     // An asynchronous upstream (Redis) sends the event back later: remember it, so the sender is skipped then.
     const route = this.#routes.get(event.type);
     if (route === undefined || !route.peers.has(from)) return;
-    const echoes = route.echoes ??= [];
-    if (echoes.length >= MAX_ECHOES_PER_TOPIC) echoes.shift();
     // The canonical encoding: what the upstream's copy will encode to, whatever the sender's frame looked like.
-    echoes.push({ frame: this.#options.encode(event.detail), from, at: Date.now() });
+    rememberEcho(route, this.#options.encode(event.detail), from);
   }
 
   #onUpstream = (event: EnvelopeEvent): void => {
@@ -778,7 +758,7 @@ export class HubRouter<F, TContext = unknown> {
       this.#deliver(route, event, relay.frame, relay.from);
     } else if (route.echoes !== undefined) {
       const frame = this.#options.encode(event.detail);
-      this.#deliver(route, event, frame, this.#matchEcho(route, frame));
+      this.#deliver(route, event, frame, takeEcho(route, frame));
     } else this.#deliver(route, event, undefined, undefined);
   };
 
@@ -807,28 +787,6 @@ export class HubRouter<F, TContext = unknown> {
       peer.sendData(frame);
     }
   }
-
-  #matchEcho(route: Route<F>, frame: F): HubPeer<F> | undefined {
-    const echoes = route.echoes!;
-    const oldest = Date.now() - ECHO_TIMEOUT;
-    while (echoes.length > 0 && echoes[0].at < oldest) echoes.shift();
-    // The upstream keeps each publisher's order, so this hub's own events come back oldest first; but the first
-    // match is looked for past the head: an echo the upstream lost (Redis pub/sub is at most once) would otherwise
-    // block every later match, and send the sender its own events, until it expires. Identical frames are
-    // indistinguishable, so matching a foreign copy instead changes no one's count.
-    let match: HubPeer<F> | undefined;
-    const index = echoes.findIndex((echo) => sameFrame(echo.frame, frame));
-    if (index !== -1) match = echoes.splice(index, 1)[0].from;
-    if (echoes.length === 0) route.echoes = undefined;
-    return match;
-  }
-}
-
-function sameFrame(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** `topicFor` of a decoded envelope, whose `type` and `id` `decodeEnvelope` has checked: without checking again. */
