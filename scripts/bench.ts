@@ -81,7 +81,7 @@ const benches: Bench[] = [
       // cat reads /proc/<pid>/{stat,status}: Deno wants --allow-all for /proc; node and bun (tools/) run the
       // runtimes section's servers from the npm package.
       `--allow-run=${Deno.execPath()},cat,node,tools/node_modules/.bin/bun,${bunPath()}`,
-      "--allow-env=BENCH_QUICK,BENCH_HUB_ONLY",
+      "--allow-env=BENCH_QUICK,BENCH_HUB_ONLY,BENCH_HUB_CLIENTS",
     ],
   },
 ];

@@ -5,6 +5,9 @@
  * `{"id", "result"}` or `{"id", "error"}` on its stdout. Not part of the package.
  */
 
+import process from "node:process";
+import { createInterface } from "node:readline";
+
 /** Latency histograms of the clients: BUCKETS buckets BUCKET_MS wide, then one open-ended bucket. */
 export const BUCKET_MS = 0.5;
 /** See BUCKET_MS. */
@@ -33,15 +36,13 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 
 /**
  * Child side: answers commands from stdin with `handler` until stdin closes
- * (the parent is gone or done); then exits.
+ * (the parent is gone or done); then exits. Written on `node:process` and
+ * `node:readline`, so the same child runs under Deno and Bun.
  */
 export async function serveCommands(handler: Handler): Promise<never> {
-  const encoder = new TextEncoder();
-  const write = (message: unknown) => {
-    const bytes = encoder.encode(JSON.stringify(message) + "\n");
-    for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
-  };
-  for await (const line of lines(Deno.stdin.readable)) {
+  const write = (message: unknown) => process.stdout.write(JSON.stringify(message) + "\n");
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim() === "") continue;
     const { id, ...command } = JSON.parse(line) as Command & { id: number };
     Promise.resolve()
       .then(() => handler(command as Command))
@@ -50,7 +51,7 @@ export async function serveCommands(handler: Handler): Promise<never> {
         (error) => write({ id, error: String(error?.stack ?? error) }),
       );
   }
-  Deno.exit(0);
+  process.exit(0);
 }
 
 /** Parent side: one helper process. */

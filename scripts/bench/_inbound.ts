@@ -25,7 +25,7 @@ export type Subject = [name: string, make: () => Promise<Pair>];
 export const payload = { user: "ada", n: 0, tags: ["a", "b"], ok: true };
 export const RUNS = 3;
 /** Throughput runs: even, so each library subject runs right after the raw one equally often (see `throughput`). */
-export const THROUGHPUT_RUNS = 4;
+export const THROUGHPUT_RUNS = 10;
 const CHUNK = 1_000;
 
 /** An empty pair, for a factory to fill in. */

@@ -22,12 +22,13 @@
  * histogram of 0.5 ms buckets.
  */
 
-import { type EnvelopeEvent, topicFor } from "../../mod.ts";
-import { connectWebSocketEventTarget, type WebSocketSpoke } from "../../adapters/websocket/mod.ts";
+import process from "node:process";
+import type { EnvelopeEvent } from "../../mod.ts";
+import type { WebSocketSpoke } from "../../adapters/websocket/mod.ts";
 import { BUCKET_MS, BUCKETS, type Command, serveCommands } from "./_control.ts";
 
 type Kind = "thin" | "spoke" | "sio";
-const kind = Deno.args[0] as Kind;
+const kind = process.argv[2] as Kind;
 const now = (): number => performance.timeOrigin + performance.now();
 
 const counts = { useful: 0, wrong: 0, firstAt: 0, lastAt: 0, lastFrameAt: 0, maxMs: 0 };
@@ -44,9 +45,10 @@ function record(t: number): void {
   histogram[Math.min(BUCKETS, Math.max(0, Math.floor(ms / BUCKET_MS)))]++;
 }
 
+/** The topics of connection `i` (`type:id`, as core's `topicFor`, written out: the thin and Socket.IO clients import nothing of the library, so they also run under Bun). */
 function topicsOf(i: number, shape: string): string[] {
-  const personal = topicFor("user", String(i));
-  return shape === "fanout" ? [personal] : [personal, topicFor("group", String(Math.floor(i / 10)))];
+  const personal = `user:${i}`;
+  return shape === "fanout" ? [personal] : [personal, `group:${Math.floor(i / 10)}`];
 }
 
 interface Client {
@@ -168,6 +170,7 @@ async function publish({ ids, events }: Command): Promise<{ start: number }> {
 }
 
 async function spoke(url: string, user: string, topics: string[]): Promise<Client> {
+  const { connectWebSocketEventTarget } = await import("../../adapters/websocket/mod.ts");
   const target: WebSocketSpoke = connectWebSocketEventTarget(url, {
     heartbeat: false,
     credentials: { user },
