@@ -1,6 +1,7 @@
 /**
- * Frame sizes in UTF-8 bytes, for the size limits every transport enforces
- * on outgoing frames. Internal to core (not re-exported).
+ * Frame sizes: in UTF-8 bytes, for the size limits every transport enforces
+ * on outgoing frames, and as a hub's history counts them. Internal to core
+ * (not re-exported).
  *
  * @module
  */
@@ -38,4 +39,14 @@ export function checkFrameSize(frame: string | Uint8Array, max: number): void {
   if (frame.length * 3 <= max) return;
   const size = utf8Length(frame);
   if (size > max) throw new FrameTooLargeError(size, max);
+}
+
+/**
+ * The size a hub charges a frame against its history's byte limits: a
+ * string's length in UTF-16 code units (not measured in UTF-8), a byte
+ * array's length, `0` for anything else.
+ */
+export function frameSize(frame: unknown): number {
+  if (typeof frame === "string") return frame.length;
+  return frame instanceof Uint8Array ? frame.byteLength : 0;
 }

@@ -5,8 +5,9 @@
  *
  * - topic → connections and connection → topics, with the hub's own local
  *   listeners counted per topic;
- * - limits (subscriptions per connection, topic length) and the `authorize`
- *   hook, for subscribes and publishes;
+ * - limits (subscriptions per connection, topic length), and the `authorize`
+ *   hook for subscribes and publishes, run by its `AuthorizeGate`
+ *   (core/hub_authorize.ts);
  * - the upstream: every event, whoever published it, goes out through the
  *   upstream target and comes back through the one upstream listener the hub
  *   holds per topic while anyone (a connection or a local listener) wants it.
@@ -14,14 +15,17 @@
  *   one delivery path (an event goes straight to that listener's delivery,
  *   without a dispatch per event);
  * - the sender of a relayed event is never sent its own event back, including
- *   when it returns asynchronously from a shared upstream such as Redis.
+ *   when it returns asynchronously from a shared upstream such as Redis (the
+ *   relay records are in core/hub_relay.ts).
  *
  * @module
  */
 
 import { CompactMap, CompactSet } from "./compact_collections.ts";
-import { DecisionCache, type PublishAuthorizationOptions } from "./decision_cache.ts";
+import type { DecisionCache } from "./decision_cache.ts";
 import { PublishRefusedError, PubSubError, type RefusalReason, SubscriptionRefusedError } from "./errors.ts";
+import { frameSize } from "./frame_size.ts";
+import { type Authorize, AuthorizeGate, type AuthorizeLimits, type HubAction } from "./hub_authorize.ts";
 import {
   type EncodeAt,
   HubHistory,
@@ -29,72 +33,14 @@ import {
   isStreamHistorySource,
   type SubscribedInfo,
 } from "./hub_history.ts";
+import { type Echo, forgetEchoes, type Relay, rememberEcho, takeEcho } from "./hub_relay.ts";
 import { liteEvent, realEvent } from "./lite_event.ts";
-import { OrderedResults } from "./ordered_results.ts";
+import type { OrderedResults } from "./ordered_results.ts";
 import { type HubSchemaOptions, PayloadGate, PayloadValidationError } from "./payload_validation.ts";
+import { positiveInteger } from "./positive.ts";
 import type { StreamPosition } from "./topic_history.ts";
 import { parseTopic, topicFor } from "./topic.ts";
 import type { EnvelopeEvent, EventEnvelope, SubscriptionReadiness, TypedEventTarget } from "./types.ts";
-
-/**
- * What a connection asks to do: receive a topic, or send an event to it.
- *
- * @example
- * ```ts
- * import type { HubAction } from "@alkdev/pubsub";
- *
- * const action: HubAction = "subscribe";
- * ```
- */
-export type HubAction = "subscribe" | "publish";
-
-/**
- * The question put to {@linkcode Authorize}.
- *
- * @typeParam TContext What `authenticate` returned for the connection.
- *
- * @example
- * ```ts
- * import type { AuthorizeRequest } from "@alkdev/pubsub";
- *
- * const request: AuthorizeRequest<{ user: string }> = {
- *   action: "subscribe",
- *   type: "job.progress",
- *   id: "job-1",
- *   topic: "job.progress:job-1",
- *   context: { user: "ada" },
- * };
- * ```
- */
-export interface AuthorizeRequest<TContext = unknown> {
-  /** Subscribe or publish. */
-  action: HubAction;
-  /** The event type. */
-  type: string;
-  /** The event id. */
-  id: string;
-  /** The topic, `topicFor(type, id)`. */
-  topic: string;
-  /** The connection's context: what `authenticate` returned, or `undefined`. */
-  context: TContext | undefined;
-}
-
-/**
- * Decides whether a connection may subscribe to, or publish on, a topic.
- * Only `true` (or a promise of `true`) allows; anything else refuses. A throw
- * or a rejection refuses and is reported to the hub's error channel.
- *
- * @typeParam TContext What `authenticate` returned for the connection.
- *
- * @example Users read their own topics; only admins publish
- * ```ts
- * import type { Authorize } from "@alkdev/pubsub";
- *
- * const authorize: Authorize<{ user: string; admin: boolean }> = ({ action, id, context }) =>
- *   action === "subscribe" ? id === context?.user : context?.admin === true;
- * ```
- */
-export type Authorize<TContext = unknown> = (request: AuthorizeRequest<TContext>) => boolean | Promise<boolean>;
 
 /**
  * One connection as the router sees it: where to send data frames and
@@ -133,61 +79,6 @@ export interface HubPeer<F> {
   refused(action: HubAction, topic: string, reason: RefusalReason, message: string): void;
   /** The subscription to `topic` ended (unsubscribe, revocation or detach): no frame for it follows. */
   unsubscribed?(topic: string): void;
-}
-
-/**
- * How a hub runs `authorize`: calls run concurrently per connection up to
- * `maxAuthorizeInFlight`, each bounded by `authorizeTimeout`; a connection's
- * publishes are still relayed in arrival order (a publish waits only for
- * the answers of the publishes ahead of it, at most `maxPendingPublishes`);
- * publish decisions are remembered per (connection, topic) unless
- * `publishAuthorization.cache` is `false`.
- *
- * @example A database-backed authorize: two seconds at most, decisions kept for a minute
- * ```ts
- * import type { AuthorizeLimits } from "@alkdev/pubsub";
- *
- * const limits: AuthorizeLimits = { authorizeTimeout: 2_000, publishAuthorization: { ttl: 60_000 } };
- * ```
- */
-export interface AuthorizeLimits {
-  /**
-   * The most publishes of one connection waiting for an asynchronous
-   * `authorize` (their own answer or an answer for an earlier publish, since
-   * each connection's publishes are relayed in arrival order); more are
-   * refused with `"forbidden"` until it catches up.
-   *
-   * @default {1024}
-   */
-  maxPendingPublishes?: number;
-  /**
-   * The most asynchronous `authorize` calls (subscribes and publishes) one
-   * connection may have running at once. Calls run concurrently up to it; a
-   * call counts until it settles or times out, whatever the connection does
-   * meanwhile (an `unsub`, a re-`sub`, closing). A subscribe or publish that
-   * needs a call past it is refused with `"unavailable"`.
-   *
-   * @default {1024}
-   */
-  maxAuthorizeInFlight?: number;
-  /**
-   * Milliseconds an asynchronous `authorize` call may take. Past it the
-   * subscribe or publish is refused with `"unavailable"`, a
-   * {@linkcode SubscriptionRefusedError} or {@linkcode PublishRefusedError}
-   * (its cause says the call timed out) is reported to `onError`, the call
-   * stops counting against `maxAuthorizeInFlight`, and its late answer is
-   * ignored.
-   *
-   * @default {10000}
-   */
-  authorizeTimeout?: number;
-  /**
-   * Whether, and how long, `authorize`'s answers for publishes are
-   * remembered per (connection, topic).
-   *
-   * @default {{ cache: true, ttl: Infinity, maxTopics: 4096 }}
-   */
-  publishAuthorization?: PublishAuthorizationOptions;
 }
 
 /**
@@ -293,20 +184,7 @@ export interface HubRouterStats {
 
 const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 4096;
 const DEFAULT_MAX_TOPIC_LENGTH = 1024;
-const DEFAULT_MAX_PENDING_PUBLISHES = 1024;
-const DEFAULT_MAX_AUTHORIZE_IN_FLIGHT = 1024;
-const DEFAULT_AUTHORIZE_TIMEOUT = 10_000;
-const DEFAULT_MAX_PUBLISH_DECISIONS = 4096;
-/** How long a relayed event's echo is awaited from an asynchronous upstream, in ms. */
-const ECHO_TIMEOUT = 30_000;
-/** The most echoes awaited per topic. */
-const MAX_ECHOES_PER_TOPIC = 4096;
-
-interface Echo<F> {
-  frame: F;
-  from: HubPeer<F>;
-  at: number;
-}
+const DEFAULT_MAX_PENDING_VALIDATIONS = 1024;
 
 /** A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. */
 class Route<F> extends CompactSet<HubPeer<F>> {
@@ -318,7 +196,7 @@ class Route<F> extends CompactSet<HubPeer<F>> {
   /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
   joining = 0;
   /** Events relayed from a subscribed sender, waiting to come back from an asynchronous upstream. */
-  echoes: Echo<F>[] | undefined;
+  echoes: Echo<HubPeer<F>, F>[] | undefined;
 }
 
 interface Entry {
@@ -349,13 +227,6 @@ class PeerState<TContext> extends CompactMap<string, Entry> {
   get topics(): CompactMap<string, Entry> {
     return this;
   }
-}
-
-interface Relay<F> {
-  event: EnvelopeEvent;
-  frame: F | undefined;
-  from: HubPeer<F> | undefined;
-  seen: boolean;
 }
 
 /**
@@ -400,22 +271,14 @@ export class HubRouter<F, TContext = unknown> {
   #options: HubRouterOptions<F, TContext>;
   /** `undefined` without an upstream: events go straight to the routes (no listener per topic). */
   #upstream: TypedEventTarget<EnvelopeEvent> | undefined;
-  #authorize: Authorize<TContext> | undefined;
   #maxSubscriptions: number;
   #maxTopicLength: number;
-  #maxPending: number;
   #payloads: PayloadGate<PeerState<TContext>> | undefined;
   #admitted: EventEnvelope | undefined;
-  #maxInFlight: number;
-  #authorizeTimeout: number;
-  #decisions: { ttl: number; max: number } | undefined;
-  /** Cancels each asynchronous `authorize` call running (its timer), for `clear()`. */
-  #calls = new Set<() => void>();
-  /** Where a throwing relay of any connection's ordered publishes goes: one function for every connection. */
-  #onPublishError = (error: unknown): void => this.#options.onError(error as PubSubError);
+  #gate: AuthorizeGate<HubPeer<F>, F, TContext>;
   #routes = new Map<string, Route<F>>();
   #peers = new Map<HubPeer<F>, PeerState<TContext>>();
-  #relay: Relay<F> | undefined;
+  #relay: Relay<HubPeer<F>, F> | undefined;
   #lastType: string | undefined;
   #lastId: string | undefined;
   #lastTopic = "";
@@ -433,18 +296,22 @@ export class HubRouter<F, TContext = unknown> {
   constructor(options: HubRouterOptions<F, TContext>) {
     this.#options = options;
     this.#upstream = options.upstream;
-    this.#authorize = options.authorize;
     this.#maxSubscriptions = positiveInteger(
       "maxSubscriptionsPerConnection",
       options.maxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     );
     this.#maxTopicLength = positiveInteger("maxTopicLength", options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH);
-    this.#maxPending = positiveInteger(
-      "maxPendingPublishes",
-      options.maxPendingPublishes ?? DEFAULT_MAX_PENDING_PUBLISHES,
-    );
+    this.#gate = new AuthorizeGate(options.authorize, options, {
+      live: (peer, state) => this.#peers.get(peer) === state,
+      relay: (peer, topic, envelope, frame) => this.#relayFrom(peer, topic, envelope, frame),
+      refuse: (peer, topic, reason, message, cause) => this.#refusePublish(peer, topic, reason, message, cause),
+      onError: (error) => this.#options.onError(error as PubSubError),
+    });
     if (options.schemas !== undefined) {
-      this.#payloads = new PayloadGate(options.schemas, options.maxPendingValidations ?? DEFAULT_MAX_PENDING_PUBLISHES);
+      this.#payloads = new PayloadGate(
+        options.schemas,
+        options.maxPendingValidations ?? DEFAULT_MAX_PENDING_VALIDATIONS,
+      );
     }
     if (options.history !== undefined) {
       if (options.encodeAt === undefined) throw new TypeError("The history option needs encodeAt");
@@ -469,21 +336,6 @@ export class HubRouter<F, TContext = unknown> {
           this.#refuseSubscribe(peer, topic, "unavailable", message);
         },
       );
-    }
-    this.#maxInFlight = positiveInteger(
-      "maxAuthorizeInFlight",
-      options.maxAuthorizeInFlight ?? DEFAULT_MAX_AUTHORIZE_IN_FLIGHT,
-    );
-    this.#authorizeTimeout = positiveNumber("authorizeTimeout", options.authorizeTimeout ?? DEFAULT_AUTHORIZE_TIMEOUT);
-    const publishAuthorization = options.publishAuthorization ?? {};
-    if (publishAuthorization.cache !== false) {
-      this.#decisions = {
-        ttl: positiveNumber("publishAuthorization.ttl", publishAuthorization.ttl ?? Infinity),
-        max: positiveInteger(
-          "publishAuthorization.maxTopics",
-          publishAuthorization.maxTopics ?? DEFAULT_MAX_PUBLISH_DECISIONS,
-        ),
-      };
     }
   }
 
@@ -562,7 +414,7 @@ export class HubRouter<F, TContext = unknown> {
     const entry: Entry = since === undefined ? { generation, active: false } : { generation, active: false, since };
     state.topics.set(topic, entry);
     const current = () => this.#peers.get(peer) === state && state.topics.get(topic) === entry;
-    this.#decide(
+    this.#gate.decide(
       "subscribe",
       parsed.type,
       parsed.id,
@@ -634,31 +486,10 @@ export class HubRouter<F, TContext = unknown> {
       });
       return;
     }
-    if (this.#authorize === undefined) {
-      this.#relayFrom(peer, topic, envelope, frame);
-      return;
-    }
-    const known = state.decisions?.get(topic);
-    if (known !== undefined && (state.publishes === undefined || state.publishes.length === 0)) {
-      if (known) this.#relayFrom(peer, topic, envelope, frame);
-      else this.#refusePublish(peer, topic, "forbidden");
-      return;
-    }
-    const publishes = state.publishes ??= new OrderedResults(this.#onPublishError);
-    if (publishes.length >= this.#maxPending) {
-      this.#refusePublish(peer, topic, "forbidden", `More than ${this.#maxPending} publishes wait for authorize`);
-      return;
-    }
-    // Each publish waits only for the answers of the publishes ahead of it; their calls run concurrently.
-    const slot = publishes.reserve();
-    const then = (allowed: boolean, cause?: unknown, message?: string) =>
-      slot.settle(() => {
-        if (this.#peers.get(peer) !== state) return;
-        if (allowed) this.#relayFrom(peer, topic, envelope, frame);
-        else this.#refusePublish(peer, topic, message === undefined ? "forbidden" : "unavailable", message, cause);
-      });
-    if (known !== undefined) then(known);
-    else this.#decide("publish", envelope.type, envelope.id, topic, state, then);
+    const gate = this.#gate;
+    if (gate.authorize === undefined) this.#relayFrom(peer, topic, envelope, frame);
+    // In arrival order: the gate relays or refuses it through the router's #relayFrom and #refusePublish.
+    else gate.publish(peer, state, topic, envelope, frame);
   }
 
   /**
@@ -737,99 +568,19 @@ export class HubRouter<F, TContext = unknown> {
       refusedSubscribes: this.#refusedSubscribes,
       refusedPublishes: this.#refusedPublishes,
       deliveries: this.#deliveries,
-      authorizing: this.#calls.size,
+      authorizing: this.#gate.authorizing,
     };
   }
 
   /** Drops every connection and local count, every upstream listener and every `authorize` call's timer. */
   clear(): void {
-    for (const cancel of [...this.#calls]) cancel();
+    this.#gate.clear();
     for (const peer of [...this.#peers.keys()]) this.detach(peer);
     this.#history?.close();
     for (const [topic, route] of this.#routes) {
       route.local = 0;
       this.#release(topic, route);
     }
-  }
-
-  #decide(
-    action: HubAction,
-    type: string,
-    id: string,
-    topic: string,
-    state: PeerState<TContext>,
-    then: (allowed: boolean, cause?: unknown, message?: string) => void,
-  ): void {
-    const authorize = this.#authorize;
-    if (authorize === undefined) {
-      then(true);
-      return;
-    }
-    const request: AuthorizeRequest<TContext> = { action, type, id, topic, context: state.context };
-    const decisions = action === "publish" && this.#decisions !== undefined
-      ? state.decisions ??= new DecisionCache<string>(this.#decisions.ttl, this.#decisions.max)
-      : undefined;
-    if (decisions === undefined) {
-      this.#call(authorize, request, state, then);
-      return;
-    }
-    // One question per (connection, topic): later publishes on the topic share its answer.
-    if (!decisions.wait(topic, then)) return;
-    this.#call(authorize, request, state, (allowed, cause, message) => {
-      decisions.resolve(topic, allowed, cause === undefined && message === undefined, cause, message);
-    });
-  }
-
-  /**
-   * Calls `authorize` once. An asynchronous call counts against the
-   * connection's `maxAuthorizeInFlight` until it settles or times out;
-   * `message` is set when the hub refuses without an answer (over the cap,
-   * timed out), which refuses with `"unavailable"`.
-   */
-  #call(
-    authorize: Authorize<TContext>,
-    request: AuthorizeRequest<TContext>,
-    state: PeerState<TContext>,
-    then: (allowed: boolean, cause?: unknown, message?: string) => void,
-  ): void {
-    if (state.inFlight >= this.#maxInFlight) {
-      then(false, undefined, `More than ${this.#maxInFlight} authorize calls of the connection are running`);
-      return;
-    }
-    let answer: boolean | Promise<boolean>;
-    try {
-      answer = authorize(request);
-    } catch (cause) {
-      then(false, cause);
-      return;
-    }
-    if (typeof answer === "boolean" || answer === null || typeof (answer as Promise<boolean>)?.then !== "function") {
-      then(answer === true);
-      return;
-    }
-    state.inFlight++;
-    let done = false;
-    const cancel = () => {
-      done = true;
-      clearTimeout(timer);
-      state.inFlight--;
-      this.#calls.delete(cancel);
-    };
-    this.#calls.add(cancel);
-    const settle = (allowed: boolean, cause?: unknown, message?: string) => {
-      if (done) return;
-      cancel();
-      then(allowed, cause, message);
-    };
-    const timeout = this.#authorizeTimeout;
-    const timer = setTimeout(() => {
-      const message = `authorize did not answer within ${timeout} ms`;
-      settle(false, new Error(`${message} (${request.action} ${JSON.stringify(request.topic)})`), message);
-    }, timeout);
-    Promise.resolve(answer).then(
-      (allowed) => settle(allowed === true),
-      (cause) => settle(false, cause ?? new Error("authorize rejected")),
-    );
   }
 
   #activate(
@@ -913,10 +664,7 @@ export class HubRouter<F, TContext = unknown> {
     if (route.peers.delete(peer)) {
       this.#subscriptions--;
       peer.unsubscribed?.(topic);
-      if (route.echoes !== undefined) {
-        route.echoes = route.echoes.filter((echo) => echo.from !== peer);
-        if (route.echoes.length === 0) route.echoes = undefined;
-      }
+      forgetEchoes(route, peer);
     }
     this.#release(topic, route);
   }
@@ -985,7 +733,7 @@ export class HubRouter<F, TContext = unknown> {
     }
     // A lite event (core/lite_event.ts) stays within the router; an upstream gets a real one.
     event = realEvent(event);
-    const relay: Relay<F> = { event, frame, from, seen: false };
+    const relay: Relay<HubPeer<F>, F> = { event, frame, from, seen: false };
     const outer = this.#relay;
     this.#relay = relay;
     try {
@@ -997,10 +745,8 @@ export class HubRouter<F, TContext = unknown> {
     // An asynchronous upstream (Redis) sends the event back later: remember it, so the sender is skipped then.
     const route = this.#routes.get(event.type);
     if (route === undefined || !route.peers.has(from)) return;
-    const echoes = route.echoes ??= [];
-    if (echoes.length >= MAX_ECHOES_PER_TOPIC) echoes.shift();
     // The canonical encoding: what the upstream's copy will encode to, whatever the sender's frame looked like.
-    echoes.push({ frame: this.#options.encode(event.detail), from, at: Date.now() });
+    rememberEcho(route, this.#options.encode(event.detail), from);
   }
 
   #onUpstream = (event: EnvelopeEvent): void => {
@@ -1012,7 +758,7 @@ export class HubRouter<F, TContext = unknown> {
       this.#deliver(route, event, relay.frame, relay.from);
     } else if (route.echoes !== undefined) {
       const frame = this.#options.encode(event.detail);
-      this.#deliver(route, event, frame, this.#matchEcho(route, frame));
+      this.#deliver(route, event, frame, takeEcho(route, frame));
     } else this.#deliver(route, event, undefined, undefined);
   };
 
@@ -1041,47 +787,6 @@ export class HubRouter<F, TContext = unknown> {
       peer.sendData(frame);
     }
   }
-
-  #matchEcho(route: Route<F>, frame: F): HubPeer<F> | undefined {
-    const echoes = route.echoes!;
-    const oldest = Date.now() - ECHO_TIMEOUT;
-    while (echoes.length > 0 && echoes[0].at < oldest) echoes.shift();
-    // The upstream keeps each publisher's order, so this hub's own events come back oldest first; but the first
-    // match is looked for past the head: an echo the upstream lost (Redis pub/sub is at most once) would otherwise
-    // block every later match, and send the sender its own events, until it expires. Identical frames are
-    // indistinguishable, so matching a foreign copy instead changes no one's count.
-    let match: HubPeer<F> | undefined;
-    const index = echoes.findIndex((echo) => sameFrame(echo.frame, frame));
-    if (index !== -1) match = echoes.splice(index, 1)[0].from;
-    if (echoes.length === 0) route.echoes = undefined;
-    return match;
-  }
-}
-
-function frameSize(frame: unknown): number {
-  if (typeof frame === "string") return frame.length;
-  return frame instanceof Uint8Array ? frame.byteLength : 0;
-}
-
-function sameFrame(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function positiveNumber(name: string, value: number): number {
-  if (typeof value !== "number" || !(value > 0)) {
-    throw new RangeError(`Expected ${name} to be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-    throw new RangeError(`Expected ${name} to be a positive integer, got ${String(value)}`);
-  }
-  return value;
 }
 
 /** `topicFor` of a decoded envelope, whose `type` and `id` `decodeEnvelope` has checked: without checking again. */

@@ -15,6 +15,7 @@ export * from "./subscription.ts";
 export * from "./in_process_event_target.ts";
 export * from "./transport_event_target.ts";
 export * from "./hub_router.ts";
+export type { Authorize, AuthorizeLimits, AuthorizeRequest, HubAction } from "./hub_authorize.ts";
 export * from "./topic_history.ts";
 export * from "./hub_history.ts";
 export * from "./subscription_gap.ts";

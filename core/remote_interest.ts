@@ -15,7 +15,7 @@ import {
   SubscriptionRefusedError,
 } from "./errors.ts";
 import type { SubscribedInfo } from "./hub_history.ts";
-import type { HubAction } from "./hub_router.ts";
+import type { HubAction } from "./hub_authorize.ts";
 import { SubscriptionGapError } from "./subscription_gap.ts";
 import type { StreamPosition } from "./topic_history.ts";
 import type { SubscriptionErrorDetail } from "./types.ts";

@@ -21,7 +21,7 @@
 
 import { isRefusalReason, type RefusalReason } from "./errors.ts";
 import type { SubscribedInfo } from "./hub_history.ts";
-import type { HubAction } from "./hub_router.ts";
+import type { HubAction } from "./hub_authorize.ts";
 import { parsePosition, parseSubscribedInfo } from "./stream_position.ts";
 import type { StreamPosition } from "./topic_history.ts";
 

@@ -8,8 +8,9 @@
 
 import { PubSubError, type RefusalReason } from "../../core/errors.ts";
 import { encodeWelcome, grantFeatures, parseHello } from "../../core/handshake.ts";
+import type { HubAction } from "../../core/hub_authorize.ts";
 import type { SubscribedInfo } from "../../core/hub_history.ts";
-import type { HubAction, HubPeer, HubRouter } from "../../core/hub_router.ts";
+import type { HubPeer, HubRouter } from "../../core/hub_router.ts";
 import type { StreamPosition } from "../../core/topic_history.ts";
 import type { FrameCounters } from "../../core/hub_stats.ts";
 import { InboundRateLimiter } from "../../core/inbound_rate_limit.ts";

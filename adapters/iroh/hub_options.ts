@@ -5,8 +5,8 @@
  * @module
  */
 
+import type { Authorize, AuthorizeLimits } from "../../core/hub_authorize.ts";
 import type { HubHistoryOptions } from "../../core/hub_history.ts";
-import type { Authorize, AuthorizeLimits } from "../../core/hub_router.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import {
   DEFAULT_HUB_INBOUND_LIMITS,

@@ -34,7 +34,7 @@ import {
 } from "../../core/handshake.ts";
 import { EnvelopeError, FrameTooLargeError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
 import type { FairLane, FairScheduler } from "../../core/fair_scheduler.ts";
-import type { HubAction } from "../../core/hub_router.ts";
+import type { HubAction } from "../../core/hub_authorize.ts";
 import type { FrameCounters } from "../../core/hub_stats.ts";
 import { type InboundRateExceeded, InboundRateLimiter } from "../../core/inbound_rate_limit.ts";
 import { SendBudget } from "../../core/send_budget.ts";

@@ -7,7 +7,7 @@
 import { jsonCodec } from "../../core/envelope.ts";
 import { isLiteEvent, LITE_EVENTS, realEvent } from "../../core/lite_event.ts";
 import { PubSubClosedError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
-import type { HubAction } from "../../core/hub_router.ts";
+import type { HubAction } from "../../core/hub_authorize.ts";
 import type { BackoffOptions } from "../../core/backoff.ts";
 import { ReconnectPolicy } from "../../core/reconnect.ts";
 import type { SpokeStats } from "../../core/hub_stats.ts";
