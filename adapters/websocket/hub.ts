@@ -4,6 +4,7 @@
  * @module
  */
 
+import { positiveNumber as positive } from "../../core/positive.ts";
 import { jsonCodec } from "../../core/envelope.ts";
 import type { PubSubError, RefusalReason } from "../../core/errors.ts";
 import { FairScheduler } from "../../core/fair_scheduler.ts";
@@ -31,7 +32,6 @@ import {
 import {
   type Authenticate,
   DEFAULT_HANDSHAKE_TIMEOUT,
-  positive,
   resolveCommonOptions,
   type ResolvedCommonOptions,
   type ResolvedPeerLimits,

@@ -12,6 +12,7 @@ import { DEFAULT_HUB_INBOUND_LIMITS, type InboundRateLimits } from "../../core/i
 import { DEFAULT_FRAME_OVERHEAD } from "../../core/send_budget.ts";
 import { TokenBucket } from "../../core/token_bucket.ts";
 import type { TypedEvent } from "../../core/types.ts";
+import { positiveNumber as positive } from "../../core/positive.ts";
 
 /**
  * Heartbeat timing. Each side sends an application-level `["ping"]` every
@@ -371,14 +372,6 @@ export function resolveCommonOptions(options: WebSocketCommonOptions, codec: Cod
     outboxSize,
     onError: options.onError ?? defaultOnError,
   };
-}
-
-/** Checks a positive number option. @internal */
-export function positive(name: string, value: number): number {
-  if (typeof value !== "number" || !(value > 0)) {
-    throw new RangeError(`Expected ${name} to be a positive number, got ${String(value)}`);
-  }
-  return value;
 }
 
 /** Turns a credentials option into a function. @internal */

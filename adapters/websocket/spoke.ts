@@ -4,7 +4,9 @@
  * @module
  */
 
+import { positiveNumber as positive } from "../../core/positive.ts";
 import { jsonCodec } from "../../core/envelope.ts";
+import { frameSize } from "../../core/frame_size.ts";
 import { isLiteEvent, LITE_EVENTS, realEvent } from "../../core/lite_event.ts";
 import { PubSubClosedError, type PubSubError, type RefusalReason } from "../../core/errors.ts";
 import type { HubAction } from "../../core/hub_authorize.ts";
@@ -33,7 +35,6 @@ import {
 import {
   credentialsFunction,
   DEFAULT_HANDSHAKE_TIMEOUT,
-  positive,
   resolveCommonOptions,
   type ResolvedCommonOptions,
   type WebSocketCloseInfo,
@@ -539,10 +540,6 @@ export function connectWebSocketEventTarget(
 const DEFAULT_SPOKE_OUTBOX_SIZE = 131_072;
 /** The most bytes of events a spoke holds by default. */
 const DEFAULT_SPOKE_OUTBOX_BYTES = 16 * 1024 * 1024;
-
-function frameSize(frame: Frame): number {
-  return typeof frame === "string" ? frame.length : frame.byteLength;
-}
 
 function closedError(info: WebSocketCloseInfo): PubSubClosedError {
   return new PubSubClosedError(
