@@ -36,6 +36,30 @@ export interface FairSchedulerOptions {
 }
 
 /**
+ * What runs a lane's items, as an object: a connection can be its own lane's
+ * handler (no closure per connection), where a function would capture it.
+ *
+ * @typeParam T The item type.
+ *
+ * @example
+ * ```ts
+ * import { FairScheduler, type FairLaneHandler } from "@alkdev/pubsub";
+ *
+ * class Connection implements FairLaneHandler<string> {
+ *   readonly lane = new FairScheduler().lane<string>(this, 1024);
+ *   handleItem(frame: string): void {
+ *     console.log("frame", frame);
+ *   }
+ * }
+ * new Connection().lane.push("hello"); // frame hello
+ * ```
+ */
+export interface FairLaneHandler<T> {
+  /** Handles one item. */
+  handleItem(item: T): void;
+}
+
+/**
  * The default slice of a {@linkcode FairScheduler}: 256 items per lane per synchronous run.
  *
  * @example
@@ -130,12 +154,12 @@ export class FairScheduler {
    * Creates a lane for one connection.
    *
    * @typeParam T The item type (e.g. a received frame).
-   * @param run Handles one item.
+   * @param run Handles one item: a function, or an object whose `handleItem` does.
    * @param maxBacklog The most items that may wait; {@linkcode FairLane.push} returns `false` past it.
    * @returns The lane; `close()` it with its connection.
    */
-  lane<T>(run: (item: T) => void, maxBacklog = Infinity): FairLane<T> {
-    return new FairLane<T>(this, run, maxBacklog);
+  lane<T>(run: ((item: T) => void) | FairLaneHandler<T>, maxBacklog = Infinity): FairLane<T> {
+    return new FairLane<T>(this, typeof run === "function" ? { handleItem: run } : run, maxBacklog);
   }
 
   /** Lanes with items waiting, in the order they started waiting. */
@@ -208,7 +232,7 @@ export class FairScheduler {
  */
 export class FairLane<T> {
   #scheduler: FairScheduler;
-  #run: (item: T) => void;
+  #handler: FairLaneHandler<T>;
   #maxBacklog: number;
   /** The scheduler's synchronous run when the current slice started. */
   #mark = -1;
@@ -223,9 +247,9 @@ export class FairLane<T> {
   #closed = false;
 
   /** @internal Use {@linkcode FairScheduler.lane}. */
-  constructor(scheduler: FairScheduler, run: (item: T) => void, maxBacklog: number) {
+  constructor(scheduler: FairScheduler, handler: FairLaneHandler<T>, maxBacklog: number) {
     this.#scheduler = scheduler;
-    this.#run = run;
+    this.#handler = handler;
     this.#maxBacklog = maxBacklog;
     this.#used = scheduler.slice;
   }
@@ -260,7 +284,7 @@ export class FairLane<T> {
       }
       if (this.#used < scheduler.slice) {
         this.#used++;
-        this.#run(item);
+        this.#handler.handleItem(item);
         return true;
       }
       if (this.#mark !== scheduler.run) {
@@ -269,7 +293,7 @@ export class FairLane<T> {
         this.#mark = scheduler.run;
         this.#used = 1;
         scheduler.armRun();
-        this.#run(item);
+        this.#handler.handleItem(item);
         return true;
       }
       // A whole slice within one synchronous run (a chunk of frames handed over at once): the lane holds the event
@@ -303,7 +327,7 @@ export class FairLane<T> {
       backlog[this.#head++] = undefined as T;
       this.#used++;
       try {
-        this.#run(item);
+        this.#handler.handleItem(item);
       } catch (error) {
         scheduler.report(error);
       }

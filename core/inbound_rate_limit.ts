@@ -1,11 +1,10 @@
 /**
  * Inbound rate limits of one connection: frames per second and bytes per
- * second, as two token buckets.
+ * second, as two token buckets (core/token_bucket.ts's algorithm, in the
+ * limiter's own fields).
  *
  * @module
  */
-
-import { TokenBucket } from "./token_bucket.ts";
 
 /**
  * Inbound rate limits of one connection. A transport that cannot pause
@@ -63,8 +62,25 @@ export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> =
   byteBurst: 16 * 1024 * 1024,
 });
 
+/** The default clock: one function for every limiter. */
+const performanceNow = (): number => performance.now();
+
+/** Checks a finite rate and its burst as `TokenBucket`'s constructor does. */
+function checkBucket(rate: number, burst: number): void {
+  if (!(rate > 0)) throw new RangeError(`Expected the rate to be a positive number, got ${String(rate)}`);
+  if (!(burst > 0)) throw new RangeError(`Expected the burst to be a positive number, got ${String(burst)}`);
+}
+
 /**
  * Two token buckets, frames and bytes, checked for each received frame.
+ *
+ * Each behaves as `TokenBucket.nearExact`: it reads the clock once
+ * per 1/1024 of its burst taken, never grants what an exact bucket would
+ * refuse, and refuses at most that share of the burst sooner. The buckets
+ * live in the limiter's own fields and are refilled together from one clock
+ * reading (a refill is exact at any time, so an extra one only makes the
+ * other bucket more exact): a hub keeps one limiter per connection, one
+ * object each.
  *
  * @example
  * ```ts
@@ -78,8 +94,21 @@ export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> =
  * ```
  */
 export class InboundRateLimiter {
-  #frames: TokenBucket | undefined;
-  #bytes: TokenBucket | undefined;
+  /** Frames per second; 0: not limited. */
+  #frameRate = 0;
+  #frameBurst = 0;
+  #frames = 0;
+  /** Frames taken without reading the clock since it was last read. */
+  #framesTaken = 0;
+  /** Bytes per second; 0: not limited. */
+  #byteRate = 0;
+  #byteBurst = 0;
+  #bytes = 0;
+  /** Bytes taken without reading the clock since it was last read. */
+  #bytesTaken = 0;
+  /** The clock's last reading, when both buckets were last refilled. */
+  #last: number;
+  #now: () => number;
 
   /**
    * Constructs full buckets.
@@ -87,14 +116,25 @@ export class InboundRateLimiter {
    * @param limits The rates and bursts; a missing or infinite rate is not limited.
    * @param maxFrameBytes The largest frame the connection accepts; the byte burst is raised to it so one frame always fits.
    * @param now The clock in milliseconds. @default {performance.now}
+   * @throws {RangeError} If a finite rate, or its burst, is not a positive number.
    */
-  constructor(limits: InboundRateLimits, maxFrameBytes = 0, now?: () => number) {
+  constructor(limits: InboundRateLimits, maxFrameBytes = 0, now: () => number = performanceNow) {
     const fps = limits.framesPerSecond ?? Infinity;
     const bps = limits.bytesPerSecond ?? Infinity;
-    if (Number.isFinite(fps)) this.#frames = TokenBucket.nearExact(fps, limits.frameBurst ?? 2 * fps, now);
-    if (Number.isFinite(bps)) {
-      this.#bytes = TokenBucket.nearExact(bps, Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes), now);
+    if (Number.isFinite(fps)) {
+      const burst = limits.frameBurst ?? 2 * fps;
+      checkBucket(fps, burst);
+      this.#frameRate = fps;
+      this.#frames = this.#frameBurst = burst;
     }
+    if (Number.isFinite(bps)) {
+      const burst = Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes);
+      checkBucket(bps, burst);
+      this.#byteRate = bps;
+      this.#bytes = this.#byteBurst = burst;
+    }
+    this.#now = now;
+    this.#last = now();
   }
 
   /**
@@ -104,8 +144,48 @@ export class InboundRateLimiter {
    * @returns `undefined` if within both limits, else the limit it broke.
    */
   admit(size: number): InboundRateExceeded | undefined {
-    if (this.#frames !== undefined && !this.#frames.take(1)) return "frames";
-    if (this.#bytes !== undefined && !this.#bytes.take(size)) return "bytes";
+    if (this.#frameRate !== 0) {
+      if (this.#framesTaken < this.#frameBurst / 1024 && this.#frames >= 1) {
+        this.#frames--;
+        this.#framesTaken++;
+      } else {
+        this.#refill();
+        if (this.#frames < 1) return "frames";
+        this.#frames--;
+      }
+    }
+    if (this.#byteRate !== 0) {
+      if (this.#bytesTaken < this.#byteBurst / 1024 && this.#bytes >= size) {
+        this.#bytes -= size;
+        this.#bytesTaken += size;
+      } else {
+        this.#refill();
+        if (this.#bytes < size) return "bytes";
+        this.#bytes -= size;
+      }
+    }
     return undefined;
+  }
+
+  /**
+   * Credits both buckets with the time since the last reading, capped at their bursts. What was taken without a
+   * reading may have been taken at any time since: it is charged as if taken now, after the cap (never more tokens
+   * than an exact bucket), as in `TokenBucket`.
+   */
+  #refill(): void {
+    const now = this.#now();
+    const elapsed = now - this.#last;
+    this.#last = now;
+    const framesTaken = this.#framesTaken;
+    const bytesTaken = this.#bytesTaken;
+    this.#framesTaken = this.#bytesTaken = 0;
+    if (!(elapsed > 0)) return;
+    if (this.#frameRate !== 0) {
+      this.#frames = Math.min(this.#frameBurst, this.#frames + framesTaken + elapsed * this.#frameRate / 1000) -
+        framesTaken;
+    }
+    if (this.#byteRate !== 0) {
+      this.#bytes = Math.min(this.#byteBurst, this.#bytes + bytesTaken + elapsed * this.#byteRate / 1000) - bytesTaken;
+    }
   }
 }

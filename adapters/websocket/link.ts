@@ -212,7 +212,10 @@ export interface LinkCallbacks {
 /**
  * A socket adapter that hands its link the socket's events by calling it
  * (the Bun hub's, whose frames come through the server's handlers): no
- * listener closures per connection.
+ * listener closures per connection. Its `bufferedAmount` is cheap to read
+ * and current right after a send, so the link reads it before each frame it
+ * sends while frames are in flight: the send budget then keeps no record of
+ * frames that have long left (an idle connection's last few control frames).
  */
 export interface DirectSocket extends WebSocketLike {
   /** Binds the link to call (`undefined`: none any more). */
@@ -223,7 +226,25 @@ function isDirectSocket(socket: WebSocketLike): socket is DirectSocket {
   return typeof (socket as Partial<DirectSocket>).bindLink === "function";
 }
 
-/** Drives one socket. Construct it last: if the socket is already open it starts at once. */
+/** `Link.#flags`: the last frame was dropped under `backpressure: "drop"` (reported once per run of drops). */
+const DROPPING = 1;
+/** `Link.#flags`: a `ws` server socket (Node): text frames go as bytes encoded once per frame (ws_text.ts). */
+const WS_TEXT = 2;
+/** `Link.#flags`: the accepting side received its hello. */
+const HANDSHAKE_STARTED = 4;
+/** `Link.#flags`: a {@linkcode DirectSocket}. */
+const DIRECT = 8;
+
+/** The request ids of a link that never received a `sub` with one: never noted into, only read. */
+const NO_REQUESTS = new SubRequests();
+
+/**
+ * Drives one socket. Construct it last: if the socket is already open it starts at once.
+ *
+ * A hub holds one per connection, most of them idle: its fields are few (flags in one number, one timer field for
+ * the handshake and the close grace, which never overlap), and what only some connections need (the request ids of
+ * `sub`s, an outbox, a strike window) is created on first use.
+ */
 export class Link {
   // What every send reads comes first: the fields are laid out in this order, so a send to a connection not used
   // for a while (a hub with many) loads one cache line of the link instead of three.
@@ -231,18 +252,16 @@ export class Link {
   #state: WebSocketConnectionState = "connecting";
   #budget: SendBudget;
   #config: LinkConfig;
-  #dropping = false;
-  /** A `ws` server socket (Node): text frames go as bytes encoded once per frame (ws_text.ts). */
-  #wsText: boolean;
+  /** DROPPING, WS_TEXT, HANDSHAKE_STARTED, DIRECT. */
+  #flags: number;
   #callbacks: LinkCallbacks;
-  /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
-  readonly requests: SubRequests = new SubRequests();
+  /** Accepting side: the request ids of the peer's unanswered `sub`s; created by the first `sub` that has one. */
+  #requests: SubRequests | undefined;
   /** Where this link is on its config's heartbeat queue (-1: not on it); the answer's deadline while a ping waits. */
   #pingSlot = -1;
   #answerSlot = -1;
-  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #handshakeStarted = false;
+  /** The handshake's deadline until it is done, then a close announced to the peer (`#announceClose`). */
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #features: ReadonlySet<string> = NO_FEATURES;
   #welcome: WelcomeInfo | undefined;
   /** The send-budget ticket of the last pong; 0 before the first. */
@@ -255,13 +274,15 @@ export class Link {
   /** The socket's listeners, unless it calls the link directly (a {@linkcode DirectSocket}). */
   #messageListener: ((event: WebSocketEventLike) => void) | undefined;
   #closeListener: ((event: WebSocketEventLike) => void) | undefined;
-  /** Created on first use (most connections never ask); `true` once the socket has closed before anyone asked. */
-  #socketClosed: Promise<void> | boolean = false;
-  #resolveSocketClosed: (() => void) | undefined;
+  /**
+   * `socketClosed`, created on first use (most connections never ask), with its resolver until the socket closes;
+   * `true` once the socket has closed before anyone asked.
+   */
+  #socketClosed: { promise: Promise<void>; resolve: (() => void) | undefined } | boolean = false;
 
   constructor(socket: WebSocketLike, config: LinkConfig, callbacks: LinkCallbacks) {
     this.socket = socket;
-    this.#wsText = isWsServerSocket(socket);
+    this.#flags = (isWsServerSocket(socket) ? WS_TEXT : 0) | (isDirectSocket(socket) ? DIRECT : 0);
     this.#config = config;
     this.#callbacks = callbacks;
     this.#budget = new SendBudget({ limit: config.highWaterMark, frameOverhead: config.frameOverhead });
@@ -270,7 +291,7 @@ export class Link {
       // Until the handshake is done: a tiny send budget and tight inbound limits.
       this.#budget.limit = limits.handshakeHighWaterMark;
       this.#limiter = new InboundRateLimiter(limits.handshakeInbound);
-      if (limits.scheduler !== undefined) this.#lane = limits.scheduler.lane(this.#handle, limits.maxBacklog);
+      if (limits.scheduler !== undefined) this.#lane = limits.scheduler.lane<Frame>(this, limits.maxBacklog);
     }
     try {
       socket.binaryType = "arraybuffer";
@@ -279,7 +300,7 @@ export class Link {
     }
     // Only a socket still connecting needs an open listener (a hub's sockets are mostly open already).
     if (socket.readyState !== OPEN) socket.addEventListener("open", this.#openListener = () => this.#onSocketOpen());
-    if (isDirectSocket(socket)) socket.bindLink(this); // it calls onSocketMessage and onSocketClose itself
+    if (this.#flags & DIRECT) (socket as DirectSocket).bindLink(this); // it calls onSocketMessage and onSocketClose
     else {
       socket.addEventListener("message", this.#messageListener = (event) => this.onSocketMessage(event));
       socket.addEventListener("close", this.#closeListener = (event) => this.onSocketClose(event));
@@ -314,15 +335,29 @@ export class Link {
   /** Settles once the socket itself has closed (after `close()`, the peer's close frame or a drop). */
   get socketClosed(): Promise<void> {
     const closed = this.#socketClosed;
-    if (closed === true) return (this.#socketClosed = Promise.resolve());
-    if (closed !== false) return closed;
-    return (this.#socketClosed = new Promise((resolve) => (this.#resolveSocketClosed = resolve)));
+    if (typeof closed === "object") return closed.promise;
+    const settled: { promise: Promise<void>; resolve: (() => void) | undefined } = {
+      promise: Promise.resolve(),
+      resolve: undefined,
+    };
+    if (closed === false) settled.promise = new Promise((resolve) => (settled.resolve = resolve));
+    this.#socketClosed = settled;
+    return settled.promise;
   }
 
   /** The socket itself has closed. */
   #socketDone(): void {
-    if (this.#resolveSocketClosed !== undefined) this.#resolveSocketClosed();
-    else if (this.#socketClosed === false) this.#socketClosed = true;
+    const closed = this.#socketClosed;
+    if (closed === false) this.#socketClosed = true;
+    else if (typeof closed === "object" && closed.resolve !== undefined) {
+      closed.resolve();
+      closed.resolve = undefined;
+    }
+  }
+
+  /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
+  get requests(): SubRequests {
+    return this.#requests ?? NO_REQUESTS;
   }
 
   /**
@@ -380,8 +415,8 @@ export class Link {
     } catch {
       return false;
     }
-    this.#closeTimer = setTimeout(() => {
-      this.#closeTimer = undefined;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       closeSocket(this.socket, code, reason);
     }, CLOSE_ANNOUNCE_GRACE_MS);
     return true;
@@ -402,7 +437,9 @@ export class Link {
     // UTF-16 units for text: what Deno's bufferedAmount counts for ASCII; the budget copes with the rest.
     const size = typeof frame === "string" ? frame.length : frame.byteLength;
     // The budget counts every frame sent until the socket's queue is seen to release it, so a frame that fits
-    // before looking fits after: `bufferedAmount` (a call into the runtime on Deno) is read only near the limit.
+    // before looking fits after: `bufferedAmount` (a call into the runtime on Deno) is read only near the limit. A
+    // direct socket's is cheap: read while frames are in flight, so none is recorded after it has left.
+    if (this.#flags & DIRECT && budget.frames > 0) budget.observe(socket.bufferedAmount);
     if (!budget.fits(size)) {
       const buffered = socket.bufferedAmount;
       budget.observe(buffered);
@@ -411,9 +448,9 @@ export class Link {
         return 0;
       }
     }
-    this.#dropping = false;
+    this.#flags &= ~DROPPING;
     try {
-      if (this.#wsText && typeof frame === "string") sendWsText(socket, frame);
+      if (this.#flags & WS_TEXT && typeof frame === "string") sendWsText(socket, frame);
       else socket.send(frame);
     } catch {
       return 0; // The socket is closing; its close event follows.
@@ -437,8 +474,8 @@ export class Link {
       return;
     }
     if (this.#config.counters !== undefined) this.#config.counters.dropped++;
-    if (!this.#dropping) {
-      this.#dropping = true;
+    if (!(this.#flags & DROPPING)) {
+      this.#flags |= DROPPING;
       this.#callbacks.onError(new WebSocketBackpressureError(buffered, budget.limit, "drop", cost, budget.frames));
     }
   }
@@ -449,8 +486,8 @@ export class Link {
     // Every v2 connection has a handshake; the heartbeat starts only once it is done, so the handshake timeout
     // (4408, final) is what ends a peer that never completes it.
     this.#state = "handshake";
-    this.#handshakeTimer = setTimeout(() => {
-      this.#handshakeTimer = undefined;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       const error = new WebSocketHandshakeError(CloseCode.HandshakeTimeout, "Handshake timeout");
       this.#callbacks.onError(error);
       this.close(CloseCode.HandshakeTimeout, "Handshake timeout", error);
@@ -479,8 +516,8 @@ export class Link {
   }
 
   #open(context: unknown): void {
-    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
-    this.#handshakeTimer = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     const limits = this.#config.limits;
     if (limits !== undefined) {
       this.#budget.limit = this.#config.highWaterMark;
@@ -569,11 +606,12 @@ export class Link {
         return;
       }
     }
-    if (this.#lane === undefined) this.#handle(data as Frame);
+    if (this.#lane === undefined) this.handleItem(data as Frame);
     else if (!this.#lane.push(data as Frame)) this.#rateLimited("backlog");
   }
 
-  #handle = (frame: Frame): void => {
+  /** @internal The frame's turn came (its lane's handler, core/fair_scheduler.ts): a control frame or an event. */
+  handleItem(frame: Frame): void {
     if (this.#state === "closed") return;
     if (typeof frame === "string" && frame.charCodeAt(0) === BRACKET) {
       this.#onControl(frame);
@@ -603,7 +641,7 @@ export class Link {
     }
     this.#alive();
     this.#callbacks.onEnvelope(envelope, frame, this, position);
-  };
+  }
 
   /** A valid frame came: the peer answered the heartbeat. Invalid frames and frames over a limit don't count. */
   #alive(): void {
@@ -712,7 +750,8 @@ export class Link {
       return;
     }
     this.#alive();
-    this.requests.note(request);
+    if (request.rid !== undefined) this.#requests ??= new SubRequests();
+    this.#requests?.note(request);
     if (request.tag === "sub") this.#callbacks.onSubscribe?.(request.topic, this, request.since);
     else this.#callbacks.onUnsubscribe?.(request.topic, this);
   }
@@ -766,7 +805,7 @@ export class Link {
       else this.#badControl(text);
       return;
     }
-    if (this.#handshakeStarted) {
+    if (this.#flags & HANDSHAKE_STARTED) {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
@@ -779,7 +818,7 @@ export class Link {
       this.#refuseVersion(`Received a handshake for protocol version ${hello.version}`);
       return;
     }
-    this.#handshakeStarted = true;
+    this.#flags |= HANDSHAKE_STARTED;
     const granted = hello.features && grantFeatures(hello.features, this.#config.features ?? []);
     const welcome = () => {
       this.#transmit(encodeWelcome(granted, this.#config.welcomeExtra));
@@ -814,8 +853,8 @@ export class Link {
 
   /** The socket's `close` event. */
   onSocketClose(event: WebSocketEventLike): void {
-    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
-    this.#closeTimer = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#detach();
     this.#socketDone();
     // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
@@ -826,8 +865,8 @@ export class Link {
   #detach(): void {
     const socket = this.socket;
     if (this.#openListener !== undefined) socket.removeEventListener("open", this.#openListener);
-    if (isDirectSocket(socket)) {
-      socket.bindLink(undefined);
+    if (this.#flags & DIRECT) {
+      (socket as DirectSocket).bindLink(undefined);
       return;
     }
     if (this.#messageListener !== undefined) socket.removeEventListener("message", this.#messageListener);
@@ -836,12 +875,16 @@ export class Link {
   }
 
   #finish(info: WebSocketCloseInfo): void {
-    if (this.#state === "closed") return;
+    const state = this.#state;
+    if (state === "closed") return;
     this.#state = "closed";
     if (this.#pingSlot !== -1) heartbeatQueue(this.#config)?.remove(this.#pingSlot, this.#answerSlot);
-    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#pingSlot = this.#answerSlot = -1;
-    this.#handshakeTimer = undefined;
+    // Before the handshake is done, the timer is its deadline; once open, it is a close's grace (kept).
+    if (state !== "open" && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     this.#lane?.close();
     // Stop reading (a direct socket's messages end at onSocketMessage's state check).
     if (this.#messageListener !== undefined) this.socket.removeEventListener("message", this.#messageListener);
