@@ -230,6 +230,12 @@ export class FairScheduler {
  * lane.close();
  * ```
  */
+/** A lane's waiting items, from `head`. */
+interface Backlog<T> {
+  items: T[];
+  head: number;
+}
+
 export class FairLane<T> {
   #scheduler: FairScheduler;
   #handler: FairLaneHandler<T>;
@@ -242,9 +248,8 @@ export class FairLane<T> {
   #inTurn = 0;
   /** Items run in the current slice; starts full, so the first item starts a slice (and arms its probe). */
   #used: number;
-  #backlog: T[] | undefined;
-  #head = 0;
-  #closed = false;
+  /** Items waiting, created when the first has to; `null` once closed. Eight fields: a hub has one per connection. */
+  #backlog: Backlog<T> | undefined | null;
 
   /** @internal Use {@linkcode FairScheduler.lane}. */
   constructor(scheduler: FairScheduler, handler: FairLaneHandler<T>, maxBacklog: number) {
@@ -256,7 +261,8 @@ export class FairLane<T> {
 
   /** Items waiting. */
   get backlog(): number {
-    return this.#backlog === undefined ? 0 : this.#backlog.length - this.#head;
+    const backlog = this.#backlog;
+    return backlog == null ? 0 : backlog.items.length - backlog.head;
   }
 
   /**
@@ -269,9 +275,10 @@ export class FairLane<T> {
    *   event loop: the item is dropped; the caller should drop the peer.
    */
   push(item: T): boolean {
-    if (this.#closed) return true;
+    const backlog = this.#backlog;
+    if (backlog === null) return true;
     const scheduler = this.#scheduler;
-    if (this.#backlog === undefined) {
+    if (backlog === undefined) {
       if (this.#turnMark !== scheduler.turn) {
         // Count what this lane runs until the runtime's turn moves on (one probe per turn, shared by the lanes).
         this.#turnMark = scheduler.turn;
@@ -298,33 +305,36 @@ export class FairLane<T> {
       }
       // A whole slice within one synchronous run (a chunk of frames handed over at once): the lane holds the event
       // loop; the rest waits for the next turn.
-      this.#backlog = [];
-      this.#head = 0;
+      this.#backlog = { items: [item], head: 0 };
       scheduler.enqueue(this as unknown as FairLane<never>);
-    } else if (this.backlog >= this.#maxBacklog) return false;
-    this.#backlog.push(item);
+      return true;
+    }
+    if (backlog.items.length - backlog.head >= this.#maxBacklog) return false;
+    backlog.items.push(item);
     return true;
   }
 
   /** Drops what waits and leaves the scheduler. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#backlog !== undefined) this.#scheduler.dequeue(this as unknown as FairLane<never>);
-    this.#backlog = undefined;
+    const backlog = this.#backlog;
+    if (backlog === null) return;
+    this.#backlog = null;
+    if (backlog !== undefined) this.#scheduler.dequeue(this as unknown as FairLane<never>);
   }
 
   /** @internal Runs up to `limit` waiting items; returns whether items still wait. */
   runWaiting(limit: number): boolean {
     const backlog = this.#backlog;
-    if (backlog === undefined || this.#closed) return false;
+    if (backlog == null) return false;
     const scheduler = this.#scheduler;
     this.#mark = scheduler.run;
     scheduler.armRun();
     this.#used = 0;
-    while (this.#used < limit && this.#head < backlog.length && !this.#closed) {
-      const item = backlog[this.#head];
-      backlog[this.#head++] = undefined as T;
+    const items = backlog.items;
+    // Until the items run out, or the lane closes (its backlog is then `null`).
+    while (this.#used < limit && backlog.head < items.length && this.#backlog === backlog) {
+      const item = items[backlog.head];
+      items[backlog.head++] = undefined as T;
       this.#used++;
       try {
         this.#handler.handleItem(item);
@@ -332,10 +342,9 @@ export class FairLane<T> {
         scheduler.report(error);
       }
     }
-    if (this.#closed || this.#backlog !== backlog) return false;
-    if (this.#head < backlog.length) return true;
+    if (this.#backlog !== backlog) return false;
+    if (backlog.head < items.length) return true;
     this.#backlog = undefined;
-    this.#head = 0;
     return false;
   }
 }

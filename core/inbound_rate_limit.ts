@@ -65,10 +65,68 @@ export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> =
 /** The default clock: one function for every limiter. */
 const performanceNow = (): number => performance.now();
 
+/** A limiter's rates and bursts (a rate of 0: not limited), shared by the limiters made alike. */
+interface Rates {
+  readonly frameRate: number;
+  readonly frameBurst: number;
+  readonly byteRate: number;
+  readonly byteBurst: number;
+  readonly now: () => number;
+  /** What they were made from. */
+  readonly framesPerSecond: number | undefined;
+  readonly frameBurstOption: number | undefined;
+  readonly bytesPerSecond: number | undefined;
+  readonly byteBurstOption: number | undefined;
+  readonly maxFrameBytes: number;
+}
+
+/**
+ * The last rates made from each limits object: a hub makes every connection's limiter from the same one, so its
+ * limiters share one `Rates` and each keeps only its tokens.
+ */
+const lastRates = new WeakMap<InboundRateLimits, Rates>();
+
 /** Checks a finite rate and its burst as `TokenBucket`'s constructor does. */
 function checkBucket(rate: number, burst: number): void {
   if (!(rate > 0)) throw new RangeError(`Expected the rate to be a positive number, got ${String(rate)}`);
   if (!(burst > 0)) throw new RangeError(`Expected the burst to be a positive number, got ${String(burst)}`);
+}
+
+/** The rates of `limits`, shared with the last limiter made alike (the options read again, in case they changed). */
+function ratesOf(limits: InboundRateLimits, maxFrameBytes: number, now: () => number): Rates {
+  const last = lastRates.get(limits);
+  if (
+    last !== undefined && last.maxFrameBytes === maxFrameBytes && last.now === now &&
+    last.framesPerSecond === limits.framesPerSecond && last.frameBurstOption === limits.frameBurst &&
+    last.bytesPerSecond === limits.bytesPerSecond && last.byteBurstOption === limits.byteBurst
+  ) return last;
+  const fps = limits.framesPerSecond ?? Infinity;
+  const bps = limits.bytesPerSecond ?? Infinity;
+  let frameRate = 0, frameBurst = 0, byteRate = 0, byteBurst = 0;
+  if (Number.isFinite(fps)) {
+    frameBurst = limits.frameBurst ?? 2 * fps;
+    checkBucket(fps, frameBurst);
+    frameRate = fps;
+  }
+  if (Number.isFinite(bps)) {
+    byteBurst = Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes);
+    checkBucket(bps, byteBurst);
+    byteRate = bps;
+  }
+  const rates: Rates = {
+    frameRate,
+    frameBurst,
+    byteRate,
+    byteBurst,
+    now,
+    framesPerSecond: limits.framesPerSecond,
+    frameBurstOption: limits.frameBurst,
+    bytesPerSecond: limits.bytesPerSecond,
+    byteBurstOption: limits.byteBurst,
+    maxFrameBytes,
+  };
+  lastRates.set(limits, rates);
+  return rates;
 }
 
 /**
@@ -79,8 +137,9 @@ function checkBucket(rate: number, burst: number): void {
  * refuse, and refuses at most that share of the burst sooner. The buckets
  * live in the limiter's own fields and are refilled together from one clock
  * reading (a refill is exact at any time, so an extra one only makes the
- * other bucket more exact): a hub keeps one limiter per connection, one
- * object each.
+ * other bucket more exact); the rates are shared by the limiters made from
+ * one limits object: a hub keeps one limiter per connection, a small object
+ * each.
  *
  * @example
  * ```ts
@@ -94,21 +153,15 @@ function checkBucket(rate: number, burst: number): void {
  * ```
  */
 export class InboundRateLimiter {
-  /** Frames per second; 0: not limited. */
-  #frameRate = 0;
-  #frameBurst = 0;
-  #frames = 0;
+  #rates: Rates;
+  #frames: number;
   /** Frames taken without reading the clock since it was last read. */
   #framesTaken = 0;
-  /** Bytes per second; 0: not limited. */
-  #byteRate = 0;
-  #byteBurst = 0;
-  #bytes = 0;
+  #bytes: number;
   /** Bytes taken without reading the clock since it was last read. */
   #bytesTaken = 0;
   /** The clock's last reading, when both buckets were last refilled. */
   #last: number;
-  #now: () => number;
 
   /**
    * Constructs full buckets.
@@ -119,21 +172,9 @@ export class InboundRateLimiter {
    * @throws {RangeError} If a finite rate, or its burst, is not a positive number.
    */
   constructor(limits: InboundRateLimits, maxFrameBytes = 0, now: () => number = performanceNow) {
-    const fps = limits.framesPerSecond ?? Infinity;
-    const bps = limits.bytesPerSecond ?? Infinity;
-    if (Number.isFinite(fps)) {
-      const burst = limits.frameBurst ?? 2 * fps;
-      checkBucket(fps, burst);
-      this.#frameRate = fps;
-      this.#frames = this.#frameBurst = burst;
-    }
-    if (Number.isFinite(bps)) {
-      const burst = Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes);
-      checkBucket(bps, burst);
-      this.#byteRate = bps;
-      this.#bytes = this.#byteBurst = burst;
-    }
-    this.#now = now;
+    const rates = this.#rates = ratesOf(limits, maxFrameBytes, now);
+    this.#frames = rates.frameBurst;
+    this.#bytes = rates.byteBurst;
     this.#last = now();
   }
 
@@ -144,8 +185,9 @@ export class InboundRateLimiter {
    * @returns `undefined` if within both limits, else the limit it broke.
    */
   admit(size: number): InboundRateExceeded | undefined {
-    if (this.#frameRate !== 0) {
-      if (this.#framesTaken < this.#frameBurst / 1024 && this.#frames >= 1) {
+    const rates = this.#rates;
+    if (rates.frameRate !== 0) {
+      if (this.#framesTaken < rates.frameBurst / 1024 && this.#frames >= 1) {
         this.#frames--;
         this.#framesTaken++;
       } else {
@@ -154,8 +196,8 @@ export class InboundRateLimiter {
         this.#frames--;
       }
     }
-    if (this.#byteRate !== 0) {
-      if (this.#bytesTaken < this.#byteBurst / 1024 && this.#bytes >= size) {
+    if (rates.byteRate !== 0) {
+      if (this.#bytesTaken < rates.byteBurst / 1024 && this.#bytes >= size) {
         this.#bytes -= size;
         this.#bytesTaken += size;
       } else {
@@ -173,19 +215,20 @@ export class InboundRateLimiter {
    * than an exact bucket), as in `TokenBucket`.
    */
   #refill(): void {
-    const now = this.#now();
+    const rates = this.#rates;
+    const now = rates.now();
     const elapsed = now - this.#last;
     this.#last = now;
     const framesTaken = this.#framesTaken;
     const bytesTaken = this.#bytesTaken;
     this.#framesTaken = this.#bytesTaken = 0;
     if (!(elapsed > 0)) return;
-    if (this.#frameRate !== 0) {
-      this.#frames = Math.min(this.#frameBurst, this.#frames + framesTaken + elapsed * this.#frameRate / 1000) -
+    if (rates.frameRate !== 0) {
+      this.#frames = Math.min(rates.frameBurst, this.#frames + framesTaken + elapsed * rates.frameRate / 1000) -
         framesTaken;
     }
-    if (this.#byteRate !== 0) {
-      this.#bytes = Math.min(this.#byteBurst, this.#bytes + bytesTaken + elapsed * this.#byteRate / 1000) - bytesTaken;
+    if (rates.byteRate !== 0) {
+      this.#bytes = Math.min(rates.byteBurst, this.#bytes + bytesTaken + elapsed * rates.byteRate / 1000) - bytesTaken;
     }
   }
 }

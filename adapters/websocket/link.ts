@@ -234,6 +234,20 @@ const WS_TEXT = 2;
 const HANDSHAKE_STARTED = 4;
 /** `Link.#flags`: a {@linkcode DirectSocket}. */
 const DIRECT = 8;
+/** `Link.#flags`: the socket itself has closed. */
+const SOCKET_CLOSED = 16;
+
+/** What only some links need, created on first use: one field of the link instead of six. */
+class LinkExtras {
+  /** Accepting side: the request ids of the peer's unanswered `sub`s, once one came with an id. */
+  requests: SubRequests | undefined = undefined;
+  /** Dialing side: the welcome's info. */
+  welcome: WelcomeInfo | undefined = undefined;
+  invalid: StrikeWindow | undefined = undefined;
+  outbox: Outbox | undefined = undefined;
+  socketClosed: Promise<void> | undefined = undefined;
+  resolveSocketClosed: (() => void) | undefined = undefined;
+}
 
 /** The request ids of a link that never received a `sub` with one: never noted into, only read. */
 const NO_REQUESTS = new SubRequests();
@@ -243,7 +257,7 @@ const NO_REQUESTS = new SubRequests();
  *
  * A hub holds one per connection, most of them idle: its fields are few (flags in one number, one timer field for
  * the handshake and the close grace, which never overlap), and what only some connections need (the request ids of
- * `sub`s, an outbox, a strike window) is created on first use.
+ * `sub`s, an outbox, a strike window, the `socketClosed` promise) is in a {@linkcode LinkExtras} created on first use.
  */
 export class Link {
   // What every send reads comes first: the fields are laid out in this order, so a send to a connection not used
@@ -252,33 +266,24 @@ export class Link {
   #state: WebSocketConnectionState = "connecting";
   #budget: SendBudget;
   #config: LinkConfig;
-  /** DROPPING, WS_TEXT, HANDSHAKE_STARTED, DIRECT. */
+  /** DROPPING, WS_TEXT, HANDSHAKE_STARTED, DIRECT, SOCKET_CLOSED. */
   #flags: number;
   #callbacks: LinkCallbacks;
-  /** Accepting side: the request ids of the peer's unanswered `sub`s; created by the first `sub` that has one. */
-  #requests: SubRequests | undefined;
   /** Where this link is on its config's heartbeat queue (-1: not on it); the answer's deadline while a ping waits. */
   #pingSlot = -1;
   #answerSlot = -1;
   /** The handshake's deadline until it is done, then a close announced to the peer (`#announceClose`). */
   #timer: ReturnType<typeof setTimeout> | undefined;
   #features: ReadonlySet<string> = NO_FEATURES;
-  #welcome: WelcomeInfo | undefined;
   /** The send-budget ticket of the last pong; 0 before the first. */
   #pongTicket = 0;
   #limiter: InboundRateLimiter | undefined;
-  #invalid: StrikeWindow | undefined;
   #lane: FairLane<Frame> | undefined;
-  #outbox: Outbox | undefined;
   #openListener: (() => void) | undefined;
   /** The socket's listeners, unless it calls the link directly (a {@linkcode DirectSocket}). */
   #messageListener: ((event: WebSocketEventLike) => void) | undefined;
   #closeListener: ((event: WebSocketEventLike) => void) | undefined;
-  /**
-   * `socketClosed`, created on first use (most connections never ask), with its resolver until the socket closes;
-   * `true` once the socket has closed before anyone asked.
-   */
-  #socketClosed: { promise: Promise<void>; resolve: (() => void) | undefined } | boolean = false;
+  #extras: LinkExtras | undefined;
 
   constructor(socket: WebSocketLike, config: LinkConfig, callbacks: LinkCallbacks) {
     this.socket = socket;
@@ -329,35 +334,30 @@ export class Link {
 
   /** Dialing side: the welcome's info, once the handshake is done; `undefined` for a bare `["welcome", 2]`. */
   get welcome(): WelcomeInfo | undefined {
-    return this.#welcome;
+    return this.#extras?.welcome;
   }
 
   /** Settles once the socket itself has closed (after `close()`, the peer's close frame or a drop). */
   get socketClosed(): Promise<void> {
-    const closed = this.#socketClosed;
-    if (typeof closed === "object") return closed.promise;
-    const settled: { promise: Promise<void>; resolve: (() => void) | undefined } = {
-      promise: Promise.resolve(),
-      resolve: undefined,
-    };
-    if (closed === false) settled.promise = new Promise((resolve) => (settled.resolve = resolve));
-    this.#socketClosed = settled;
-    return settled.promise;
+    const extras = this.#extras ??= new LinkExtras();
+    return extras.socketClosed ??= this.#flags & SOCKET_CLOSED
+      ? Promise.resolve()
+      : new Promise((resolve) => (extras.resolveSocketClosed = resolve));
   }
 
   /** The socket itself has closed. */
   #socketDone(): void {
-    const closed = this.#socketClosed;
-    if (closed === false) this.#socketClosed = true;
-    else if (typeof closed === "object" && closed.resolve !== undefined) {
-      closed.resolve();
-      closed.resolve = undefined;
+    this.#flags |= SOCKET_CLOSED;
+    const extras = this.#extras;
+    if (extras?.resolveSocketClosed !== undefined) {
+      extras.resolveSocketClosed();
+      extras.resolveSocketClosed = undefined;
     }
   }
 
   /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
   get requests(): SubRequests {
-    return this.#requests ?? NO_REQUESTS;
+    return this.#extras?.requests ?? NO_REQUESTS;
   }
 
   /**
@@ -424,7 +424,8 @@ export class Link {
 
   #queue(frame: Frame): void {
     if (this.#config.outbox !== true) return; // the owner holds its own frames (the spoke's pacer)
-    const outbox = this.#outbox ??= new Outbox(this.#config.outboxSize);
+    const extras = this.#extras ??= new LinkExtras();
+    const outbox = extras.outbox ??= new Outbox(this.#config.outboxSize);
     if (outbox.length >= outbox.size && this.#config.counters !== undefined) this.#config.counters.dropped++;
     const overflow = outbox.push(frame);
     if (overflow !== undefined) this.#callbacks.onError(overflow);
@@ -527,8 +528,8 @@ export class Link {
     this.#startHeartbeat();
     this.#callbacks.onHandshake?.(this, context);
     if (this.#state !== "open") return;
-    const queued = this.#outbox?.drain() ?? [];
-    this.#outbox = undefined;
+    const queued = this.#extras?.outbox?.drain() ?? [];
+    if (this.#extras !== undefined) this.#extras.outbox = undefined;
     for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#transmit(queued[i]);
     if (this.#state === "open") this.#callbacks.onOpen(this);
   }
@@ -678,8 +679,9 @@ export class Link {
   strike(weight = 1): void {
     const limits = this.#config.limits;
     if (limits === undefined || this.#state === "closed") return;
-    this.#invalid ??= new StrikeWindow(limits.maxInvalidFrames, limits.invalidFrameWindow);
-    if (!this.#invalid.strike(weight)) return;
+    const extras = this.#extras ??= new LinkExtras();
+    extras.invalid ??= new StrikeWindow(limits.maxInvalidFrames, limits.invalidFrameWindow);
+    if (!extras.invalid.strike(weight)) return;
     const closing = new WebSocketProtocolError(
       `Received ${limits.maxInvalidFrames} invalid frames (one per started 64 KiB) within ${limits.invalidFrameWindow} ms`,
     );
@@ -733,7 +735,7 @@ export class Link {
       return;
     }
     if (welcome.info !== undefined) {
-      this.#welcome = welcome.info;
+      (this.#extras ??= new LinkExtras()).welcome = welcome.info;
       this.#features = new Set(welcome.info.features);
     }
     this.#open(undefined);
@@ -750,8 +752,8 @@ export class Link {
       return;
     }
     this.#alive();
-    if (request.rid !== undefined) this.#requests ??= new SubRequests();
-    this.#requests?.note(request);
+    if (request.rid !== undefined) (this.#extras ??= new LinkExtras()).requests ??= new SubRequests();
+    this.#extras?.requests?.note(request);
     if (request.tag === "sub") this.#callbacks.onSubscribe?.(request.topic, this, request.since);
     else this.#callbacks.onUnsubscribe?.(request.topic, this);
   }

@@ -19,6 +19,8 @@ const CONNECTIONS = Number(Deno.env.get("IDLE_RSS_CONNECTIONS") ?? 5_000);
 const REPS = Number(Deno.env.get("IDLE_RSS_REPS") ?? 3);
 const RUNTIME = Deno.env.get("IDLE_RSS_RUNTIME") ?? "bun";
 const CLIENT_PROCESSES = 2;
+/** `IDLE_RSS_SETTLE_MS`: the wait after the GC before RSS is read (300 ms, as in `deno task bench hub`). */
+const SETTLE_MS = Number(Deno.env.get("IDLE_RSS_SETTLE_MS") ?? 300);
 /** `IDLE_RSS_MODES=hub`: the hub only (no ratio), say while trying changes. */
 const MODES = (Deno.env.get("IDLE_RSS_MODES") ?? "raw,hub").split(",") as ("raw" | "hub")[];
 /**
@@ -81,7 +83,7 @@ async function measure(mode: "raw" | "hub"): Promise<Sample> {
     const port = await server.call<number>({ cmd: "port" });
     const settled = async () => {
       await server.call({ cmd: "gc" });
-      await sleep(300);
+      await sleep(SETTLE_MS);
       return {
         rss: await rssKiB(server.pid) * 1024,
         heap: (await server.call<{ heapUsed: number }>({ cmd: "memory" })).heapUsed,
