@@ -57,6 +57,15 @@ export interface FairSchedulerOptions {
 export interface FairLaneHandler<T> {
   /** Handles one item. */
   handleItem(item: T): void;
+  /**
+   * With it, the lane is only lent while in use: at the runtime turn after
+   * the one in which it last took an item, with nothing waiting, the
+   * scheduler closes it and calls this; the handler drops it and takes a new
+   * lane for its next item. An idle lane is the same as a new one (its
+   * counts only matter within a turn), so fairness is unchanged, and an idle
+   * connection holds no lane (a hub has many).
+   */
+  laneReturned?(lane: FairLane<T>): void;
 }
 
 /**
@@ -131,6 +140,8 @@ export class FairScheduler {
   /** @internal The runtime turns (macrotasks) seen since the scheduler started (bumped by the armed `nextTurn`). */
   turn = 0;
   #waiting: FairLane<never>[] = [];
+  /** Lent lanes (their handler has `laneReturned`) that took an item in this turn: returned at the next unless waiting. */
+  #lent: FairLane<never>[] = [];
   #armed = false;
   #runArmed = false;
   #onError: (error: unknown) => void;
@@ -192,6 +203,11 @@ export class FairScheduler {
     this.arm();
   }
 
+  /** @internal A lent lane took its first item in this turn. */
+  inUse(lane: FairLane<never>): void {
+    this.#lent.push(lane);
+  }
+
   /** @internal A lane stopped waiting (closed). */
   dequeue(lane: FairLane<never>): void {
     const i = this.#waiting.indexOf(lane);
@@ -206,12 +222,20 @@ export class FairScheduler {
   #nextTurn = (): void => {
     this.#armed = false;
     this.turn++;
+    if (this.#lent.length > 0) {
+      const lent = this.#lent;
+      this.#lent = [];
+      for (const lane of lent) lane.returnIfIdle();
+    }
     if (this.#waiting.length === 0) return;
     const lanes = this.#waiting;
     this.#waiting = [];
     // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
-    // subscription's bounded buffer, say) then gets turns to drain too.
-    for (const lane of lanes) if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
+    // subscription's bounded buffer, say) then gets turns to drain too. A lent lane that has drained is returned.
+    for (const lane of lanes) {
+      if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
+      else lane.returnIfIdle();
+    }
     if (this.#waiting.length > 0) this.arm();
   };
 }
@@ -284,6 +308,7 @@ export class FairLane<T> {
         this.#turnMark = scheduler.turn;
         this.#inTurn = 0;
         scheduler.arm();
+        if (this.#handler.laneReturned !== undefined) scheduler.inUse(this as unknown as FairLane<never>);
       } else if (++this.#inTurn > this.#maxBacklog) {
         // More than a whole backlog's worth within one turn, never waiting: the lane holds the event loop (on Deno
         // no timer runs meanwhile). The caller drops the peer, as for a full backlog.
@@ -320,6 +345,13 @@ export class FairLane<T> {
     if (backlog === null) return;
     this.#backlog = null;
     if (backlog !== undefined) this.#scheduler.dequeue(this as unknown as FairLane<never>);
+  }
+
+  /** @internal A lent lane with nothing waiting is closed and returned to its handler. */
+  returnIfIdle(): void {
+    if (this.#backlog !== undefined || this.#handler.laneReturned === undefined) return;
+    this.#backlog = null;
+    this.#handler.laneReturned(this);
   }
 
   /** @internal Runs up to `limit` waiting items; returns whether items still wait. */

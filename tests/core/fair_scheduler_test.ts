@@ -135,3 +135,31 @@ Deno.test("FairScheduler: a lane that runs more than maxBacklog items within one
   lane.close();
   await turn();
 });
+
+Deno.test("FairScheduler: a lane whose handler takes it back is returned a turn after its last item, not while items wait", async () => {
+  const scheduler = new FairScheduler({ slice: 2 });
+  const ran: string[] = [];
+  const returned: unknown[] = [];
+  const handler = {
+    handleItem: (item: string) => void ran.push(item),
+    laneReturned: (lane: unknown) => void returned.push(lane),
+  };
+  const lane = scheduler.lane<string>(handler, 100);
+  for (const item of ["a", "b", "c", "d", "e"]) lane.push(item);
+  assert.deepEqual(ran, ["a", "b"]);
+  await turn();
+  assert.deepEqual(ran, ["a", "b", "c", "d"]);
+  assert.deepEqual(returned, [], "not while items wait");
+  await turn();
+  assert.deepEqual(ran, ["a", "b", "c", "d", "e"]);
+  assert.deepEqual(returned, [lane], "returned once drained");
+  // A new lane for the next item; it is returned the turn after it took one, and an idle one is not kept anywhere.
+  const next = scheduler.lane<string>(handler, 100);
+  next.push("f");
+  assert.deepEqual(ran.at(-1), "f");
+  assert.equal(returned.length, 1);
+  await turn();
+  assert.deepEqual(returned, [lane, next]);
+  await turn();
+  assert.equal(scheduler.waiting, 0);
+});
