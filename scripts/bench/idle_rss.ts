@@ -21,8 +21,15 @@ const RUNTIME = Deno.env.get("IDLE_RSS_RUNTIME") ?? "bun";
 const CLIENT_PROCESSES = 2;
 /** `IDLE_RSS_SETTLE_MS`: the wait after the GC before RSS is read (300 ms, as in `deno task bench hub`). */
 const SETTLE_MS = Number(Deno.env.get("IDLE_RSS_SETTLE_MS") ?? 300);
+/**
+ * `IDLE_RSS_BASELINE=<scratch project>`: also the hub of another build (say the commit before a change, set up with
+ * `scripts/npm_scratch.ts <dir>` in a checkout of it), as "hub-baseline", in the same run.
+ */
+const BASELINE = Deno.env.get("IDLE_RSS_BASELINE");
+type Mode = "raw" | "hub" | "hub-baseline";
 /** `IDLE_RSS_MODES=hub`: the hub only (no ratio), say while trying changes. */
-const MODES = (Deno.env.get("IDLE_RSS_MODES") ?? "raw,hub").split(",") as ("raw" | "hub")[];
+const MODES = (Deno.env.get("IDLE_RSS_MODES") ?? (BASELINE === undefined ? "raw,hub" : "raw,hub-baseline,hub"))
+  .split(",") as Mode[];
 /**
  * `IDLE_RSS_HEAP=1` (Bun): also print, per connection, the live JS objects by type that grew, and the growth of JSC's
  * heap (size, capacity, extra memory) and of mimalloc's (allocated, committed), from Bun's `heapStats`.
@@ -71,12 +78,14 @@ interface Sample {
 }
 
 /** One server (`raw` or `hub`) with CONNECTIONS idle clients: RSS and JS heap growth per connection, bytes. */
-async function measure(mode: "raw" | "hub"): Promise<Sample> {
-  const script = `${NPM_SCRATCH}/bench/runtime_server.mjs`;
+async function measure(mode: Mode): Promise<Sample> {
+  const scratch = mode === "hub-baseline" ? BASELINE! : NPM_SCRATCH;
+  const script = `${scratch}/bench/runtime_server.mjs`;
+  const serverMode = mode === "raw" ? "raw" : "hub";
   const server = new Child(`server ${mode}`, "./hub_server.ts", [], [], {
     command: RUNTIME === "node" ? "node" : BUN,
-    args: RUNTIME === "node" ? ["--expose-gc", script, mode] : [script, mode],
-    cwd: NPM_SCRATCH,
+    args: RUNTIME === "node" ? ["--expose-gc", script, serverMode] : [script, serverMode],
+    cwd: scratch,
   });
   const clients: Child[] = [];
   try {
@@ -129,7 +138,7 @@ async function measure(mode: "raw" | "hub"): Promise<Sample> {
   }
 }
 
-const samples: Record<"raw" | "hub", Sample[]> = { raw: [], hub: [] };
+const samples: Record<Mode, Sample[]> = { raw: [], hub: [], "hub-baseline": [] };
 console.log(`RSS per idle connection on ${RUNTIME}, ${fmt(CONNECTIONS)} thin clients (user + group topic each):`);
 for (let rep = 0; rep < REPS; rep++) {
   for (const mode of MODES) {
@@ -137,15 +146,20 @@ for (let rep = 0; rep < REPS; rep++) {
     samples[mode].push(sample);
     console.log(`  ${rep + 1}. ${mode}: RSS ${fmt(sample.rss)} B, JS heap ${fmt(sample.heap)} B`);
   }
-  if (samples.raw[rep] !== undefined && samples.hub[rep] !== undefined) {
-    console.log(`     hub/raw ${(samples.hub[rep].rss / samples.raw[rep].rss).toFixed(2)}×`);
-  }
+  const raw = samples.raw[rep];
+  if (raw === undefined) continue;
+  const ratios = (["hub-baseline", "hub"] as const).filter((mode) => samples[mode][rep] !== undefined)
+    .map((mode) => `${mode}/raw ${(samples[mode][rep].rss / raw.rss).toFixed(2)}×`);
+  if (ratios.length > 0) console.log(`     ${ratios.join(", ")}`);
 }
-if (samples.raw.length === 0 || samples.hub.length === 0) Deno.exit(0);
+if (samples.raw.length === 0) Deno.exit(0);
 const mean = (xs: Sample[], key: keyof Sample) => xs.reduce((sum, x) => sum + x[key], 0) / xs.length;
 const raw = mean(samples.raw, "rss");
-const hub = mean(samples.hub, "rss");
-console.log(
-  `mean: raw ${fmt(raw)} B, hub ${fmt(hub)} B (JS heap ${fmt(mean(samples.hub, "heap"))} B): ` +
-    `hub ${(hub / raw).toFixed(2)}× raw`,
-);
+console.log(`mean: raw ${fmt(raw)} B`);
+for (const mode of ["hub-baseline", "hub"] as const) {
+  if (samples[mode].length === 0) continue;
+  const rss = mean(samples[mode], "rss");
+  console.log(
+    `      ${mode} ${fmt(rss)} B (JS heap ${fmt(mean(samples[mode], "heap"))} B): ${(rss / raw).toFixed(2)}× raw`,
+  );
+}
