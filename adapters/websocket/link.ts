@@ -266,11 +266,11 @@ function featureFlags(features: Iterable<string>): number {
   return flags;
 }
 
-/** The listeners a link adds to a socket that does not call it directly. */
+/** The listeners a link adds to its socket: `open` while it connects, the others unless it calls the link directly. */
 interface SocketListeners {
   open: (() => void) | undefined;
-  message: (event: WebSocketEventLike) => void;
-  close: (event: WebSocketEventLike) => void;
+  message: ((event: WebSocketEventLike) => void) | undefined;
+  close: ((event: WebSocketEventLike) => void) | undefined;
 }
 
 /** What only some links need, created on first use: one field of the link instead of six. */
@@ -342,7 +342,7 @@ export class Link {
       (socket as DirectSocket).bindLink(this); // it calls onSocketMessage and onSocketClose
       if (socket.readyState !== OPEN) {
         const open = () => this.#onSocketOpen();
-        this.#listeners = { open, message: ignoreSocketError, close: ignoreSocketError };
+        this.#listeners = { open, message: undefined, close: undefined };
         socket.addEventListener("open", open);
       }
     } else {
@@ -353,8 +353,8 @@ export class Link {
         close: (event) => this.onSocketClose(event),
       };
       if (listeners.open !== undefined) socket.addEventListener("open", listeners.open);
-      socket.addEventListener("message", listeners.message);
-      socket.addEventListener("close", listeners.close);
+      socket.addEventListener("message", listeners.message!);
+      socket.addEventListener("close", listeners.close!);
       socket.addEventListener("error", ignoreSocketError);
     }
     if (socket.readyState === OPEN) this.#onSocketOpen();
@@ -941,10 +941,8 @@ export class Link {
       (socket as DirectSocket).bindLink(undefined);
       return;
     }
-    if (listeners !== undefined) {
-      socket.removeEventListener("message", listeners.message);
-      socket.removeEventListener("close", listeners.close);
-    }
+    if (listeners?.message !== undefined) socket.removeEventListener("message", listeners.message);
+    if (listeners?.close !== undefined) socket.removeEventListener("close", listeners.close);
     socket.removeEventListener("error", ignoreSocketError);
   }
 
@@ -961,9 +959,8 @@ export class Link {
     }
     this.#lane?.close();
     // Stop reading (a direct socket's messages end at onSocketMessage's state check).
-    if (this.#listeners !== undefined && !(this.#flags & DIRECT)) {
-      this.socket.removeEventListener("message", this.#listeners.message);
-    }
+    const message = this.#listeners?.message;
+    if (message !== undefined) this.socket.removeEventListener("message", message);
     this.#callbacks.onClose(info, this);
   }
 }
