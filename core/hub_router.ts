@@ -308,17 +308,51 @@ interface Echo<F> {
   at: number;
 }
 
-/** A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. */
+/** What only some routes need (a history's joins, an asynchronous upstream's echoes). */
+interface RouteExtras<F> {
+  joining: number;
+  echoes: Echo<F>[] | undefined;
+}
+
+/**
+ * A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. Four fields: a
+ * hub has one per personal topic.
+ */
 class Route<F> extends CompactSet<HubPeer<F>> {
   /** Most routes (a personal topic) have one subscriber: no `Set` for them. */
   get peers(): CompactSet<HubPeer<F>> {
     return this;
   }
   local = 0;
+  /** `joining` and `echoes` while either is set. */
+  #extras: RouteExtras<F> | undefined;
+
   /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
-  joining = 0;
+  get joining(): number {
+    return this.#extras?.joining ?? 0;
+  }
+
+  set joining(joining: number) {
+    this.#set(joining, this.echoes);
+  }
+
   /** Events relayed from a subscribed sender, waiting to come back from an asynchronous upstream. */
-  echoes: Echo<F>[] | undefined;
+  get echoes(): Echo<F>[] | undefined {
+    return this.#extras?.echoes;
+  }
+
+  set echoes(echoes: Echo<F>[] | undefined) {
+    this.#set(this.joining, echoes);
+  }
+
+  #set(joining: number, echoes: Echo<F>[] | undefined): void {
+    if (joining === 0 && echoes === undefined) this.#extras = undefined;
+    else if (this.#extras === undefined) this.#extras = { joining, echoes };
+    else {
+      this.#extras.joining = joining;
+      this.#extras.echoes = echoes;
+    }
+  }
 }
 
 /**
