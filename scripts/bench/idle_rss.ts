@@ -4,9 +4,8 @@
  * .tmp/bench-npm, and the same thin clients of hub_clients.ts: hello with credentials, then `sub` to `user:i` and
  * `group:⌊i/10⌋`), without the rate steps. Raw and hub alternate, `IDLE_RSS_REPS` (3) times each.
  *
- * `deno run --allow-run --allow-read --allow-write=npm,.tmp --allow-env --allow-net=127.0.0.1
- * scripts/bench/idle_rss.ts [--no-build]`: builds the npm package into .tmp/bench-npm first (scripts/npm_scratch.ts)
- * unless `--no-build`. `IDLE_RSS_CONNECTIONS` (5000) and `IDLE_RSS_RUNTIME` (bun; node compares the Node hub with
+ * `deno task bench idle-rss` (or `deno run --allow-run --allow-env scripts/bench/idle_rss.ts [--no-build]`): builds the
+ * npm package into .tmp/bench-npm first (scripts/npm_scratch.ts, in its own process) unless `--no-build`. `IDLE_RSS_CONNECTIONS` (5000) and `IDLE_RSS_RUNTIME` (bun; node compares the Node hub with
  * hand-routed `ws`) change the load.
  */
 
@@ -55,7 +54,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (!Deno.args.includes("--no-build")) {
-  const { code } = await new Deno.Command(Deno.execPath(), {
+  console.log("(building the npm package into .tmp/bench-npm)");
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-run",
@@ -67,9 +67,9 @@ if (!Deno.args.includes("--no-build")) {
     ],
     cwd: REPO,
     stdout: "null",
-    stderr: "inherit",
+    stderr: "piped",
   }).output();
-  if (code !== 0) throw new Error(`npm_scratch.ts exited with ${code}`);
+  if (code !== 0) throw new Error(`npm_scratch.ts exited with ${code}: ${new TextDecoder().decode(stderr)}`);
 }
 
 interface Sample {
