@@ -240,6 +240,12 @@ export class FairScheduler {
   };
 }
 
+/** A lane's waiting items, from `head`. */
+interface Backlog<T> {
+  items: T[];
+  head: number;
+}
+
 /**
  * One connection's lane in a {@linkcode FairScheduler}.
  *
@@ -254,12 +260,6 @@ export class FairScheduler {
  * lane.close();
  * ```
  */
-/** A lane's waiting items, from `head`. */
-interface Backlog<T> {
-  items: T[];
-  head: number;
-}
-
 export class FairLane<T> {
   #scheduler: FairScheduler;
   #handler: FairLaneHandler<T>;
