@@ -58,12 +58,13 @@ export interface FairLaneHandler<T> {
   /** Handles one item. */
   handleItem(item: T): void;
   /**
-   * With it, the lane is only lent while in use: at the runtime turn after
-   * the one in which it last took an item, with nothing waiting, the
-   * scheduler closes it and calls this; the handler drops it and takes a new
-   * lane for its next item. An idle lane is the same as a new one (its
-   * counts only matter within a turn), so fairness is unchanged, and an idle
-   * connection holds no lane (a hub has many).
+   * With it, the lane is only lent while in use: once a whole runtime turn
+   * has passed in which it took no item, with nothing waiting, the scheduler
+   * closes it and calls this; the handler drops it and takes a new lane for
+   * its next item. An idle lane is the same as a new one (its counts only
+   * matter within a turn), so fairness is unchanged; an idle connection
+   * holds no lane (a hub has many), and one whose items come every turn
+   * keeps its lane.
    */
   laneReturned?(lane: FairLane<T>): void;
 }
@@ -140,7 +141,10 @@ export class FairScheduler {
   /** @internal The runtime turns (macrotasks) seen since the scheduler started (bumped by the armed `nextTurn`). */
   turn = 0;
   #waiting: FairLane<never>[] = [];
-  /** Lent lanes (their handler has `laneReturned`) that took an item in this turn: returned at the next unless waiting. */
+  /**
+   * Lent lanes (their handler has `laneReturned`) that took an item in this turn or the last, or have items waiting:
+   * each is returned at the start of a turn once it took none in the turn before, with nothing waiting.
+   */
   #lent: FairLane<never>[] = [];
   #armed = false;
   #runArmed = false;
@@ -203,7 +207,7 @@ export class FairScheduler {
     this.arm();
   }
 
-  /** @internal A lent lane took its first item in this turn. */
+  /** @internal A lent lane took its first item in this turn, and none in the last. */
   inUse(lane: FairLane<never>): void {
     this.#lent.push(lane);
   }
@@ -225,18 +229,17 @@ export class FairScheduler {
     if (this.#lent.length > 0) {
       const lent = this.#lent;
       this.#lent = [];
-      for (const lane of lent) lane.returnIfIdle();
+      for (const lane of lent) if (!lane.returnIfIdle(this.turn - 1)) this.#lent.push(lane);
     }
-    if (this.#waiting.length === 0) return;
-    const lanes = this.#waiting;
-    this.#waiting = [];
-    // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
-    // subscription's bounded buffer, say) then gets turns to drain too. A lent lane that has drained is returned.
-    for (const lane of lanes) {
-      if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
-      else lane.returnIfIdle();
+    if (this.#waiting.length > 0) {
+      const lanes = this.#waiting;
+      this.#waiting = [];
+      // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
+      // subscription's bounded buffer, say) then gets turns to drain too.
+      for (const lane of lanes) if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
     }
-    if (this.#waiting.length > 0) this.arm();
+    // Another turn while items wait, or lent lanes may become idle.
+    if (this.#waiting.length > 0 || this.#lent.length > 0) this.arm();
   };
 }
 
@@ -267,7 +270,7 @@ export class FairLane<T> {
   /** The scheduler's synchronous run when the current slice started. */
   #mark = -1;
   /** The scheduler's turn (macrotask) when {@linkcode FairLane.#inTurn} started counting. */
-  #turnMark = -1;
+  #turnMark = -Infinity;
   /** Items this lane ran at once within the scheduler's current turn. */
   #inTurn = 0;
   /** Items run in the current slice; starts full, so the first item starts a slice (and arms its probe). */
@@ -304,11 +307,14 @@ export class FairLane<T> {
     const scheduler = this.#scheduler;
     if (backlog === undefined) {
       if (this.#turnMark !== scheduler.turn) {
-        // Count what this lane runs until the runtime's turn moves on (one probe per turn, shared by the lanes).
+        // Count what this lane runs until the runtime's turn moves on (one probe per turn, shared by the lanes). A
+        // lent lane that took none in the last turn starts being watched for idleness (it is not watched yet).
+        if (this.#handler.laneReturned !== undefined && this.#turnMark !== scheduler.turn - 1) {
+          scheduler.inUse(this as unknown as FairLane<never>);
+        }
         this.#turnMark = scheduler.turn;
         this.#inTurn = 0;
         scheduler.arm();
-        if (this.#handler.laneReturned !== undefined) scheduler.inUse(this as unknown as FairLane<never>);
       } else if (++this.#inTurn > this.#maxBacklog) {
         // More than a whole backlog's worth within one turn, never waiting: the lane holds the event loop (on Deno
         // no timer runs meanwhile). The caller drops the peer, as for a full backlog.
@@ -347,11 +353,17 @@ export class FairLane<T> {
     if (backlog !== undefined) this.#scheduler.dequeue(this as unknown as FairLane<never>);
   }
 
-  /** @internal A lent lane with nothing waiting is closed and returned to its handler. */
-  returnIfIdle(): void {
-    if (this.#backlog !== undefined || this.#handler.laneReturned === undefined) return;
+  /**
+   * @internal A lent lane that took no item in turn `last` (the one that just ended), with nothing waiting, is closed
+   * and returned to its handler. Returns whether it no longer needs watching (returned, or closed).
+   */
+  returnIfIdle(last: number): boolean {
+    const backlog = this.#backlog;
+    if (backlog === null) return true;
+    if (backlog !== undefined || this.#turnMark === last) return false;
     this.#backlog = null;
-    this.#handler.laneReturned(this);
+    this.#handler.laneReturned!(this);
+    return true;
   }
 
   /** @internal Runs up to `limit` waiting items; returns whether items still wait. */

@@ -136,7 +136,7 @@ Deno.test("FairScheduler: a lane that runs more than maxBacklog items within one
   await turn();
 });
 
-Deno.test("FairScheduler: a lane whose handler takes it back is returned a turn after its last item, not while items wait", async () => {
+Deno.test("FairScheduler: a lent lane is returned after a whole turn without items, not while items wait or come", async () => {
   const scheduler = new FairScheduler({ slice: 2 });
   const ran: string[] = [];
   const returned: unknown[] = [];
@@ -149,15 +149,25 @@ Deno.test("FairScheduler: a lane whose handler takes it back is returned a turn 
   assert.deepEqual(ran, ["a", "b"]);
   await turn();
   assert.deepEqual(ran, ["a", "b", "c", "d"]);
-  assert.deepEqual(returned, [], "not while items wait");
+  lane.push("f"); // waits behind e
   await turn();
-  assert.deepEqual(ran, ["a", "b", "c", "d", "e"]);
-  assert.deepEqual(returned, [lane], "returned once drained");
-  // A new lane for the next item; it is returned the turn after it took one, and an idle one is not kept anywhere.
+  assert.deepEqual(ran, ["a", "b", "c", "d", "e", "f"]);
+  assert.deepEqual(returned, [], "not while items wait");
+  // Items every turn: the lane is kept.
+  for (let i = 0; i < 3; i++) {
+    lane.push(`g${i}`);
+    await turn();
+  }
+  assert.deepEqual(ran.slice(6), ["g0", "g1", "g2"]);
+  assert.deepEqual(returned, [], "not while items come every turn");
+  await turn();
+  await turn();
+  assert.deepEqual(returned, [lane], "returned after a turn without items");
+  // A new lane for the next item, returned in turn too; then the scheduler holds nothing.
   const next = scheduler.lane<string>(handler, 100);
-  next.push("f");
-  assert.deepEqual(ran.at(-1), "f");
-  assert.equal(returned.length, 1);
+  next.push("h");
+  assert.equal(ran.at(-1), "h");
+  await turn();
   await turn();
   assert.deepEqual(returned, [lane, next]);
   await turn();
