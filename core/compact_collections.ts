@@ -9,34 +9,33 @@
  * @module
  */
 
-/** A set that holds a single member without a `Set`. */
+/** `CompactSet`'s single member slot when it holds none. */
+const NONE: unique symbol = Symbol("none");
+
+/** A set that holds a single member without a `Set`, in two fields (a subclass's objects stay small). */
 export class CompactSet<T> implements Iterable<T> {
-  /** The member while there is exactly one and no `Set`. */
-  #one: T | undefined;
-  #hasOne = false;
+  /** The member while there is exactly one and no `Set`; `NONE` otherwise. */
+  #one: T | typeof NONE = NONE;
   /** Once a second member comes; kept until the set is empty. */
   #many: Set<T> | undefined;
 
   /** The number of members. */
   get size(): number {
-    return this.#many !== undefined ? this.#many.size : this.#hasOne ? 1 : 0;
+    return this.#many !== undefined ? this.#many.size : this.#one !== NONE ? 1 : 0;
   }
 
   /** Whether `value` is a member. */
   has(value: T): boolean {
-    return this.#many !== undefined ? this.#many.has(value) : this.#hasOne && this.#one === value;
+    return this.#many !== undefined ? this.#many.has(value) : this.#one !== NONE && this.#one === value;
   }
 
   /** Adds `value`. */
   add(value: T): this {
     if (this.#many !== undefined) this.#many.add(value);
-    else if (!this.#hasOne) {
-      this.#one = value;
-      this.#hasOne = true;
-    } else if (this.#one !== value) {
-      this.#many = new Set([this.#one as T, value]);
-      this.#one = undefined;
-      this.#hasOne = false;
+    else if (this.#one === NONE) this.#one = value;
+    else if (this.#one !== value) {
+      this.#many = new Set([this.#one, value]);
+      this.#one = NONE;
     }
     return this;
   }
@@ -49,9 +48,8 @@ export class CompactSet<T> implements Iterable<T> {
       if (many.size === 0) this.#many = undefined;
       return deleted;
     }
-    if (!this.#hasOne || this.#one !== value) return false;
-    this.#one = undefined;
-    this.#hasOne = false;
+    if (this.#one === NONE || this.#one !== value) return false;
+    this.#one = NONE;
     return true;
   }
 
@@ -62,7 +60,7 @@ export class CompactSet<T> implements Iterable<T> {
    */
   [Symbol.iterator](): Iterator<T> {
     if (this.#many !== undefined) return this.#many.values();
-    return (this.#hasOne ? [this.#one as T] : [])[Symbol.iterator]();
+    return (this.#one !== NONE ? [this.#one] : [])[Symbol.iterator]();
   }
 }
 

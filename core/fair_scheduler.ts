@@ -36,6 +36,40 @@ export interface FairSchedulerOptions {
 }
 
 /**
+ * What runs a lane's items, as an object: a connection can be its own lane's
+ * handler (no closure per connection), where a function would capture it.
+ *
+ * @typeParam T The item type.
+ *
+ * @example
+ * ```ts
+ * import { FairScheduler, type FairLaneHandler } from "@alkdev/pubsub";
+ *
+ * class Connection implements FairLaneHandler<string> {
+ *   readonly lane = new FairScheduler().lane<string>(this, 1024);
+ *   handleItem(frame: string): void {
+ *     console.log("frame", frame);
+ *   }
+ * }
+ * new Connection().lane.push("hello"); // frame hello
+ * ```
+ */
+export interface FairLaneHandler<T> {
+  /** Handles one item. */
+  handleItem(item: T): void;
+  /**
+   * With it, the lane is only lent while in use: once a whole runtime turn
+   * has passed in which it took no item, with nothing waiting, the scheduler
+   * closes it and calls this; the handler drops it and takes a new lane for
+   * its next item. An idle lane is the same as a new one (its counts only
+   * matter within a turn), so fairness is unchanged; an idle connection
+   * holds no lane (a hub has many), and one whose items come every turn
+   * keeps its lane.
+   */
+  laneReturned?(lane: FairLane<T>): void;
+}
+
+/**
  * The default slice of a {@linkcode FairScheduler}: 256 items per lane per synchronous run.
  *
  * @example
@@ -107,6 +141,11 @@ export class FairScheduler {
   /** @internal The runtime turns (macrotasks) seen since the scheduler started (bumped by the armed `nextTurn`). */
   turn = 0;
   #waiting: FairLane<never>[] = [];
+  /**
+   * Lent lanes (their handler has `laneReturned`) that took an item in this turn or the last, or have items waiting:
+   * each is returned at the start of a turn once it took none in the turn before, with nothing waiting.
+   */
+  #lent: FairLane<never>[] = [];
   #armed = false;
   #runArmed = false;
   #onError: (error: unknown) => void;
@@ -130,12 +169,12 @@ export class FairScheduler {
    * Creates a lane for one connection.
    *
    * @typeParam T The item type (e.g. a received frame).
-   * @param run Handles one item.
+   * @param run Handles one item: a function, or an object whose `handleItem` does.
    * @param maxBacklog The most items that may wait; {@linkcode FairLane.push} returns `false` past it.
    * @returns The lane; `close()` it with its connection.
    */
-  lane<T>(run: (item: T) => void, maxBacklog = Infinity): FairLane<T> {
-    return new FairLane<T>(this, run, maxBacklog);
+  lane<T>(run: ((item: T) => void) | FairLaneHandler<T>, maxBacklog = Infinity): FairLane<T> {
+    return new FairLane<T>(this, typeof run === "function" ? { handleItem: run } : run, maxBacklog);
   }
 
   /** Lanes with items waiting, in the order they started waiting. */
@@ -168,6 +207,11 @@ export class FairScheduler {
     this.arm();
   }
 
+  /** @internal A lent lane took its first item in this turn, and none in the last. */
+  inUse(lane: FairLane<never>): void {
+    this.#lent.push(lane);
+  }
+
   /** @internal A lane stopped waiting (closed). */
   dequeue(lane: FairLane<never>): void {
     const i = this.#waiting.indexOf(lane);
@@ -182,14 +226,27 @@ export class FairScheduler {
   #nextTurn = (): void => {
     this.#armed = false;
     this.turn++;
-    if (this.#waiting.length === 0) return;
-    const lanes = this.#waiting;
-    this.#waiting = [];
-    // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
-    // subscription's bounded buffer, say) then gets turns to drain too.
-    for (const lane of lanes) if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
-    if (this.#waiting.length > 0) this.arm();
+    if (this.#lent.length > 0) {
+      const lent = this.#lent;
+      this.#lent = [];
+      for (const lane of lent) if (!lane.returnIfIdle(this.turn - 1)) this.#lent.push(lane);
+    }
+    if (this.#waiting.length > 0) {
+      const lanes = this.#waiting;
+      this.#waiting = [];
+      // A slice per lane per turn, also for a lane that waits alone: what its items do synchronously (deliver to a
+      // subscription's bounded buffer, say) then gets turns to drain too.
+      for (const lane of lanes) if (lane.runWaiting(this.slice)) this.#waiting.push(lane);
+    }
+    // Another turn while items wait, or lent lanes may become idle.
+    if (this.#waiting.length > 0 || this.#lent.length > 0) this.arm();
   };
+}
+
+/** A lane's waiting items, from `head`. */
+interface Backlog<T> {
+  items: T[];
+  head: number;
 }
 
 /**
@@ -208,31 +265,31 @@ export class FairScheduler {
  */
 export class FairLane<T> {
   #scheduler: FairScheduler;
-  #run: (item: T) => void;
+  #handler: FairLaneHandler<T>;
   #maxBacklog: number;
   /** The scheduler's synchronous run when the current slice started. */
   #mark = -1;
   /** The scheduler's turn (macrotask) when {@linkcode FairLane.#inTurn} started counting. */
-  #turnMark = -1;
+  #turnMark = -Infinity;
   /** Items this lane ran at once within the scheduler's current turn. */
   #inTurn = 0;
   /** Items run in the current slice; starts full, so the first item starts a slice (and arms its probe). */
   #used: number;
-  #backlog: T[] | undefined;
-  #head = 0;
-  #closed = false;
+  /** Items waiting, created when the first has to; `null` once closed. Eight fields: a hub has one per connection. */
+  #backlog: Backlog<T> | undefined | null;
 
   /** @internal Use {@linkcode FairScheduler.lane}. */
-  constructor(scheduler: FairScheduler, run: (item: T) => void, maxBacklog: number) {
+  constructor(scheduler: FairScheduler, handler: FairLaneHandler<T>, maxBacklog: number) {
     this.#scheduler = scheduler;
-    this.#run = run;
+    this.#handler = handler;
     this.#maxBacklog = maxBacklog;
     this.#used = scheduler.slice;
   }
 
   /** Items waiting. */
   get backlog(): number {
-    return this.#backlog === undefined ? 0 : this.#backlog.length - this.#head;
+    const backlog = this.#backlog;
+    return backlog == null ? 0 : backlog.items.length - backlog.head;
   }
 
   /**
@@ -245,11 +302,16 @@ export class FairLane<T> {
    *   event loop: the item is dropped; the caller should drop the peer.
    */
   push(item: T): boolean {
-    if (this.#closed) return true;
+    const backlog = this.#backlog;
+    if (backlog === null) return true;
     const scheduler = this.#scheduler;
-    if (this.#backlog === undefined) {
+    if (backlog === undefined) {
       if (this.#turnMark !== scheduler.turn) {
-        // Count what this lane runs until the runtime's turn moves on (one probe per turn, shared by the lanes).
+        // Count what this lane runs until the runtime's turn moves on (one probe per turn, shared by the lanes). A
+        // lent lane that took none in the last turn starts being watched for idleness (it is not watched yet).
+        if (this.#handler.laneReturned !== undefined && this.#turnMark !== scheduler.turn - 1) {
+          scheduler.inUse(this as unknown as FairLane<never>);
+        }
         this.#turnMark = scheduler.turn;
         this.#inTurn = 0;
         scheduler.arm();
@@ -260,7 +322,7 @@ export class FairLane<T> {
       }
       if (this.#used < scheduler.slice) {
         this.#used++;
-        this.#run(item);
+        this.#handler.handleItem(item);
         return true;
       }
       if (this.#mark !== scheduler.run) {
@@ -269,49 +331,64 @@ export class FairLane<T> {
         this.#mark = scheduler.run;
         this.#used = 1;
         scheduler.armRun();
-        this.#run(item);
+        this.#handler.handleItem(item);
         return true;
       }
       // A whole slice within one synchronous run (a chunk of frames handed over at once): the lane holds the event
       // loop; the rest waits for the next turn.
-      this.#backlog = [];
-      this.#head = 0;
+      this.#backlog = { items: [item], head: 0 };
       scheduler.enqueue(this as unknown as FairLane<never>);
-    } else if (this.backlog >= this.#maxBacklog) return false;
-    this.#backlog.push(item);
+      return true;
+    }
+    if (backlog.items.length - backlog.head >= this.#maxBacklog) return false;
+    backlog.items.push(item);
     return true;
   }
 
   /** Drops what waits and leaves the scheduler. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#backlog !== undefined) this.#scheduler.dequeue(this as unknown as FairLane<never>);
-    this.#backlog = undefined;
+    const backlog = this.#backlog;
+    if (backlog === null) return;
+    this.#backlog = null;
+    if (backlog !== undefined) this.#scheduler.dequeue(this as unknown as FairLane<never>);
+  }
+
+  /**
+   * @internal A lent lane that took no item in turn `last` (the one that just ended), with nothing waiting, is closed
+   * and returned to its handler. Returns whether it no longer needs watching (returned, or closed).
+   */
+  returnIfIdle(last: number): boolean {
+    const backlog = this.#backlog;
+    if (backlog === null) return true;
+    if (backlog !== undefined || this.#turnMark === last) return false;
+    this.#backlog = null;
+    this.#handler.laneReturned!(this);
+    return true;
   }
 
   /** @internal Runs up to `limit` waiting items; returns whether items still wait. */
   runWaiting(limit: number): boolean {
     const backlog = this.#backlog;
-    if (backlog === undefined || this.#closed) return false;
+    if (backlog == null) return false;
     const scheduler = this.#scheduler;
     this.#mark = scheduler.run;
     scheduler.armRun();
     this.#used = 0;
-    while (this.#used < limit && this.#head < backlog.length && !this.#closed) {
-      const item = backlog[this.#head];
-      backlog[this.#head++] = undefined as T;
+    const items = backlog.items;
+    // Until the items run out, or the lane closes (its backlog is then `null`).
+    while (this.#used < limit && backlog.head < items.length && this.#backlog === backlog) {
+      const item = items[backlog.head];
+      items[backlog.head++] = undefined as T;
       this.#used++;
       try {
-        this.#run(item);
+        this.#handler.handleItem(item);
       } catch (error) {
         scheduler.report(error);
       }
     }
-    if (this.#closed || this.#backlog !== backlog) return false;
-    if (this.#head < backlog.length) return true;
+    if (this.#backlog !== backlog) return false;
+    if (backlog.head < items.length) return true;
     this.#backlog = undefined;
-    this.#head = 0;
     return false;
   }
 }

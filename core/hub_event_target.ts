@@ -93,8 +93,6 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
   protected readonly router: HubRouter<HubFrame, TContext>;
   /** Frame and byte counters the transport's connections add to. */
   protected readonly counters: FrameCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 };
-  /** Connections accepted and not yet closed. */
-  protected readonly live: Set<HubPeer<HubFrame>> = new Set();
   #accepted = 0;
   #disconnects = 0;
 
@@ -118,7 +116,12 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
 
   /** The number of connections not yet closed. */
   get connections(): number {
-    return this.live.size;
+    return this.router.size;
+  }
+
+  /** Connections accepted and not yet closed (the router counts them: one entry per connection). */
+  protected get live(): IterableIterator<HubPeer<HubFrame>> {
+    return this.router.peers;
   }
 
   /**
@@ -152,7 +155,7 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
    */
   stats(): HubStats {
     return {
-      connections: this.live.size,
+      connections: this.router.size,
       accepted: this.#accepted,
       disconnects: this.#disconnects,
       ...this.router.stats(),
@@ -172,7 +175,7 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
    */
   protected connectionOpened(connection: HubPeer<HubFrame>): void {
     this.#accepted++;
-    this.live.add(connection);
+    this.router.add(connection);
   }
 
   /**
@@ -203,8 +206,7 @@ export abstract class HubEventTarget<TContext = unknown> extends TransportEventT
    * ```
    */
   protected connectionClosed(connection: HubPeer<HubFrame>): boolean {
-    this.router.detach(connection);
-    if (!this.live.delete(connection)) return false;
+    if (!this.router.detach(connection)) return false;
     this.#disconnects++;
     return true;
   }

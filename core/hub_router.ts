@@ -186,25 +186,75 @@ const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 4096;
 const DEFAULT_MAX_TOPIC_LENGTH = 1024;
 const DEFAULT_MAX_PENDING_VALIDATIONS = 1024;
 
-/** A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. */
+/** What only some routes need (a history's joins, an asynchronous upstream's echoes). */
+interface RouteExtras<F> {
+  joining: number;
+  echoes: Echo<HubPeer<F>, F>[] | undefined;
+}
+
+/**
+ * A topic's route: its subscribed peers (the route itself, one object per topic) and local listeners. Four fields: a
+ * hub has one per personal topic.
+ */
 class Route<F> extends CompactSet<HubPeer<F>> {
   /** Most routes (a personal topic) have one subscriber: no `Set` for them. */
   get peers(): CompactSet<HubPeer<F>> {
     return this;
   }
   local = 0;
+  /** `joining` and `echoes` while either is set. */
+  #extras: RouteExtras<F> | undefined;
+
   /** `recover` connections waiting for the upstream before they join: the route stays meanwhile. */
-  joining = 0;
+  get joining(): number {
+    return this.#extras?.joining ?? 0;
+  }
+
+  set joining(joining: number) {
+    this.#set(joining, this.echoes);
+  }
+
   /** Events relayed from a subscribed sender, waiting to come back from an asynchronous upstream. */
-  echoes: Echo<HubPeer<F>, F>[] | undefined;
+  get echoes(): Echo<HubPeer<F>, F>[] | undefined {
+    return this.#extras?.echoes;
+  }
+
+  set echoes(echoes: Echo<HubPeer<F>, F>[] | undefined) {
+    this.#set(this.joining, echoes);
+  }
+
+  #set(joining: number, echoes: Echo<HubPeer<F>, F>[] | undefined): void {
+    if (joining === 0 && echoes === undefined) this.#extras = undefined;
+    else if (this.#extras === undefined) this.#extras = { joining, echoes };
+    else {
+      this.#extras.joining = joining;
+      this.#extras.echoes = echoes;
+    }
+  }
 }
 
-interface Entry {
-  /** Bumped on each subscribe, so a late `authorize` answer for an older request is ignored. */
+/**
+ * A connection's topic. Most are a number, no object per topic: the subscribe's generation (bumped on each
+ * subscribe, so a late `authorize` answer for an older request is ignored), negated once the subscription is live.
+ * A `recover` connection's subscribe that resumes from a position is an object with that position.
+ */
+type Entry = number | PositionedEntry;
+
+interface PositionedEntry {
   generation: number;
   active: boolean;
   /** The position a `recover` connection asked to resume from. */
-  since?: StreamPosition;
+  since: StreamPosition;
+}
+
+/** Whether the subscription is live. */
+function isActive(entry: Entry): boolean {
+  return typeof entry === "number" ? entry < 0 : entry.active;
+}
+
+/** The subscribe's generation. */
+function generationOf(entry: Entry | undefined): number | undefined {
+  return typeof entry === "number" ? Math.abs(entry) : entry?.generation;
 }
 
 /** A connection's state: its topics (the state itself, one object per connection) and its authorization. */
@@ -277,7 +327,11 @@ export class HubRouter<F, TContext = unknown> {
   #admitted: EventEnvelope | undefined;
   #gate: AuthorizeGate<HubPeer<F>, F, TContext>;
   #routes = new Map<string, Route<F>>();
-  #peers = new Map<HubPeer<F>, PeerState<TContext>>();
+  /**
+   * Every connection counted, by `add` or `attach`, with its state once attached (`null` before its handshake): the
+   * hub's one collection of its connections, one entry each.
+   */
+  #peers = new Map<HubPeer<F>, PeerState<TContext> | null>();
   #relay: Relay<HubPeer<F>, F> | undefined;
   #lastType: string | undefined;
   #lastId: string | undefined;
@@ -328,7 +382,7 @@ export class HubRouter<F, TContext = unknown> {
         },
         isStreamHistorySource(options.upstream) ? options.upstream : undefined,
         (peer, topic, cause) => {
-          const state = this.#peers.get(peer);
+          const state = this.#state(peer);
           if (state === undefined || !state.topics.delete(topic)) return;
           this.#removePeer(topic, peer);
           const message = `The upstream could not read the history of ${JSON.stringify(topic)}`;
@@ -345,29 +399,57 @@ export class HubRouter<F, TContext = unknown> {
   }
 
   /**
-   * Adds a connection whose handshake is done.
+   * Counts a connection before its handshake is done: it is one of
+   * {@linkcode HubRouter.peers} until {@linkcode HubRouter.detach}, and
+   * routed once attached. Idempotent.
+   *
+   * @param peer The connection.
+   */
+  add(peer: HubPeer<F>): void {
+    if (!this.#peers.has(peer)) this.#peers.set(peer, null);
+  }
+
+  /**
+   * Adds a connection whose handshake is done (counting it, if `add` did not).
    *
    * @param peer The connection.
    * @param context What `authenticate` returned for it.
    */
   attach(peer: HubPeer<F>, context?: TContext): void {
-    if (this.#peers.has(peer)) return;
+    if (this.#peers.get(peer)) return;
     // The publish queue and the decision cache are created on the connection's first publish that asks authorize
     // (most never do).
     this.#peers.set(peer, new PeerState(context));
+  }
+
+  /** The connections counted (added or attached, not yet detached). */
+  get peers(): IterableIterator<HubPeer<F>> {
+    return this.#peers.keys();
+  }
+
+  /** How many connections are counted. */
+  get size(): number {
+    return this.#peers.size;
   }
 
   /**
    * Removes a connection and all its subscriptions. Idempotent.
    *
    * @param peer The connection.
+   * @returns Whether it was counted.
    */
-  detach(peer: HubPeer<F>): void {
+  detach(peer: HubPeer<F>): boolean {
     const state = this.#peers.get(peer);
-    if (state === undefined) return;
+    if (state === undefined) return false;
     this.#peers.delete(peer);
+    if (state !== null) this.#forget(peer, state);
+    return true;
+  }
+
+  /** Drops an attached connection's subscriptions and pending work. */
+  #forget(peer: HubPeer<F>, state: PeerState<TContext>): void {
     this.#payloads?.forget(state);
-    for (const [topic, entry] of state.topics) if (entry.active) this.#removePeer(topic, peer);
+    for (const [topic, entry] of state.topics) if (isActive(entry)) this.#removePeer(topic, peer);
     state.topics.clear();
     this.#history?.leave(peer);
     state.publishes?.clear();
@@ -384,11 +466,11 @@ export class HubRouter<F, TContext = unknown> {
    * @param since For a `recover` connection of a hub with history: the position to resume from.
    */
   subscribe(peer: HubPeer<F>, topic: string, since?: StreamPosition): void {
-    const state = this.#peers.get(peer);
+    const state = this.#state(peer);
     if (state === undefined) return;
     const existing = state.topics.get(topic);
     if (existing !== undefined) {
-      if (existing.active) this.#answer(peer, topic, undefined);
+      if (isActive(existing)) this.#answer(peer, topic, false);
       return; // an answer is on its way
     }
     if (topic.length > this.#maxTopicLength) {
@@ -409,11 +491,10 @@ export class HubRouter<F, TContext = unknown> {
       );
       return;
     }
-    // `since` only when given: a two-field entry is a smaller object.
+    // An object only with `since`.
     const generation = ++state.generation;
-    const entry: Entry = since === undefined ? { generation, active: false } : { generation, active: false, since };
-    state.topics.set(topic, entry);
-    const current = () => this.#peers.get(peer) === state && state.topics.get(topic) === entry;
+    state.topics.set(topic, since === undefined ? generation : { generation, active: false, since });
+    const current = () => this.#peers.get(peer) === state && generationOf(state.topics.get(topic)) === generation;
     this.#gate.decide(
       "subscribe",
       parsed.type,
@@ -428,7 +509,7 @@ export class HubRouter<F, TContext = unknown> {
           this.#refuseSubscribe(peer, topic, reason, message, cause);
           return;
         }
-        this.#activate(peer, state, topic, entry, current);
+        this.#activate(peer, state, topic, current);
       },
     );
   }
@@ -441,11 +522,11 @@ export class HubRouter<F, TContext = unknown> {
    * @param topic The topic.
    */
   unsubscribe(peer: HubPeer<F>, topic: string): void {
-    const state = this.#peers.get(peer);
+    const state = this.#state(peer);
     const entry = state?.topics.get(topic);
     if (state === undefined || entry === undefined) return;
     state.topics.delete(topic);
-    if (entry.active) this.#removePeer(topic, peer);
+    if (isActive(entry)) this.#removePeer(topic, peer);
     this.#history?.leave(peer, topic);
   }
 
@@ -460,7 +541,7 @@ export class HubRouter<F, TContext = unknown> {
    * @param frame The frame it arrived in, passed on as is to other connections.
    */
   publishFrom(peer: HubPeer<F>, envelope: EventEnvelope, frame: F): void {
-    const state = this.#peers.get(peer);
+    const state = this.#state(peer);
     if (state === undefined) return;
     const topic = this.#topicOf(envelope);
     // Validated first, in arrival order; what passes comes back here once, as `#admitted`.
@@ -501,6 +582,7 @@ export class HubRouter<F, TContext = unknown> {
    */
   clearPublishDecisions(match?: (context: TContext | undefined, topic: string) => boolean): void {
     for (const state of this.#peers.values()) {
+      if (state === null) continue;
       const context = state.context;
       state.decisions?.clear(match && ((topic) => match(context, topic)));
     }
@@ -572,10 +654,17 @@ export class HubRouter<F, TContext = unknown> {
     };
   }
 
-  /** Drops every connection and local count, every upstream listener and every `authorize` call's timer. */
+  /**
+   * Drops every connection's subscriptions and every local count, every upstream listener and every `authorize`
+   * call's timer. The connections stay counted, unattached, until detached.
+   */
   clear(): void {
     this.#gate.clear();
-    for (const peer of [...this.#peers.keys()]) this.detach(peer);
+    for (const [peer, state] of [...this.#peers]) {
+      if (state === null) continue;
+      this.#peers.set(peer, null);
+      this.#forget(peer, state);
+    }
     this.#history?.close();
     for (const [topic, route] of this.#routes) {
       route.local = 0;
@@ -583,21 +672,27 @@ export class HubRouter<F, TContext = unknown> {
     }
   }
 
-  #activate(
-    peer: HubPeer<F>,
-    state: PeerState<TContext>,
-    topic: string,
-    entry: Entry,
-    current: () => boolean,
-  ): void {
-    entry.active = true;
+  /** An attached connection's state. */
+  #state(peer: HubPeer<F>): PeerState<TContext> | undefined {
+    return this.#peers.get(peer) ?? undefined;
+  }
+
+  /** The subscribe of `topic` (current) was allowed. */
+  #activate(peer: HubPeer<F>, state: PeerState<TContext>, topic: string, current: () => boolean): void {
+    const entry = state.topics.get(topic)!;
+    let since: StreamPosition | undefined;
+    if (typeof entry === "number") state.topics.set(topic, -entry);
+    else {
+      entry.active = true;
+      since = entry.since;
+    }
     const route = this.#route(topic);
     // A connection that resumes from a position joins at its answer, so nothing reaches it before its replay.
     const joinLater = this.#history !== undefined && peer.recover === true;
     if (!joinLater) this.#addPeer(route, peer);
     const upstream = this.#options.upstream as Partial<SubscriptionReadiness> | undefined;
     if (upstream === undefined || typeof upstream.ready !== "function") {
-      this.#answer(peer, topic, joinLater ? entry : undefined);
+      this.#answer(peer, topic, joinLater, since);
       return;
     }
     // With a shared upstream, the answer waits until the upstream really listens (a Redis SUBSCRIBE, say).
@@ -610,7 +705,7 @@ export class HubRouter<F, TContext = unknown> {
     };
     upstream.ready(topic).then(
       () => {
-        if (current()) this.#answer(peer, topic, joinLater ? entry : undefined);
+        if (current()) this.#answer(peer, topic, joinLater, since);
         joined();
       },
       (cause) => {
@@ -631,21 +726,24 @@ export class HubRouter<F, TContext = unknown> {
     this.#subscriptions++;
   }
 
-  /** Answers a subscribe; a `recover` connection joins the route here, then gets its replay (`joining`). */
-  #answer(peer: HubPeer<F>, topic: string, joining: Entry | undefined): void {
+  /**
+   * Answers a subscribe; a `recover` connection joins the route here (`join`), then gets its replay from `since`
+   * (`joining`).
+   */
+  #answer(peer: HubPeer<F>, topic: string, join: boolean, since?: StreamPosition): void {
     const history = this.#history;
     if (history === undefined || peer.recover !== true) {
       peer.subscribed(topic);
       return;
     }
-    if (joining === undefined) {
+    if (!join) {
       history.again(peer, topic);
       return;
     }
     const route = this.#routes.get(topic);
     if (route === undefined) return;
     this.#addPeer(route, peer);
-    history.join(peer, topic, joining.since);
+    history.join(peer, topic, since);
   }
 
   #route(topic: string): Route<F> {

@@ -1,11 +1,10 @@
 /**
  * Inbound rate limits of one connection: frames per second and bytes per
- * second, as two token buckets.
+ * second, as two token buckets (core/token_bucket.ts's algorithm, in the
+ * limiter's own fields).
  *
  * @module
  */
-
-import { TokenBucket } from "./token_bucket.ts";
 
 /**
  * Inbound rate limits of one connection. A transport that cannot pause
@@ -63,8 +62,84 @@ export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> =
   byteBurst: 16 * 1024 * 1024,
 });
 
+/** The default clock: one function for every limiter. */
+const performanceNow = (): number => performance.now();
+
+/** A limiter's rates and bursts (a rate of 0: not limited), shared by the limiters made alike. */
+interface Rates {
+  readonly frameRate: number;
+  readonly frameBurst: number;
+  readonly byteRate: number;
+  readonly byteBurst: number;
+  readonly now: () => number;
+  /** What they were made from. */
+  readonly framesPerSecond: number | undefined;
+  readonly frameBurstOption: number | undefined;
+  readonly bytesPerSecond: number | undefined;
+  readonly byteBurstOption: number | undefined;
+  readonly maxFrameBytes: number;
+}
+
+/**
+ * The last rates made from each limits object: a hub makes every connection's limiter from the same one, so its
+ * limiters share one `Rates` and each keeps only its tokens.
+ */
+const lastRates = new WeakMap<InboundRateLimits, Rates>();
+
+/** Checks a finite rate and its burst as `TokenBucket`'s constructor does. */
+function checkBucket(rate: number, burst: number): void {
+  if (!(rate > 0)) throw new RangeError(`Expected the rate to be a positive number, got ${String(rate)}`);
+  if (!(burst > 0)) throw new RangeError(`Expected the burst to be a positive number, got ${String(burst)}`);
+}
+
+/** The rates of `limits`, shared with the last limiter made alike (the options read again, in case they changed). */
+function ratesOf(limits: InboundRateLimits, maxFrameBytes: number, now: () => number): Rates {
+  const last = lastRates.get(limits);
+  if (
+    last !== undefined && last.maxFrameBytes === maxFrameBytes && last.now === now &&
+    last.framesPerSecond === limits.framesPerSecond && last.frameBurstOption === limits.frameBurst &&
+    last.bytesPerSecond === limits.bytesPerSecond && last.byteBurstOption === limits.byteBurst
+  ) return last;
+  const fps = limits.framesPerSecond ?? Infinity;
+  const bps = limits.bytesPerSecond ?? Infinity;
+  let frameRate = 0, frameBurst = 0, byteRate = 0, byteBurst = 0;
+  if (Number.isFinite(fps)) {
+    frameBurst = limits.frameBurst ?? 2 * fps;
+    checkBucket(fps, frameBurst);
+    frameRate = fps;
+  }
+  if (Number.isFinite(bps)) {
+    byteBurst = Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes);
+    checkBucket(bps, byteBurst);
+    byteRate = bps;
+  }
+  const rates: Rates = {
+    frameRate,
+    frameBurst,
+    byteRate,
+    byteBurst,
+    now,
+    framesPerSecond: limits.framesPerSecond,
+    frameBurstOption: limits.frameBurst,
+    bytesPerSecond: limits.bytesPerSecond,
+    byteBurstOption: limits.byteBurst,
+    maxFrameBytes,
+  };
+  lastRates.set(limits, rates);
+  return rates;
+}
+
 /**
  * Two token buckets, frames and bytes, checked for each received frame.
+ *
+ * Each behaves as `TokenBucket.nearExact`: it reads the clock once
+ * per 1/1024 of its burst taken, never grants what an exact bucket would
+ * refuse, and refuses at most that share of the burst sooner. The buckets
+ * live in the limiter's own fields and are refilled together from one clock
+ * reading (a refill is exact at any time, so an extra one only makes the
+ * other bucket more exact); the rates are shared by the limiters made from
+ * one limits object: a hub keeps one limiter per connection, a small object
+ * each.
  *
  * @example
  * ```ts
@@ -78,8 +153,15 @@ export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> =
  * ```
  */
 export class InboundRateLimiter {
-  #frames: TokenBucket | undefined;
-  #bytes: TokenBucket | undefined;
+  #rates: Rates;
+  #frames: number;
+  /** Frames taken without reading the clock since it was last read. */
+  #framesTaken = 0;
+  #bytes: number;
+  /** Bytes taken without reading the clock since it was last read. */
+  #bytesTaken = 0;
+  /** The clock's last reading, when both buckets were last refilled. */
+  #last: number;
 
   /**
    * Constructs full buckets.
@@ -87,14 +169,13 @@ export class InboundRateLimiter {
    * @param limits The rates and bursts; a missing or infinite rate is not limited.
    * @param maxFrameBytes The largest frame the connection accepts; the byte burst is raised to it so one frame always fits.
    * @param now The clock in milliseconds. @default {performance.now}
+   * @throws {RangeError} If a finite rate, or its burst, is not a positive number.
    */
-  constructor(limits: InboundRateLimits, maxFrameBytes = 0, now?: () => number) {
-    const fps = limits.framesPerSecond ?? Infinity;
-    const bps = limits.bytesPerSecond ?? Infinity;
-    if (Number.isFinite(fps)) this.#frames = TokenBucket.nearExact(fps, limits.frameBurst ?? 2 * fps, now);
-    if (Number.isFinite(bps)) {
-      this.#bytes = TokenBucket.nearExact(bps, Math.max(limits.byteBurst ?? 2 * bps, maxFrameBytes), now);
-    }
+  constructor(limits: InboundRateLimits, maxFrameBytes = 0, now: () => number = performanceNow) {
+    const rates = this.#rates = ratesOf(limits, maxFrameBytes, now);
+    this.#frames = rates.frameBurst;
+    this.#bytes = rates.byteBurst;
+    this.#last = now();
   }
 
   /**
@@ -104,8 +185,50 @@ export class InboundRateLimiter {
    * @returns `undefined` if within both limits, else the limit it broke.
    */
   admit(size: number): InboundRateExceeded | undefined {
-    if (this.#frames !== undefined && !this.#frames.take(1)) return "frames";
-    if (this.#bytes !== undefined && !this.#bytes.take(size)) return "bytes";
+    const rates = this.#rates;
+    if (rates.frameRate !== 0) {
+      if (this.#framesTaken < rates.frameBurst / 1024 && this.#frames >= 1) {
+        this.#frames--;
+        this.#framesTaken++;
+      } else {
+        this.#refill();
+        if (this.#frames < 1) return "frames";
+        this.#frames--;
+      }
+    }
+    if (rates.byteRate !== 0) {
+      if (this.#bytesTaken < rates.byteBurst / 1024 && this.#bytes >= size) {
+        this.#bytes -= size;
+        this.#bytesTaken += size;
+      } else {
+        this.#refill();
+        if (this.#bytes < size) return "bytes";
+        this.#bytes -= size;
+      }
+    }
     return undefined;
+  }
+
+  /**
+   * Credits both buckets with the time since the last reading, capped at their bursts. What was taken without a
+   * reading may have been taken at any time since: it is charged as if taken now, after the cap (never more tokens
+   * than an exact bucket), as in `TokenBucket`.
+   */
+  #refill(): void {
+    const rates = this.#rates;
+    const now = rates.now();
+    const elapsed = now - this.#last;
+    this.#last = now;
+    const framesTaken = this.#framesTaken;
+    const bytesTaken = this.#bytesTaken;
+    this.#framesTaken = this.#bytesTaken = 0;
+    if (!(elapsed > 0)) return;
+    if (rates.frameRate !== 0) {
+      this.#frames = Math.min(rates.frameBurst, this.#frames + framesTaken + elapsed * rates.frameRate / 1000) -
+        framesTaken;
+    }
+    if (rates.byteRate !== 0) {
+      this.#bytes = Math.min(rates.byteBurst, this.#bytes + bytesTaken + elapsed * rates.byteRate / 1000) - bytesTaken;
+    }
   }
 }

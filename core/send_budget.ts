@@ -67,7 +67,8 @@ export interface SendBudgetOptions {
  * one's end is the bytes charged so far, the older ones' ends wait in an
  * array, created only while two or more are in flight. A transport whose
  * queue empties between sends (Node's `ws` writing to a reading peer) thus
- * allocates nothing per frame, and an idle budget holds no array.
+ * allocates nothing per frame, and an idle budget holds no array (a budget
+ * is six fields: a hub has one per connection).
  *
  * @example A WebSocket-style transport
  * ```ts
@@ -98,9 +99,8 @@ export class SendBudget {
   readonly frameOverhead: number;
   /** Frames in flight. */
   #frames = 0;
-  /** The ends of the frames in flight but the newest (which ends at `#charged`), oldest first, from `#head`. */
-  #ends: number[] | undefined;
-  #head = 0;
+  /** The ends of the frames in flight but the newest (which ends at `#charged`), oldest first, from `head`. */
+  #older: { ends: number[]; head: number } | undefined;
   /** Bytes charged since the start. */
   #charged = 0;
   /** Bytes known to have left. */
@@ -156,8 +156,8 @@ export class SendBudget {
   charge(size: number): number {
     if (this.#frames > 0) {
       // The newest frame in flight is no longer the newest: its end joins the older ones'.
-      if (this.#ends === undefined) this.#ends = [this.#charged];
-      else this.#ends.push(this.#charged);
+      if (this.#older === undefined) this.#older = { ends: [this.#charged], head: 0 };
+      else this.#older.ends.push(this.#charged);
     }
     this.#frames++;
     return this.#charged += size;
@@ -175,10 +175,11 @@ export class SendBudget {
       return;
     }
     // Fewer than all: the released frames are all older than the newest, so their ends are in the array.
+    const older = this.#older!;
     this.#frames -= count;
-    this.#head += count;
-    this.#released = this.#ends![this.#head - 1];
-    this.#compact();
+    older.head += count;
+    this.#released = older.ends[older.head - 1];
+    this.#compact(older);
   }
 
   /**
@@ -194,16 +195,17 @@ export class SendBudget {
       return;
     }
     // Some bytes are still queued, so the newest frame has not left; older ones may have.
-    const ends = this.#ends;
-    if (ends === undefined) return;
+    const older = this.#older;
+    if (older === undefined) return;
+    const { ends } = older;
     const left = this.#charged - queuedBytes;
-    let head = this.#head;
+    let head = older.head;
     while (head < ends.length && ends[head] <= left) head++;
-    if (head === this.#head) return;
+    if (head === older.head) return;
     this.#released = ends[head - 1];
-    this.#frames -= head - this.#head;
-    this.#head = head;
-    this.#compact();
+    this.#frames -= head - older.head;
+    older.head = head;
+    this.#compact(older);
   }
 
   /**
@@ -220,20 +222,16 @@ export class SendBudget {
   #empty(): void {
     this.#released = this.#charged;
     this.#frames = 0;
-    this.#ends = undefined;
-    this.#head = 0;
+    this.#older = undefined;
   }
 
   /** Drops the array once only the newest frame is in flight, or its released start once that is most of it. */
-  #compact(): void {
-    const ends = this.#ends!;
-    const head = this.#head;
-    if (head === ends.length) {
-      this.#ends = undefined;
-      this.#head = 0;
-    } else if (head > 1024 && head * 2 > ends.length) {
-      this.#ends = ends.slice(head);
-      this.#head = 0;
+  #compact(older: { ends: number[]; head: number }): void {
+    const { ends, head } = older;
+    if (head === ends.length) this.#older = undefined;
+    else if (head > 1024 && head * 2 > ends.length) {
+      older.ends = ends.slice(head);
+      older.head = 0;
     }
   }
 }

@@ -84,6 +84,16 @@ const benches: Bench[] = [
       "--allow-env=BENCH_QUICK,BENCH_HUB_ONLY,BENCH_HUB_CLIENTS",
     ],
   },
+  {
+    name: "idle-rss",
+    file: "scripts/bench/idle_rss.ts",
+    permissions: [
+      // As hub's: the npm package's server under Bun (or Node), /proc/<pid>/status through cat.
+      `--allow-run=${Deno.execPath()},cat,node,tools/node_modules/.bin/bun,${bunPath()}`,
+      "--allow-env=IDLE_RSS_CONNECTIONS,IDLE_RSS_REPS,IDLE_RSS_RUNTIME,IDLE_RSS_HEAP,IDLE_RSS_MODES,IDLE_RSS_BASELINE," +
+      "IDLE_RSS_SETTLE_MS",
+    ],
+  },
 ];
 
 /** The real path of tools/'s bun binary (what --allow-run matches), or the link if it is not installed. */

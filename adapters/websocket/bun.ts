@@ -208,22 +208,25 @@ function dispatch(listeners: Listener | Listener[] | undefined, event: WebSocket
   else if (listeners !== undefined) { for (const listener of listeners) listener(event); }
 }
 
+/** Anything but the link listening on a {@linkcode BunSocket}: one listener of each, arrays only for more. */
+interface OtherListeners {
+  message: Listener | Listener[] | undefined;
+  close: Listener | Listener[] | undefined;
+}
+
 /**
  * A Bun `ServerWebSocket` as the standard socket the protocol's {@linkcode Link} drives, and the socket's `data`
  * (created at upgrade, with the request; the `ServerWebSocket` is set when it opens). Bun reports no errors apart from
- * the close, so only `"message"` and `"close"` listeners are kept, without arrays for one of each.
+ * the close, so only `"message"` and `"close"` listeners are kept. Four fields: the hub holds one per connection.
  */
 class BunSocket implements NativeTopicSocket, DirectSocket, BunHubSocketData<unknown> {
   /** Set in the `open` handler, before the link sees the socket. */
   ws!: BunServerWebSocketLike<BunHubSocketData<unknown>>;
   request: unknown;
-  binaryType = "arraybuffer";
-  /** The link it calls (link.ts's DirectSocket): no listener closures per connection. */
-  #link: Link | undefined;
-  // Anything else listening: one listener of each, arrays only if something adds more.
-  #message: Listener | Listener[] | undefined;
-  #close: Listener | Listener[] | undefined;
-  #closed = false;
+  /** The link it calls (link.ts's DirectSocket): no listener closures per connection. `null` once closed. */
+  #link: Link | undefined | null;
+  /** Listeners other than the link, created on the first. */
+  #others: OtherListeners | undefined;
 
   constructor(request: unknown) {
     this.request = request;
@@ -234,12 +237,19 @@ class BunSocket implements NativeTopicSocket, DirectSocket, BunHubSocketData<unk
     return this;
   }
 
+  /** Frames are handed over as Bun gives them (`ws.binaryType` is set in the `open` handler). */
+  get binaryType(): string {
+    return "arraybuffer";
+  }
+
+  set binaryType(_type: string) {}
+
   get readyState(): number {
-    return this.#closed ? CLOSED : this.ws.readyState;
+    return this.#link === null ? CLOSED : this.ws.readyState;
   }
 
   get bufferedAmount(): number {
-    return this.#closed ? 0 : this.ws.getBufferedAmount();
+    return this.#link === null ? 0 : this.ws.getBufferedAmount();
   }
 
   send(data: string | Uint8Array): void {
@@ -255,36 +265,40 @@ class BunSocket implements NativeTopicSocket, DirectSocket, BunHubSocketData<unk
   }
 
   unsubscribe(topic: string): void {
-    if (!this.#closed) this.ws.unsubscribe(topic);
+    if (this.#link !== null) this.ws.unsubscribe(topic);
   }
 
   addEventListener(type: string, listener: Listener): void {
-    if (type === "message") this.#message = added(this.#message, listener);
-    else if (type === "close") this.#close = added(this.#close, listener);
+    if (type !== "message" && type !== "close") return;
+    const others = this.#others ??= { message: undefined, close: undefined };
+    others[type] = added(others[type], listener);
   }
 
   removeEventListener(type: string, listener: Listener): void {
-    if (type === "message") this.#message = removed(this.#message, listener);
-    else if (type === "close") this.#close = removed(this.#close, listener);
+    const others = this.#others;
+    if (others !== undefined && (type === "message" || type === "close")) {
+      others[type] = removed(others[type], listener);
+    }
   }
 
   bindLink(link: Link | undefined): void {
-    this.#link = link;
+    if (this.#link !== null) this.#link = link;
   }
 
   /** A frame arrived. */
   message(data: string | Uint8Array): void {
     const event = { data };
     this.#link?.onSocketMessage(event);
-    if (this.#message !== undefined) dispatch(this.#message, event);
+    if (this.#others?.message !== undefined) dispatch(this.#others.message, event);
   }
 
   /** The socket closed. */
   closed(code: number, reason: string): void {
-    this.#closed = true;
+    const link = this.#link;
+    this.#link = null;
     const event = { code, reason };
-    this.#link?.onSocketClose(event);
-    if (this.#close !== undefined) dispatch(this.#close, event);
+    link?.onSocketClose(event);
+    if (this.#others?.close !== undefined) dispatch(this.#others.close, event);
   }
 }
 

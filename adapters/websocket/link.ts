@@ -212,7 +212,10 @@ export interface LinkCallbacks {
 /**
  * A socket adapter that hands its link the socket's events by calling it
  * (the Bun hub's, whose frames come through the server's handlers): no
- * listener closures per connection.
+ * listener closures per connection. Its `bufferedAmount` is cheap to read
+ * and current right after a send, so the link reads it before each frame it
+ * sends while frames are in flight: the send budget then keeps no record of
+ * frames that have long left (an idle connection's last few control frames).
  */
 export interface DirectSocket extends WebSocketLike {
   /** Binds the link to call (`undefined`: none any more). */
@@ -223,45 +226,104 @@ function isDirectSocket(socket: WebSocketLike): socket is DirectSocket {
   return typeof (socket as Partial<DirectSocket>).bindLink === "function";
 }
 
-/** Drives one socket. Construct it last: if the socket is already open it starts at once. */
+/** `Link.#flags`, its low two bits: the state, one of the four below. */
+const STATE = 3;
+const CONNECTING_STATE = 0;
+const HANDSHAKE_STATE = 1;
+const OPEN_STATE = 2;
+const CLOSED_STATE = 3;
+/** The states by their number. */
+const STATES: readonly WebSocketConnectionState[] = ["connecting", "handshake", "open", "closed"];
+/** `Link.#flags`: the last frame was dropped under `backpressure: "drop"` (reported once per run of drops). */
+const DROPPING = 4;
+/** `Link.#flags`: a `ws` server socket (Node): text frames go as bytes encoded once per frame (ws_text.ts). */
+const WS_TEXT = 8;
+/** `Link.#flags`: the accepting side received its hello. */
+const HANDSHAKE_STARTED = 16;
+/** `Link.#flags`: a {@linkcode DirectSocket}. */
+const DIRECT = 32;
+/** `Link.#flags`: the socket itself has closed. */
+const SOCKET_CLOSED = 64;
+/** `Link.#flags`: the "close" feature is in force. */
+const CLOSE_FEATURE = 128;
+/** `Link.#flags`: the "recover" feature is in force. */
+const RECOVER_FEATURE = 256;
+/** The features in force, by `(flags & (CLOSE_FEATURE | RECOVER_FEATURE)) >> 7`: one set each, shared. */
+const FEATURE_SETS: readonly ReadonlySet<string>[] = [
+  NO_FEATURES,
+  new Set(["close"]),
+  new Set([RECOVER]),
+  new Set(["close", RECOVER]),
+];
+
+/** The flags of the features in `features` that the link acts on. */
+function featureFlags(features: Iterable<string>): number {
+  let flags = 0;
+  for (const feature of features) {
+    if (feature === "close") flags |= CLOSE_FEATURE;
+    else if (feature === RECOVER) flags |= RECOVER_FEATURE;
+  }
+  return flags;
+}
+
+/** The listeners a link adds to its socket: `open` while it connects, the others unless it calls the link directly. */
+interface SocketListeners {
+  open: (() => void) | undefined;
+  message: ((event: WebSocketEventLike) => void) | undefined;
+  close: ((event: WebSocketEventLike) => void) | undefined;
+}
+
+/** What only some links need, created on first use: one field of the link instead of six. */
+class LinkExtras {
+  /** Accepting side: the request ids of the peer's unanswered `sub`s, once one came with an id. */
+  requests: SubRequests | undefined = undefined;
+  /** Dialing side: the welcome's info. */
+  welcome: WelcomeInfo | undefined = undefined;
+  invalid: StrikeWindow | undefined = undefined;
+  outbox: Outbox | undefined = undefined;
+  socketClosed: Promise<void> | undefined = undefined;
+  resolveSocketClosed: (() => void) | undefined = undefined;
+  /** The send-budget ticket of the last pong (a link that is pinged). */
+  pongTicket = 0;
+  /** The features in force when they include some this link does not act on (a welcome may name others). */
+  features: ReadonlySet<string> | undefined = undefined;
+}
+
+/** The request ids of a link that never received a `sub` with one: never noted into, only read. */
+const NO_REQUESTS = new SubRequests();
+
+/**
+ * Drives one socket. Construct it last: if the socket is already open it starts at once.
+ *
+ * A hub holds one per connection, most of them idle: its fields are few (twelve: the state, features and flags in
+ * one number, one timer field for the handshake and the close grace, which never overlap, the socket's listeners in
+ * one object and none for a {@linkcode DirectSocket}, a fair-scheduler lane only while frames come), and what only
+ * some connections need (the request ids of `sub`s, an outbox, a strike window, the `socketClosed` promise, the last
+ * pong) is in a {@linkcode LinkExtras} created on first use.
+ */
 export class Link {
   // What every send reads comes first: the fields are laid out in this order, so a send to a connection not used
   // for a while (a hub with many) loads one cache line of the link instead of three.
   readonly socket: WebSocketLike;
-  #state: WebSocketConnectionState = "connecting";
   #budget: SendBudget;
   #config: LinkConfig;
-  #dropping = false;
-  /** A `ws` server socket (Node): text frames go as bytes encoded once per frame (ws_text.ts). */
-  #wsText: boolean;
+  /** The state (STATE), DROPPING, WS_TEXT, HANDSHAKE_STARTED, DIRECT, SOCKET_CLOSED and the features. */
+  #flags: number;
   #callbacks: LinkCallbacks;
-  /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
-  readonly requests: SubRequests = new SubRequests();
   /** Where this link is on its config's heartbeat queue (-1: not on it); the answer's deadline while a ping waits. */
   #pingSlot = -1;
   #answerSlot = -1;
-  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #handshakeStarted = false;
-  #features: ReadonlySet<string> = NO_FEATURES;
-  #welcome: WelcomeInfo | undefined;
-  /** The send-budget ticket of the last pong; 0 before the first. */
-  #pongTicket = 0;
+  /** The handshake's deadline until it is done, then a close announced to the peer (`#announceClose`). */
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #limiter: InboundRateLimiter | undefined;
-  #invalid: StrikeWindow | undefined;
   #lane: FairLane<Frame> | undefined;
-  #outbox: Outbox | undefined;
-  #openListener: (() => void) | undefined;
   /** The socket's listeners, unless it calls the link directly (a {@linkcode DirectSocket}). */
-  #messageListener: ((event: WebSocketEventLike) => void) | undefined;
-  #closeListener: ((event: WebSocketEventLike) => void) | undefined;
-  /** Created on first use (most connections never ask); `true` once the socket has closed before anyone asked. */
-  #socketClosed: Promise<void> | boolean = false;
-  #resolveSocketClosed: (() => void) | undefined;
+  #listeners: SocketListeners | undefined;
+  #extras: LinkExtras | undefined;
 
   constructor(socket: WebSocketLike, config: LinkConfig, callbacks: LinkCallbacks) {
     this.socket = socket;
-    this.#wsText = isWsServerSocket(socket);
+    this.#flags = CONNECTING_STATE | (isWsServerSocket(socket) ? WS_TEXT : 0) | (isDirectSocket(socket) ? DIRECT : 0);
     this.#config = config;
     this.#callbacks = callbacks;
     this.#budget = new SendBudget({ limit: config.highWaterMark, frameOverhead: config.frameOverhead });
@@ -270,19 +332,29 @@ export class Link {
       // Until the handshake is done: a tiny send budget and tight inbound limits.
       this.#budget.limit = limits.handshakeHighWaterMark;
       this.#limiter = new InboundRateLimiter(limits.handshakeInbound);
-      if (limits.scheduler !== undefined) this.#lane = limits.scheduler.lane(this.#handle, limits.maxBacklog);
     }
     try {
       socket.binaryType = "arraybuffer";
     } catch {
       // Some sockets fix their binary type; Blob frames are then reported as protocol errors.
     }
-    // Only a socket still connecting needs an open listener (a hub's sockets are mostly open already).
-    if (socket.readyState !== OPEN) socket.addEventListener("open", this.#openListener = () => this.#onSocketOpen());
-    if (isDirectSocket(socket)) socket.bindLink(this); // it calls onSocketMessage and onSocketClose itself
-    else {
-      socket.addEventListener("message", this.#messageListener = (event) => this.onSocketMessage(event));
-      socket.addEventListener("close", this.#closeListener = (event) => this.onSocketClose(event));
+    if (this.#flags & DIRECT) {
+      (socket as DirectSocket).bindLink(this); // it calls onSocketMessage and onSocketClose
+      if (socket.readyState !== OPEN) {
+        const open = () => this.#onSocketOpen();
+        this.#listeners = { open, message: undefined, close: undefined };
+        socket.addEventListener("open", open);
+      }
+    } else {
+      // Only a socket still connecting needs an open listener (a hub's sockets are mostly open already).
+      const listeners: SocketListeners = this.#listeners = {
+        open: socket.readyState !== OPEN ? () => this.#onSocketOpen() : undefined,
+        message: (event) => this.onSocketMessage(event),
+        close: (event) => this.onSocketClose(event),
+      };
+      if (listeners.open !== undefined) socket.addEventListener("open", listeners.open);
+      socket.addEventListener("message", listeners.message!);
+      socket.addEventListener("close", listeners.close!);
       socket.addEventListener("error", ignoreSocketError);
     }
     if (socket.readyState === OPEN) this.#onSocketOpen();
@@ -294,7 +366,7 @@ export class Link {
 
   /** The connection's state. */
   get state(): WebSocketConnectionState {
-    return this.#state;
+    return STATES[this.#flags & STATE];
   }
 
   /**
@@ -303,26 +375,45 @@ export class Link {
    * peer (on the accepting side). Empty for a bare hello or welcome.
    */
   get features(): ReadonlySet<string> {
-    return this.#features;
+    return this.#extras?.features ?? FEATURE_SETS[(this.#flags & (CLOSE_FEATURE | RECOVER_FEATURE)) >> 7];
+  }
+
+  /** Sets the features in force. */
+  #setFeatures(features: readonly string[]): void {
+    const flags = featureFlags(features);
+    this.#flags |= flags;
+    const shared = FEATURE_SETS[flags >> 7];
+    if (features.some((feature) => !shared.has(feature))) {
+      (this.#extras ??= new LinkExtras()).features = new Set(features);
+    }
   }
 
   /** Dialing side: the welcome's info, once the handshake is done; `undefined` for a bare `["welcome", 2]`. */
   get welcome(): WelcomeInfo | undefined {
-    return this.#welcome;
+    return this.#extras?.welcome;
   }
 
   /** Settles once the socket itself has closed (after `close()`, the peer's close frame or a drop). */
   get socketClosed(): Promise<void> {
-    const closed = this.#socketClosed;
-    if (closed === true) return (this.#socketClosed = Promise.resolve());
-    if (closed !== false) return closed;
-    return (this.#socketClosed = new Promise((resolve) => (this.#resolveSocketClosed = resolve)));
+    const extras = this.#extras ??= new LinkExtras();
+    return extras.socketClosed ??= this.#flags & SOCKET_CLOSED
+      ? Promise.resolve()
+      : new Promise((resolve) => (extras.resolveSocketClosed = resolve));
   }
 
   /** The socket itself has closed. */
   #socketDone(): void {
-    if (this.#resolveSocketClosed !== undefined) this.#resolveSocketClosed();
-    else if (this.#socketClosed === false) this.#socketClosed = true;
+    this.#flags |= SOCKET_CLOSED;
+    const extras = this.#extras;
+    if (extras?.resolveSocketClosed !== undefined) {
+      extras.resolveSocketClosed();
+      extras.resolveSocketClosed = undefined;
+    }
+  }
+
+  /** Accepting side: the request ids of the peer's unanswered `sub`s, for the answers. */
+  get requests(): SubRequests {
+    return this.#extras?.requests ?? NO_REQUESTS;
   }
 
   /**
@@ -331,7 +422,7 @@ export class Link {
    * asks before {@linkcode Link.send}, so it never trips the budget.
    */
   fits(size: number): boolean {
-    if (this.#state !== "open") return false;
+    if ((this.#flags & STATE) !== OPEN_STATE) return false;
     const budget = this.#budget;
     if (budget.fits(size)) return true;
     budget.observe(this.socket.bufferedAmount);
@@ -340,8 +431,8 @@ export class Link {
 
   /** Sends a data frame now if open, queues it if not open yet, drops it once closed. */
   send(frame: Frame): void {
-    if (this.#state === "open") this.#transmit(frame);
-    else if (this.#state !== "closed") this.#queue(frame);
+    if ((this.#flags & STATE) === OPEN_STATE) this.#transmit(frame);
+    else if ((this.#flags & STATE) !== CLOSED_STATE) this.#queue(frame);
   }
 
   /**
@@ -352,14 +443,14 @@ export class Link {
    * waiting or a route behind, so a peer too slow for it is closed with 4013.
    */
   control(message: readonly unknown[] | string): void {
-    if (this.#state === "open") {
+    if ((this.#flags & STATE) === OPEN_STATE) {
       this.#transmit(typeof message === "string" ? message : JSON.stringify(message), true);
     }
   }
 
   /** Closes with `code`; the owner's `onClose` runs at once, without waiting for the peer. */
   close(code: number = CloseCode.Normal, reason = "", error?: PubSubError): void {
-    if (this.#state === "closed") return;
+    if ((this.#flags & STATE) === CLOSED_STATE) return;
     if (!this.#announceClose(code, reason)) closeSocket(this.socket, code, reason);
     this.#finish(error === undefined ? { code, reason } : { code, reason, error });
   }
@@ -372,7 +463,10 @@ export class Link {
    * itself, with the same code, before closing it.
    */
   #announceClose(code: number, reason: string): boolean {
-    if (this.#config.role !== "accept" || this.#state !== "open" || !this.#features.has("close") || !announced(code)) {
+    if (
+      this.#config.role !== "accept" || (this.#flags & STATE) !== OPEN_STATE || !(this.#flags & CLOSE_FEATURE) ||
+      !announced(code)
+    ) {
       return false;
     }
     try {
@@ -380,8 +474,8 @@ export class Link {
     } catch {
       return false;
     }
-    this.#closeTimer = setTimeout(() => {
-      this.#closeTimer = undefined;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       closeSocket(this.socket, code, reason);
     }, CLOSE_ANNOUNCE_GRACE_MS);
     return true;
@@ -389,7 +483,8 @@ export class Link {
 
   #queue(frame: Frame): void {
     if (this.#config.outbox !== true) return; // the owner holds its own frames (the spoke's pacer)
-    const outbox = this.#outbox ??= new Outbox(this.#config.outboxSize);
+    const extras = this.#extras ??= new LinkExtras();
+    const outbox = extras.outbox ??= new Outbox(this.#config.outboxSize);
     if (outbox.length >= outbox.size && this.#config.counters !== undefined) this.#config.counters.dropped++;
     const overflow = outbox.push(frame);
     if (overflow !== undefined) this.#callbacks.onError(overflow);
@@ -402,7 +497,9 @@ export class Link {
     // UTF-16 units for text: what Deno's bufferedAmount counts for ASCII; the budget copes with the rest.
     const size = typeof frame === "string" ? frame.length : frame.byteLength;
     // The budget counts every frame sent until the socket's queue is seen to release it, so a frame that fits
-    // before looking fits after: `bufferedAmount` (a call into the runtime on Deno) is read only near the limit.
+    // before looking fits after: `bufferedAmount` (a call into the runtime on Deno) is read only near the limit. A
+    // direct socket's is cheap: read while frames are in flight, so none is recorded after it has left.
+    if (this.#flags & DIRECT && budget.frames > 0) budget.observe(socket.bufferedAmount);
     if (!budget.fits(size)) {
       const buffered = socket.bufferedAmount;
       budget.observe(buffered);
@@ -411,9 +508,9 @@ export class Link {
         return 0;
       }
     }
-    this.#dropping = false;
+    this.#flags &= ~DROPPING;
     try {
-      if (this.#wsText && typeof frame === "string") sendWsText(socket, frame);
+      if (this.#flags & WS_TEXT && typeof frame === "string") sendWsText(socket, frame);
       else socket.send(frame);
     } catch {
       return 0; // The socket is closing; its close event follows.
@@ -430,27 +527,27 @@ export class Link {
   #overBudget(buffered: number, size: number, essential: boolean): void {
     const budget = this.#budget;
     const cost = budget.cost + size + budget.frameOverhead;
-    if (this.#config.backpressure === "close" || this.#state !== "open" || essential) {
+    if (this.#config.backpressure === "close" || (this.#flags & STATE) !== OPEN_STATE || essential) {
       const error = new WebSocketBackpressureError(buffered, budget.limit, "close", cost, budget.frames);
       this.#callbacks.onError(error);
       this.close(CloseCode.SlowConsumer, "Slow consumer", error);
       return;
     }
     if (this.#config.counters !== undefined) this.#config.counters.dropped++;
-    if (!this.#dropping) {
-      this.#dropping = true;
+    if (!(this.#flags & DROPPING)) {
+      this.#flags |= DROPPING;
       this.#callbacks.onError(new WebSocketBackpressureError(buffered, budget.limit, "drop", cost, budget.frames));
     }
   }
 
   #onSocketOpen(): void {
-    if (this.#state !== "connecting") return;
+    if ((this.#flags & STATE) !== CONNECTING_STATE) return;
     const config = this.#config;
     // Every v2 connection has a handshake; the heartbeat starts only once it is done, so the handshake timeout
     // (4408, final) is what ends a peer that never completes it.
-    this.#state = "handshake";
-    this.#handshakeTimer = setTimeout(() => {
-      this.#handshakeTimer = undefined;
+    this.#flags = (this.#flags & ~STATE) | HANDSHAKE_STATE;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       const error = new WebSocketHandshakeError(CloseCode.HandshakeTimeout, "Handshake timeout");
       this.#callbacks.onError(error);
       this.close(CloseCode.HandshakeTimeout, "Handshake timeout", error);
@@ -467,11 +564,11 @@ export class Link {
     Promise.resolve()
       .then(credentials)
       .then((value) => {
-        if (this.#state !== "handshake") return;
+        if ((this.#flags & STATE) !== HANDSHAKE_STATE) return;
         this.#transmit(encodeHello(value ?? null, features));
       })
       .catch((cause) => {
-        if (this.#state === "closed") return;
+        if ((this.#flags & STATE) === CLOSED_STATE) return;
         const error = new WebSocketHandshakeError(CloseCode.BadRequest, "Cannot send the credentials", { cause });
         this.#callbacks.onError(error);
         this.close(CloseCode.BadRequest, "Cannot send the credentials", error);
@@ -479,21 +576,21 @@ export class Link {
   }
 
   #open(context: unknown): void {
-    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
-    this.#handshakeTimer = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     const limits = this.#config.limits;
     if (limits !== undefined) {
       this.#budget.limit = this.#config.highWaterMark;
       this.#limiter = limits.inbound && new InboundRateLimiter(limits.inbound, this.#config.maxMessageBytes);
     }
-    this.#state = "open";
+    this.#flags = (this.#flags & ~STATE) | OPEN_STATE;
     this.#startHeartbeat();
     this.#callbacks.onHandshake?.(this, context);
-    if (this.#state !== "open") return;
-    const queued = this.#outbox?.drain() ?? [];
-    this.#outbox = undefined;
-    for (let i = 0; i < queued.length && this.#state === "open"; i++) this.#transmit(queued[i]);
-    if (this.#state === "open") this.#callbacks.onOpen(this);
+    if ((this.#flags & STATE) !== OPEN_STATE) return;
+    const queued = this.#extras?.outbox?.drain() ?? [];
+    if (this.#extras !== undefined) this.#extras.outbox = undefined;
+    for (let i = 0; i < queued.length && (this.#flags & STATE) === OPEN_STATE; i++) this.#transmit(queued[i]);
+    if ((this.#flags & STATE) === OPEN_STATE) this.#callbacks.onOpen(this);
   }
 
   #startHeartbeat(): void {
@@ -503,10 +600,10 @@ export class Link {
 
   /** @internal Heartbeat queue callback: a ping unless the last is unanswered (1 sent, 0 not, -1 closed). */
   heartbeatPing(): number {
-    if (this.#state !== "open") return -1;
+    if ((this.#flags & STATE) !== OPEN_STATE) return -1;
     if (this.#answerSlot !== -1) return 0; // still waiting for the last one
     this.#transmit(PING);
-    return this.#state === "open" ? 1 : -1;
+    return (this.#flags & STATE) === OPEN_STATE ? 1 : -1;
   }
 
   /** @internal Heartbeat queue callback. */
@@ -517,7 +614,7 @@ export class Link {
 
   /** @internal Heartbeat queue callback: the answer to the ping is due. */
   heartbeatDue(slot: number): void {
-    if (slot !== this.#answerSlot || this.#state === "closed") return;
+    if (slot !== this.#answerSlot || (this.#flags & STATE) === CLOSED_STATE) return;
     this.#answerSlot = -1;
     const error = new WebSocketHeartbeatError(this.#config.heartbeat!.timeout);
     this.#callbacks.onError(error);
@@ -529,7 +626,7 @@ export class Link {
    * then the frame's turn (at once unless the connection used its slice).
    */
   onSocketMessage(event: WebSocketEventLike): void {
-    if (this.#state === "closed") return;
+    if ((this.#flags & STATE) === CLOSED_STATE) return;
     let data = event.data;
     let size: number;
     const max = this.#config.maxMessageBytes;
@@ -569,17 +666,28 @@ export class Link {
         return;
       }
     }
-    if (this.#lane === undefined) this.#handle(data as Frame);
-    else if (!this.#lane.push(data as Frame)) this.#rateLimited("backlog");
+    const scheduler = this.#config.limits?.scheduler;
+    if (scheduler === undefined) this.handleItem(data as Frame);
+    else {
+      // A lane only while frames come (see laneReturned): an idle connection holds none.
+      const lane = this.#lane ??= scheduler.lane<Frame>(this, this.#config.limits!.maxBacklog);
+      if (!lane.push(data as Frame)) this.#rateLimited("backlog");
+    }
   }
 
-  #handle = (frame: Frame): void => {
-    if (this.#state === "closed") return;
+  /** @internal The scheduler took back the lane: it was idle for a whole turn (core/fair_scheduler.ts). */
+  laneReturned(lane: FairLane<Frame>): void {
+    if (this.#lane === lane) this.#lane = undefined;
+  }
+
+  /** @internal The frame's turn came (its lane's handler, core/fair_scheduler.ts): a control frame or an event. */
+  handleItem(frame: Frame): void {
+    if ((this.#flags & STATE) === CLOSED_STATE) return;
     if (typeof frame === "string" && frame.charCodeAt(0) === BRACKET) {
       this.#onControl(frame);
       return;
     }
-    if (this.#state !== "open") {
+    if ((this.#flags & STATE) !== OPEN_STATE) {
       if (this.#config.role === "accept") {
         // A v1 peer sends data at once: it gets the version refusal, not silent misrouting.
         this.#refuseVersion("Received a data frame before the handshake");
@@ -591,7 +699,7 @@ export class Link {
     let envelope: EventEnvelope;
     let position: StreamPosition | undefined;
     try {
-      if (this.#config.role === "dial" && this.#features.has(RECOVER)) {
+      if (this.#config.role === "dial" && (this.#flags & RECOVER_FEATURE) !== 0) {
         ({ envelope, position } = decodePositioned(frame, this.#config.codec));
       } else envelope = decodeEnvelope(frame, this.#config.codec);
     } catch (error) {
@@ -603,7 +711,7 @@ export class Link {
     }
     this.#alive();
     this.#callbacks.onEnvelope(envelope, frame, this, position);
-  };
+  }
 
   /** A valid frame came: the peer answered the heartbeat. Invalid frames and frames over a limit don't count. */
   #alive(): void {
@@ -617,9 +725,9 @@ export class Link {
   #pong(): void {
     const budget = this.#budget;
     budget.observe(this.socket.bufferedAmount);
-    if (!budget.settled(this.#pongTicket)) return;
+    if (this.#extras !== undefined && !budget.settled(this.#extras.pongTicket)) return;
     const ticket = this.#transmit(PONG);
-    if (ticket !== 0) this.#pongTicket = ticket;
+    if (ticket !== 0) (this.#extras ??= new LinkExtras()).pongTicket = ticket;
   }
 
   /**
@@ -639,9 +747,10 @@ export class Link {
    */
   strike(weight = 1): void {
     const limits = this.#config.limits;
-    if (limits === undefined || this.#state === "closed") return;
-    this.#invalid ??= new StrikeWindow(limits.maxInvalidFrames, limits.invalidFrameWindow);
-    if (!this.#invalid.strike(weight)) return;
+    if (limits === undefined || (this.#flags & STATE) === CLOSED_STATE) return;
+    const extras = this.#extras ??= new LinkExtras();
+    extras.invalid ??= new StrikeWindow(limits.maxInvalidFrames, limits.invalidFrameWindow);
+    if (!extras.invalid.strike(weight)) return;
     const closing = new WebSocketProtocolError(
       `Received ${limits.maxInvalidFrames} invalid frames (one per started 64 KiB) within ${limits.invalidFrameWindow} ms`,
     );
@@ -650,7 +759,7 @@ export class Link {
   }
 
   #rateLimited(limit: InboundRateExceeded | "backlog"): void {
-    const error = new WebSocketRateLimitError(limit, this.#state !== "open");
+    const error = new WebSocketRateLimitError(limit, (this.#flags & STATE) !== OPEN_STATE);
     this.#callbacks.onError(error);
     this.close(CloseCode.RateLimited, "Rate limit", error);
   }
@@ -673,7 +782,7 @@ export class Link {
       this.#badControl(text);
       return;
     }
-    if (this.#state !== "open") {
+    if ((this.#flags & STATE) !== OPEN_STATE) {
       if (this.#config.role === "accept") this.#onAcceptHandshake(message, text);
       else this.#onWelcome(message, text);
       return;
@@ -695,8 +804,8 @@ export class Link {
       return;
     }
     if (welcome.info !== undefined) {
-      this.#welcome = welcome.info;
-      this.#features = new Set(welcome.info.features);
+      (this.#extras ??= new LinkExtras()).welcome = welcome.info;
+      this.#setFeatures(welcome.info.features);
     }
     this.#open(undefined);
   }
@@ -706,19 +815,20 @@ export class Link {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
-    const request = parseInterestRequest(message, this.#features.has(RECOVER));
+    const request = parseInterestRequest(message, (this.#flags & RECOVER_FEATURE) !== 0);
     if (request === undefined) {
       this.#badControl(text);
       return;
     }
     this.#alive();
-    this.requests.note(request);
+    if (request.rid !== undefined) (this.#extras ??= new LinkExtras()).requests ??= new SubRequests();
+    this.#extras?.requests?.note(request);
     if (request.tag === "sub") this.#callbacks.onSubscribe?.(request.topic, this, request.since);
     else this.#callbacks.onUnsubscribe?.(request.topic, this);
   }
 
   #onDialControl(message: unknown[], text: string): void {
-    if (message[0] === "close" && this.#features.has("close")) {
+    if (message[0] === "close" && this.#flags & CLOSE_FEATURE) {
       const [, code, reason] = message;
       // What a browser may close with: 1000 or 3000–4999.
       if (
@@ -729,7 +839,7 @@ export class Link {
         return;
       }
     }
-    const answer = parseHubAnswer(message, this.#features.has(RECOVER));
+    const answer = parseHubAnswer(message, (this.#flags & RECOVER_FEATURE) !== 0);
     if (answer === undefined) {
       this.#badControl(text);
       return;
@@ -745,7 +855,7 @@ export class Link {
 
   #badControl(text: string, cause?: unknown): void {
     const error = new WebSocketProtocolError(`Unknown control frame ${describe(text)}`, { cause });
-    if (this.#state === "handshake") {
+    if ((this.#flags & STATE) === HANDSHAKE_STATE) {
       this.#callbacks.onError(error);
       this.close(CloseCode.BadRequest, "Bad request", error);
     } else this.#invalidFrame(error, text.length);
@@ -766,7 +876,7 @@ export class Link {
       else this.#badControl(text);
       return;
     }
-    if (this.#handshakeStarted) {
+    if (this.#flags & HANDSHAKE_STARTED) {
       this.close(CloseCode.TooManyHandshakes, "Too many handshake messages");
       return;
     }
@@ -779,11 +889,11 @@ export class Link {
       this.#refuseVersion(`Received a handshake for protocol version ${hello.version}`);
       return;
     }
-    this.#handshakeStarted = true;
+    this.#flags |= HANDSHAKE_STARTED;
     const granted = hello.features && grantFeatures(hello.features, this.#config.features ?? []);
     const welcome = () => {
       this.#transmit(encodeWelcome(granted, this.#config.welcomeExtra));
-      if (granted !== undefined && granted.length > 0) this.#features = new Set(granted);
+      if (granted !== undefined && granted.length > 0) this.#setFeatures(granted);
     };
     const authenticate = this.#config.authenticate;
     if (authenticate === undefined) {
@@ -795,7 +905,7 @@ export class Link {
       .then(() => authenticate(hello.credentials, this.#callbacks))
       .then(
         (accepted) => {
-          if (this.#state !== "handshake") return;
+          if ((this.#flags & STATE) !== HANDSHAKE_STATE) return;
           if (accepted !== true && (accepted === null || typeof accepted !== "object")) {
             this.close(CloseCode.Unauthorized, "Unauthorized");
             return;
@@ -804,7 +914,7 @@ export class Link {
           this.#open(accepted === true ? undefined : accepted);
         },
         (cause) => {
-          if (this.#state === "closed") return;
+          if ((this.#flags & STATE) === CLOSED_STATE) return;
           const error = new WebSocketHandshakeError(CloseCode.Unauthorized, "Unauthorized", { cause });
           this.#callbacks.onError(error);
           this.close(CloseCode.Unauthorized, "Unauthorized", error);
@@ -814,8 +924,8 @@ export class Link {
 
   /** The socket's `close` event. */
   onSocketClose(event: WebSocketEventLike): void {
-    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
-    this.#closeTimer = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#detach();
     this.#socketDone();
     // Deno reports a failed dial as code 0; the standard code for a dropped connection is 1006.
@@ -825,26 +935,32 @@ export class Link {
 
   #detach(): void {
     const socket = this.socket;
-    if (this.#openListener !== undefined) socket.removeEventListener("open", this.#openListener);
-    if (isDirectSocket(socket)) {
-      socket.bindLink(undefined);
+    const listeners = this.#listeners;
+    if (listeners?.open !== undefined) socket.removeEventListener("open", listeners.open);
+    if (this.#flags & DIRECT) {
+      (socket as DirectSocket).bindLink(undefined);
       return;
     }
-    if (this.#messageListener !== undefined) socket.removeEventListener("message", this.#messageListener);
-    if (this.#closeListener !== undefined) socket.removeEventListener("close", this.#closeListener);
+    if (listeners?.message !== undefined) socket.removeEventListener("message", listeners.message);
+    if (listeners?.close !== undefined) socket.removeEventListener("close", listeners.close);
     socket.removeEventListener("error", ignoreSocketError);
   }
 
   #finish(info: WebSocketCloseInfo): void {
-    if (this.#state === "closed") return;
-    this.#state = "closed";
+    const state = this.#flags & STATE;
+    if (state === CLOSED_STATE) return;
+    this.#flags |= CLOSED_STATE;
     if (this.#pingSlot !== -1) heartbeatQueue(this.#config)?.remove(this.#pingSlot, this.#answerSlot);
-    if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#pingSlot = this.#answerSlot = -1;
-    this.#handshakeTimer = undefined;
+    // Before the handshake is done, the timer is its deadline; once open, it is a close's grace (kept).
+    if (state !== OPEN_STATE && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     this.#lane?.close();
     // Stop reading (a direct socket's messages end at onSocketMessage's state check).
-    if (this.#messageListener !== undefined) this.socket.removeEventListener("message", this.#messageListener);
+    const message = this.#listeners?.message;
+    if (message !== undefined) this.socket.removeEventListener("message", message);
     this.#callbacks.onClose(info, this);
   }
 }

@@ -155,6 +155,18 @@ const server = mode === "hub"
   : mode === "raw"
   ? await (isBun ? bunRaw() : nodeRaw())
   : await socketIo();
+/** What scripts/bench/idle_rss.ts reads of Bun's `heapStats()`. */
+function heapReport(stats) {
+  return {
+    types: stats.objectTypeCounts,
+    heapSize: stats.heapSize,
+    heapCapacity: stats.heapCapacity,
+    extraMemorySize: stats.extraMemorySize,
+    malloc: stats.mimalloc?.malloc_normal?.current,
+    committed: stats.mimalloc?.committed?.current,
+    bins: Object.fromEntries((stats.mimalloc?.malloc_bins ?? []).map((bin) => [bin.block_size, bin.current])),
+  };
+}
 const write = (message) => process.stdout.write(JSON.stringify(message) + "\n");
 for await (const line of createInterface({ input: process.stdin })) {
   if (!line.trim()) continue;
@@ -167,6 +179,8 @@ for await (const line of createInterface({ input: process.stdin })) {
         return server.stats();
       case "memory":
         return process.memoryUsage();
+      case "heap": // JSC's heap: live objects by type and sizes (Bun only; scripts/bench/idle_rss.ts)
+        return isBun ? import("bun:jsc").then(({ heapStats }) => heapReport(heapStats())) : null;
       case "gc":
         if (isBun) globalThis.Bun.gc(true);
         else globalThis.gc?.();

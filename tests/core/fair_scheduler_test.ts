@@ -135,3 +135,41 @@ Deno.test("FairScheduler: a lane that runs more than maxBacklog items within one
   lane.close();
   await turn();
 });
+
+Deno.test("FairScheduler: a lent lane is returned after a whole turn without items, not while items wait or come", async () => {
+  const scheduler = new FairScheduler({ slice: 2 });
+  const ran: string[] = [];
+  const returned: unknown[] = [];
+  const handler = {
+    handleItem: (item: string) => void ran.push(item),
+    laneReturned: (lane: unknown) => void returned.push(lane),
+  };
+  const lane = scheduler.lane<string>(handler, 100);
+  for (const item of ["a", "b", "c", "d", "e"]) lane.push(item);
+  assert.deepEqual(ran, ["a", "b"]);
+  await turn();
+  assert.deepEqual(ran, ["a", "b", "c", "d"]);
+  lane.push("f"); // waits behind e
+  await turn();
+  assert.deepEqual(ran, ["a", "b", "c", "d", "e", "f"]);
+  assert.deepEqual(returned, [], "not while items wait");
+  // Items every turn: the lane is kept.
+  for (let i = 0; i < 3; i++) {
+    lane.push(`g${i}`);
+    await turn();
+  }
+  assert.deepEqual(ran.slice(6), ["g0", "g1", "g2"]);
+  assert.deepEqual(returned, [], "not while items come every turn");
+  await turn();
+  await turn();
+  assert.deepEqual(returned, [lane], "returned after a turn without items");
+  // A new lane for the next item, returned in turn too; then the scheduler holds nothing.
+  const next = scheduler.lane<string>(handler, 100);
+  next.push("h");
+  assert.equal(ran.at(-1), "h");
+  await turn();
+  await turn();
+  assert.deepEqual(returned, [lane, next]);
+  await turn();
+  assert.equal(scheduler.waiting, 0);
+});

@@ -86,3 +86,38 @@ Deno.test("TokenBucket.nearExact: reads the clock once per 1/1024 of the burst, 
   while (bucket.take()) taken++;
   assert.ok(taken <= 100_000 && taken >= 100_000 - 100_000 / 1024 - 1, `${taken}`);
 });
+
+Deno.test("InboundRateLimiter: near-exact buckets refilled together; never more than either limit", () => {
+  let t = 0, reads = 0;
+  const now = () => (reads++, t);
+  const limits = { framesPerSecond: 25_000, frameBurst: 100_000, bytesPerSecond: 1_000_000, byteBurst: 2_000_000 };
+  const limiter = new InboundRateLimiter(limits, 0, now);
+  reads = 0;
+  for (let i = 0; i < 90_000; i++) assert.equal(limiter.admit(10), undefined);
+  assert.ok(reads <= 2 * 90_000 / 97, `${reads} clock reads`);
+  // Randomly timed frames over 20 s: what was admitted never passes either burst + rate × elapsed.
+  let frames = 90_000, bytes = 900_000;
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (let i = 0; i < 200_000; i++) {
+    t += random() * 0.2;
+    const size = Math.floor(random() * 100);
+    if (limiter.admit(size) === undefined) {
+      frames++;
+      bytes += size;
+    }
+    assert.ok(frames <= 100_000 + 25_000 * t / 1000, `${frames} frames by ${t} ms`);
+    assert.ok(bytes <= 2_000_000 + 1_000_000 * t / 1000, `${bytes} bytes by ${t} ms`);
+  }
+  // Limiters made from one limits object share their rates; a changed object is read again.
+  const low = { framesPerSecond: 1, frameBurst: 1 };
+  assert.equal(new InboundRateLimiter(low, 0, now).admit(1), undefined);
+  low.frameBurst = 3;
+  const raised = new InboundRateLimiter(low, 0, now);
+  assert.deepEqual([raised.admit(1), raised.admit(1), raised.admit(1), raised.admit(1)], [
+    undefined,
+    undefined,
+    undefined,
+    "frames",
+  ]);
+});
