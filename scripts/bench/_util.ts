@@ -35,3 +35,30 @@ export function printRates(title: string, rows: Row[]): void {
     console.log(`  ${name.padEnd(46)} ${rate(events, ms).padStart(14)}  ${(r / baseRate).toFixed(2)}× baseline`);
   }
 }
+
+/** The repository's root. */
+export const REPO: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+/** Where the benches that run the npm package (on Node and Bun) build it. */
+export const NPM_SCRATCH: string = `${REPO}/.tmp/bench-npm`;
+/** Bun from tools/ (the npm package `bun`). */
+export const BUN: string = `${REPO}/tools/node_modules/.bin/bun`;
+
+/** Builds the npm package into NPM_SCRATCH (scripts/npm_scratch.ts), with `extra` npm packages installed beside it. */
+export async function buildNpmScratch(extra: string[] = []): Promise<void> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-run",
+      "--allow-read",
+      "--allow-write=npm,.tmp",
+      "--allow-env",
+      `${REPO}/scripts/npm_scratch.ts`,
+      NPM_SCRATCH,
+      ...extra,
+    ],
+    cwd: REPO,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`npm_scratch.ts exited with ${code}: ${new TextDecoder().decode(stderr)}`);
+}

@@ -51,6 +51,7 @@
 
 import { BUCKET_MS, BUCKETS, Child, cpuMs, rssKiB } from "./_control.ts";
 import { routingCost } from "./hub_routing.ts";
+import { buildNpmScratch, BUN, NPM_SCRATCH } from "./_util.ts";
 
 const QUICK = Deno.env.get("BENCH_QUICK") === "1";
 const SERVER_PERMISSIONS = ["--allow-net=127.0.0.1", "--allow-env", "--v8-flags=--expose-gc"];
@@ -89,9 +90,6 @@ type ServerMode =
 type Kind = "thin" | "spoke" | "sio";
 /** A server runtime other than Deno: the server is runtime_server.mjs from the npm package in NPM_SCRATCH. */
 type Runtime = "node" | "bun";
-const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const NPM_SCRATCH = `${REPO}/.tmp/bench-npm`;
-const BUN = `${REPO}/tools/node_modules/.bin/bun`;
 
 interface Stats {
   framesOut: number;
@@ -659,22 +657,7 @@ const SOCKET_IO = SYSTEMS.length - 1;
 /** Builds the npm package into NPM_SCRATCH with socket.io, for the Node and Bun servers. */
 async function setUpNpmScratch(): Promise<void> {
   console.log(`  (building the npm package into ${NPM_SCRATCH} for the Node and Bun servers)`);
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write=npm,.tmp",
-      "--allow-env",
-      `${REPO}/scripts/npm_scratch.ts`,
-      NPM_SCRATCH,
-      "socket.io@^4.8",
-    ],
-    cwd: REPO,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(`npm_scratch.ts failed: ${new TextDecoder().decode(stderr)}`);
+  await buildNpmScratch(["socket.io@^4.8"]);
 }
 
 function ratioTo(rows: { rate: number }[], i: number): string {

@@ -10,10 +10,8 @@
  */
 
 import { Child, rssKiB } from "./_control.ts";
+import { buildNpmScratch, BUN, NPM_SCRATCH } from "./_util.ts";
 
-const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const NPM_SCRATCH = `${REPO}/.tmp/bench-npm`;
-const BUN = `${REPO}/tools/node_modules/.bin/bun`;
 const CONNECTIONS = Number(Deno.env.get("IDLE_RSS_CONNECTIONS") ?? 5_000);
 const REPS = Number(Deno.env.get("IDLE_RSS_REPS") ?? 3);
 const RUNTIME = Deno.env.get("IDLE_RSS_RUNTIME") ?? "bun";
@@ -55,21 +53,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (!Deno.args.includes("--no-build")) {
   console.log("(building the npm package into .tmp/bench-npm)");
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-run",
-      "--allow-read",
-      "--allow-write=npm,.tmp",
-      "--allow-env",
-      `${REPO}/scripts/npm_scratch.ts`,
-      NPM_SCRATCH,
-    ],
-    cwd: REPO,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(`npm_scratch.ts exited with ${code}: ${new TextDecoder().decode(stderr)}`);
+  await buildNpmScratch();
 }
 
 interface Sample {
