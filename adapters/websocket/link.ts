@@ -46,12 +46,12 @@ import {
   WebSocketBackpressureError,
   WebSocketHandshakeError,
   WebSocketHeartbeatError,
-  WebSocketOutboxOverflowError,
   WebSocketProtocolError,
   WebSocketRateLimitError,
 } from "./errors.ts";
 import type { ResolvedCommonOptions, ResolvedPeerLimits, WebSocketCloseInfo } from "./options.ts";
-import { CLOSED, CLOSING, OPEN, type WebSocketEventLike, type WebSocketLike } from "./socket.ts";
+import { CLOSED, CLOSING, type Frame, OPEN, type WebSocketEventLike, type WebSocketLike } from "./socket.ts";
+import { Outbox } from "./outbox.ts";
 import { isWsServerSocket, sendWsText } from "./ws_text.ts";
 
 /**
@@ -67,8 +67,7 @@ import { isWsServerSocket, sendWsText } from "./ws_text.ts";
  */
 export type WebSocketConnectionState = "connecting" | "handshake" | "open" | "closed";
 
-/** A data frame as it goes on the wire. */
-export type Frame = string | Uint8Array;
+export type { Frame } from "./socket.ts";
 
 const PING = '["ping"]';
 const PONG = '["pong"]';
@@ -95,45 +94,6 @@ export const CLOSE_ANNOUNCE_GRACE_MS = 1_000;
 /** Whether the hub announces a close with `code` (final codes, 4008 and 4009) to a peer with the "close" feature. */
 function announced(code: number): boolean {
   return isFinalCloseCode(code) || code === CloseCode.RateLimited || code === CloseCode.MessageTooBig;
-}
-
-/** A bounded FIFO of frames waiting for the socket to open. */
-export class Outbox {
-  #items: Frame[] = [];
-  #head = 0;
-  #reported = false;
-  readonly size: number;
-
-  constructor(size: number) {
-    this.size = size;
-  }
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  /** Adds a frame, dropping the oldest when full; returns an error to report the first time it drops. */
-  push(frame: Frame): PubSubError | undefined {
-    this.#items.push(frame);
-    if (this.length <= this.size) return undefined;
-    this.#items[this.#head++] = "";
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    if (this.#reported) return undefined;
-    this.#reported = true;
-    return new WebSocketOutboxOverflowError(this.size);
-  }
-
-  /** Removes and returns every frame, oldest first. */
-  drain(): Frame[] {
-    const items = this.#head === 0 ? this.#items : this.#items.slice(this.#head);
-    this.#items = [];
-    this.#head = 0;
-    this.#reported = false;
-    return items;
-  }
 }
 
 /** Counters a link adds to: frames and bytes each way (text frames count UTF-16 code units). */

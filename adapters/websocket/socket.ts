@@ -82,3 +82,6 @@ export const OPEN = 1;
 export const CLOSING = 2;
 /** @internal */
 export const CLOSED = 3;
+
+/** A data frame as it goes on the wire: text, or bytes. @internal */
+export type Frame = string | Uint8Array;
