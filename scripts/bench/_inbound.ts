@@ -101,6 +101,9 @@ export async function throughput(title: string, events: number, subjects: Subjec
       `  ${name.padEnd(36)} ${fmt(r * 1000).padStart(9)}/s  ${(r / base).toFixed(2)}× raw` +
         `  delivered ${fmt(got)}/${fmt(events)} (worst run)  disconnects ${row.closes}`,
     );
+    // Each round's rate: both the raw baseline and the library swing between a fast and a slow mode from round to
+    // round on this machine, so the median depends on how many slow rounds each drew.
+    console.log(`    rounds (k/s): ${row.ms.map((ms) => Math.round(events / ms)).join(" ")}`);
   }
 }
 
