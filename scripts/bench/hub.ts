@@ -40,13 +40,15 @@
  *    Bun (`Bun.serve`, native fan-out), from the npm package (built into
  *    .tmp/bench-npm, runtime_server.mjs), against each runtime's raw
  *    baseline (hand-routed `Deno.serve`, hand-routed `ws`, Bun's native
- *    pub/sub) and Socket.IO 4.8 rooms, in scenarios A (the fan-out of 1),
+ *    pub/sub) and Socket.IO 4.8 rooms, in scenarios A (the fan-out of 1,
+ *    the server publishing 1,000 and then 10,000 events per event-loop turn),
  *    B (the load of 2, stepped further) and C (one client publishes 50k
  *    events, each relayed to its subscriber). Inbound limits are raised in the
- *    hubs (C would measure the 10,000 frames/s default instead).
+ *    hubs (C would measure the default limits instead). The clients run under
+ *    Bun (BENCH_HUB_CLIENTS=deno: under Deno), the same for every system.
  *
  * BENCH_QUICK=1 runs fewer rounds and steps; BENCH_HUB_ONLY=routing,fanout,
- * centrifugo,redis,runtimes picks sections.
+ * centrifugo,redis,runtimes,history,streams,replay picks sections.
  */
 
 import { BUCKET_MS, BUCKETS, Child, cpuMs, rssKiB } from "./_control.ts";
@@ -290,6 +292,7 @@ async function burst(
   broadcast: boolean,
   deliverer: Server = publisher,
   fromClient = false,
+  chunk?: number,
 ): Promise<BurstResult> {
   const servers = deliverer === publisher ? [publisher] : [publisher, deliverer];
   await clients.reset();
@@ -300,7 +303,7 @@ async function burst(
   const { start } = fromClient
     ? await clients.children[0].call<{ start: number }>({ cmd: "publish", ids: FANOUT_CONNECTIONS, events }, 120_000)
     : await publisher.child.call<{ start: number }>(
-      { cmd: "burst", type: "user", ids: FANOUT_CONNECTIONS, events },
+      { cmd: "burst", type: "user", ids: FANOUT_CONNECTIONS, events, chunk },
       120_000,
     );
   const expectedFrames = broadcast ? events * FANOUT_CONNECTIONS : events;
@@ -631,6 +634,12 @@ async function twoHubs(): Promise<void> {
  * the fastest servers are not measured against their clients; BENCH_HUB_CLIENTS=deno for the Deno client.
  */
 const RUNTIME_CLIENTS: "deno" | "bun" = Deno.env.get("BENCH_HUB_CLIENTS") === "deno" ? "deno" : "bun";
+/*
+ * Scenario A runs twice: the server publishing 1,000 events per event-loop turn (as the other sections), and 10,000.
+ * Bun's native pub/sub corks a turn's frames per socket: with 1,000 per turn over 1,000 sockets each socket gets about
+ * one frame per turn, so one write per frame (the kernel's cost per write, and the clients, bound every system there);
+ * with 10,000 it writes about ten frames at once. The runtimes that send each frame with its own write gain little.
+ */
 const R_STEPS = [10_000, 20_000, 40_000, 60_000, 80_000, 100_000, 125_000, 160_000, 200_000, 250_000, 320_000];
 const C_EVENTS = 50_000;
 
@@ -686,11 +695,17 @@ async function runtimes(): Promise<void> {
     await burst(s.server, s.clients, 10_000, false); // warm-up
     await burst(s.server, s.clients, 5_000, false, s.server, true);
   }
-  for (const [label, events, fromClient] of [["A", FANOUT_EVENTS, false], ["C", C_EVENTS, true]] as const) {
+  const scenarios = [
+    ["A", FANOUT_EVENTS, false, 1_000],
+    ["A", FANOUT_EVENTS, false, 10_000],
+    ["C", C_EVENTS, true, undefined],
+  ] as const;
+  for (const [label, events, fromClient, chunk] of scenarios) {
     console.log(
       label === "A"
         ? `\n  A. fan-out: ${fmt(FANOUT_CONNECTIONS)} connections, each on its own topic; the server publishes ` +
-          `${fmt(events)} events (median of up to ${FANOUT_ROUNDS} rounds, systems interleaved)`
+          `${fmt(events)} events, ${fmt(chunk!)} per event-loop turn (median of up to ${FANOUT_ROUNDS} rounds, ` +
+          `systems interleaved)`
         : `\n  C. one client publishes ${fmt(events)} events over the ${fmt(FANOUT_CONNECTIONS)} topics; the server ` +
           `relays each to its subscriber (median of up to ${FANOUT_ROUNDS} rounds, interleaved)`,
     );
@@ -700,7 +715,7 @@ async function runtimes(): Promise<void> {
       if (round > 0 && (performance.now() - roundsStart) * (round + 1) / round > FANOUT_BUDGET_MS * 2) break;
       for (let i = 0; i < setups.length; i++) {
         const s = setups[i];
-        results[i].push(await burst(s.server, s.clients, events, false, s.server, fromClient));
+        results[i].push(await burst(s.server, s.clients, events, false, s.server, fromClient, chunk));
       }
     }
     const rows = setups.map((s, i) => burstRow(s.system.name, results[i]));
