@@ -1,10 +1,12 @@
 /**
  * Inbound rate limits of one connection: frames per second and bytes per
- * second, as two token buckets (core/token_bucket.ts's algorithm, in the
- * limiter's own fields).
+ * second, as two token buckets held in the limiter's own fields (the
+ * arithmetic of core/bucket_refill.ts, shared with `TokenBucket`).
  *
  * @module
  */
+
+import { checkBucket, NEAR_EXACT_SHARE, performanceNow, refilled } from "./bucket_refill.ts";
 
 /**
  * Inbound rate limits of one connection. A transport that cannot pause
@@ -62,9 +64,6 @@ export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> =
   byteBurst: 16 * 1024 * 1024,
 });
 
-/** The default clock: one function for every limiter. */
-const performanceNow = (): number => performance.now();
-
 /** A limiter's rates and bursts (a rate of 0: not limited), shared by the limiters made alike. */
 interface Rates {
   readonly frameRate: number;
@@ -85,12 +84,6 @@ interface Rates {
  * limiters share one `Rates` and each keeps only its tokens.
  */
 const lastRates = new WeakMap<InboundRateLimits, Rates>();
-
-/** Checks a finite rate and its burst as `TokenBucket`'s constructor does. */
-function checkBucket(rate: number, burst: number): void {
-  if (!(rate > 0)) throw new RangeError(`Expected the rate to be a positive number, got ${String(rate)}`);
-  if (!(burst > 0)) throw new RangeError(`Expected the burst to be a positive number, got ${String(burst)}`);
-}
 
 /** The rates of `limits`, shared with the last limiter made alike (the options read again, in case they changed). */
 function ratesOf(limits: InboundRateLimits, maxFrameBytes: number, now: () => number): Rates {
@@ -187,7 +180,7 @@ export class InboundRateLimiter {
   admit(size: number): InboundRateExceeded | undefined {
     const rates = this.#rates;
     if (rates.frameRate !== 0) {
-      if (this.#framesTaken < rates.frameBurst / 1024 && this.#frames >= 1) {
+      if (this.#framesTaken < rates.frameBurst * NEAR_EXACT_SHARE && this.#frames >= 1) {
         this.#frames--;
         this.#framesTaken++;
       } else {
@@ -197,7 +190,7 @@ export class InboundRateLimiter {
       }
     }
     if (rates.byteRate !== 0) {
-      if (this.#bytesTaken < rates.byteBurst / 1024 && this.#bytes >= size) {
+      if (this.#bytesTaken < rates.byteBurst * NEAR_EXACT_SHARE && this.#bytes >= size) {
         this.#bytes -= size;
         this.#bytesTaken += size;
       } else {
@@ -224,11 +217,8 @@ export class InboundRateLimiter {
     this.#framesTaken = this.#bytesTaken = 0;
     if (!(elapsed > 0)) return;
     if (rates.frameRate !== 0) {
-      this.#frames = Math.min(rates.frameBurst, this.#frames + framesTaken + elapsed * rates.frameRate / 1000) -
-        framesTaken;
+      this.#frames = refilled(this.#frames, framesTaken, elapsed, rates.frameRate, rates.frameBurst);
     }
-    if (rates.byteRate !== 0) {
-      this.#bytes = Math.min(rates.byteBurst, this.#bytes + bytesTaken + elapsed * rates.byteRate / 1000) - bytesTaken;
-    }
+    if (rates.byteRate !== 0) this.#bytes = refilled(this.#bytes, bytesTaken, elapsed, rates.byteRate, rates.byteBurst);
   }
 }

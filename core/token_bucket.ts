@@ -5,8 +5,7 @@
  * @module
  */
 
-/** The default clock: one function for every bucket (a connection has two). */
-const performanceNow = (): number => performance.now();
+import { checkBucket, NEAR_EXACT_SHARE, performanceNow, refilled } from "./bucket_refill.ts";
 
 /**
  * A token bucket holding at most `burst` tokens, refilled at `rate` tokens per
@@ -52,8 +51,7 @@ export class TokenBucket {
    * @throws {RangeError} If `rate` or `burst` is not a positive number.
    */
   constructor(rate: number, burst: number, now: () => number = performanceNow, slack = 0) {
-    if (!(rate > 0)) throw new RangeError(`Expected the rate to be a positive number, got ${String(rate)}`);
-    if (!(burst > 0)) throw new RangeError(`Expected the burst to be a positive number, got ${String(burst)}`);
+    checkBucket(rate, burst);
     this.rate = rate;
     this.burst = burst;
     this.#tokens = burst;
@@ -84,7 +82,7 @@ export class TokenBucket {
    * ```
    */
   static nearExact(rate: number, burst: number, now?: () => number): TokenBucket {
-    return new TokenBucket(rate, burst, now, burst / 1024);
+    return new TokenBucket(rate, burst, now, burst * NEAR_EXACT_SHARE);
   }
 
   /** The tokens available now. */
@@ -165,10 +163,8 @@ export class TokenBucket {
     const now = this.#now();
     const elapsed = now - this.#last;
     this.#last = now;
-    // What was taken without a reading may have been taken at any time since the last one: it is charged as if
-    // taken now, after the refill is capped at the burst (never more tokens than an exact bucket).
     const taken = this.#taken;
     this.#taken = 0;
-    if (elapsed > 0) this.#tokens = Math.min(this.burst, this.#tokens + taken + elapsed * this.rate / 1000) - taken;
+    if (elapsed > 0) this.#tokens = refilled(this.#tokens, taken, elapsed, this.rate, this.burst);
   }
 }
