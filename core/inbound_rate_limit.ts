@@ -64,6 +64,38 @@ export const DEFAULT_HUB_INBOUND_LIMITS: Readonly<Required<InboundRateLimits>> =
   byteBurst: 16 * 1024 * 1024,
 });
 
+/**
+ * A hub's inbound limits option filled in from `defaults`: a missing rate
+ * gets the default rate and burst; a given rate without its burst gets a
+ * burst of twice the rate. Does not check the values.
+ *
+ * @param given The option as the user gave it (`undefined`: the defaults).
+ * @param defaults The hub's defaults.
+ * @returns Every rate and burst.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_HUB_INBOUND_LIMITS, inboundLimitsWithDefaults } from "@alkdev/pubsub";
+ *
+ * const limits = inboundLimitsWithDefaults({ framesPerSecond: 1_000 }, DEFAULT_HUB_INBOUND_LIMITS);
+ * console.log(limits.frameBurst, limits.byteBurst); // 2000 16777216
+ * ```
+ */
+export function inboundLimitsWithDefaults(
+  given: InboundRateLimits | undefined,
+  defaults: Readonly<Required<InboundRateLimits>>,
+): Required<InboundRateLimits> {
+  const framesPerSecond = given?.framesPerSecond ?? defaults.framesPerSecond;
+  const bytesPerSecond = given?.bytesPerSecond ?? defaults.bytesPerSecond;
+  return {
+    framesPerSecond,
+    frameBurst: given?.frameBurst ??
+      (given?.framesPerSecond === undefined ? defaults.frameBurst : 2 * framesPerSecond),
+    bytesPerSecond,
+    byteBurst: given?.byteBurst ?? (given?.bytesPerSecond === undefined ? defaults.byteBurst : 2 * bytesPerSecond),
+  };
+}
+
 /** A limiter's rates and bursts (a rate of 0: not limited), shared by the limiters made alike. */
 interface Rates {
   readonly frameRate: number;

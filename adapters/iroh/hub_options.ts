@@ -10,6 +10,7 @@ import type { HubHistoryOptions } from "../../core/hub_history.ts";
 import type { HubSchemaOptions } from "../../core/payload_validation.ts";
 import {
   DEFAULT_HUB_INBOUND_LIMITS,
+  inboundLimitsWithDefaults,
   InboundRateLimiter,
   type InboundRateLimits,
 } from "../../core/inbound_rate_limit.ts";
@@ -151,16 +152,7 @@ export function resolveLimits(options: IrohHubOptions<never>, maxFrameBytes: num
   let inbound: InboundRateLimits | undefined;
   const given = options.inboundLimits;
   if (given !== false) {
-    const framesPerSecond = given?.framesPerSecond ?? DEFAULT_HUB_INBOUND_LIMITS.framesPerSecond;
-    const bytesPerSecond = given?.bytesPerSecond ?? DEFAULT_HUB_INBOUND_LIMITS.bytesPerSecond;
-    inbound = {
-      framesPerSecond,
-      frameBurst: given?.frameBurst ??
-        (given?.framesPerSecond === undefined ? DEFAULT_HUB_INBOUND_LIMITS.frameBurst : 2 * framesPerSecond),
-      bytesPerSecond,
-      byteBurst: given?.byteBurst ??
-        (given?.bytesPerSecond === undefined ? DEFAULT_HUB_INBOUND_LIMITS.byteBurst : 2 * bytesPerSecond),
-    };
+    inbound = inboundLimitsWithDefaults(given, DEFAULT_HUB_INBOUND_LIMITS);
     // Validates the rates and bursts now, not on the first connection.
     new InboundRateLimiter(inbound, maxFrameBytes + 4);
   }

@@ -8,7 +8,11 @@
 import type { Codec } from "../../core/envelope.ts";
 import type { PubSubError } from "../../core/errors.ts";
 import { DEFAULT_FAIR_SLICE } from "../../core/fair_scheduler.ts";
-import { DEFAULT_HUB_INBOUND_LIMITS, type InboundRateLimits } from "../../core/inbound_rate_limit.ts";
+import {
+  DEFAULT_HUB_INBOUND_LIMITS,
+  inboundLimitsWithDefaults,
+  type InboundRateLimits,
+} from "../../core/inbound_rate_limit.ts";
 import { DEFAULT_FRAME_OVERHEAD } from "../../core/send_budget.ts";
 import { TokenBucket } from "../../core/token_bucket.ts";
 import type { TypedEvent } from "../../core/types.ts";
@@ -295,21 +299,13 @@ export function resolvePeerLimits(options: WebSocketPeerLimits): ResolvedPeerLim
   };
 }
 
-/** A given rate without its burst gets twice the rate, as in core; a missing rate gets the default pair. */
+/** `inboundLimitsWithDefaults`, each value checked under the option's `name`. */
 function withDefaults(
   name: string,
   given: InboundRateLimits | undefined,
   defaults: Readonly<Required<InboundRateLimits>>,
 ): InboundRateLimits {
-  const framesPerSecond = given?.framesPerSecond ?? defaults.framesPerSecond;
-  const bytesPerSecond = given?.bytesPerSecond ?? defaults.bytesPerSecond;
-  const limits = {
-    framesPerSecond,
-    frameBurst: given?.frameBurst ??
-      (given?.framesPerSecond === undefined ? defaults.frameBurst : 2 * framesPerSecond),
-    bytesPerSecond,
-    byteBurst: given?.byteBurst ?? (given?.bytesPerSecond === undefined ? defaults.byteBurst : 2 * bytesPerSecond),
-  };
+  const limits = inboundLimitsWithDefaults(given, defaults);
   for (const [key, value] of Object.entries(limits)) positive(`${name}.${key}`, value);
   return limits;
 }
