@@ -40,6 +40,8 @@ test("nats (node): garbage goes to onError; too-large events fail at publish", a
     const subject = t.target.subjectFor(topicFor("job.progress", "1"));
     assert.equal(subject.split(".").length, t.target.prefix.split(".").length + 1);
     raw.publish(subject, "notjson");
+    // Two connections: the server orders their messages only once the garbage has reached it.
+    await raw.flush();
     pubsub.publish("job.progress", "1", 7);
     assert.deepEqual(await nextWithin(sub, 5000), { value: 7, done: false });
     assert.equal(t.errors.length, 1);
